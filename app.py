@@ -1,0 +1,213 @@
+"""Revenda: application factory (config → extensions → blueprints → admin → CLI)."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from core.config import Config
+from core.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
+
+log = logging.getLogger("revenda")
+
+# Every domain's models, so metadata is whole for migrations and admin.
+MODEL_MODULES = (
+    "accounts.models",
+    "partner.models",
+    "core.audit",
+    "core.mail",
+    "contracts.models",
+    "certificates.models",
+    "billing.models",
+)
+TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks")
+BLUEPRINTS = (
+    "accounts.views:bp",
+    "partner.views:bp",
+    "contracts.views:bp",
+    "certificates.views:bp",
+    "billing.views:bp",
+    "api.partner_api:bp",
+    "api.integration_api:bp",
+)
+
+
+def _import_optional(path: str):
+    """Import a domain module that may not exist yet in a partial checkout of the tree."""
+    import importlib
+
+    try:
+        return importlib.import_module(path)
+    except ModuleNotFoundError as exc:
+        if exc.name and path.startswith(exc.name):
+            return None
+        raise
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(Config().as_dict())
+    if config:
+        app.config.from_mapping(config)
+    app.instance_path = app.config["INSTANCE_PATH"]
+
+    for module in MODEL_MODULES:
+        _import_optional(module)
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True, compare_type=True
+    )
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = None
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    limiter.init_app(app)
+
+    from core.tasks import init_celery
+
+    for module in TASK_MODULES:
+        _import_optional(module)
+    init_celery(app)
+
+    for spec in BLUEPRINTS:
+        module_path, name = spec.split(":")
+        module = _import_optional(module_path)
+        if module is not None:
+            app.register_blueprint(getattr(module, name))
+
+    from core.admin import init_admin
+
+    init_admin(app)
+    _register_request_boundary(app)
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+    from core.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id):
+    from accounts.models import User
+
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.is_active else None
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path.startswith("/billing/webhooks")
+
+
+def json_error(status: int, code: str, message: str, fields: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": message, "fields": fields or {}}})
+    response.status_code = status
+    return response
+
+
+def _register_request_boundary(app: Flask) -> None:
+    """One place commits: after a successful request; anything else rolls back."""
+
+    @app.after_request
+    def commit_or_rollback(response):
+        if response.status_code >= 400:
+            db.session.rollback()
+            return response
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            log.warning("integrity error at commit on %s", request.path)
+            if _wants_json():
+                return json_error(409, "conflict", _("Conflito com um registro existente."))
+            return app.make_response(
+                (render_template("error.html", code=409, message=_("Conflito com um registro existente.")), 409)
+            )
+        return response
+
+    @app.teardown_request
+    def rollback_leftovers(exc):
+        if exc is not None:
+            db.session.rollback()
+
+
+ERROR_MESSAGES = {
+    400: "Requisição inválida.",
+    401: "Autenticação necessária.",
+    403: "Você não tem permissão para acessar esta página.",
+    404: "Página não encontrada.",
+    405: "Método não permitido.",
+    409: "Conflito com um registro existente.",
+    413: "Arquivo ou conteúdo grande demais.",
+    422: "Dados inválidos.",
+    429: "Muitas tentativas. Aguarde um pouco e tente novamente.",
+}
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from flask_wtf.csrf import CSRFError
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        db.session.rollback()
+        message = _("Sua sessão expirou ou o formulário é inválido. Recarregue a página e tente novamente.")
+        if _wants_json():
+            return json_error(400, "csrf", message)
+        return render_template("error.html", code=400, message=message), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        db.session.rollback()
+        code = exc.code or 500
+        message = _(ERROR_MESSAGES.get(code, "Erro."))
+        if _wants_json():
+            return json_error(code, {401: "unauthorized", 404: "not_found", 429: "rate_limited"}.get(code, "http_error"), message)
+        return render_template("error.html", code=code, message=message), code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc):
+        db.session.rollback()
+        log.exception("unexpected error on %s", request.path)
+        message = _("Ocorreu um erro inesperado. Nossa equipe foi avisada; tente novamente.")
+        if _wants_json():
+            return json_error(500, "internal_error", message)
+        return render_template("error.html", code=500, message=message), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    from billing.pricing import format_brl
+    from core.permissions import has_permission
+    from core.validators import format_cep, format_cnpj, format_phone
+
+    def fmt_date(value):
+        if value is None:
+            return ""
+        return value.strftime("%d/%m/%Y")
+
+    def fmt_datetime(value):
+        if value is None:
+            return ""
+        from flask_babel import to_user_timezone
+
+        return to_user_timezone(value).strftime("%d/%m/%Y %H:%M")
+
+    app.jinja_env.filters.update(
+        brl=format_brl, cnpj=format_cnpj, cep=format_cep, phone=format_phone,
+        date=fmt_date, datetime=fmt_datetime,
+    )
+
+    @app.context_processor
+    def inject():
+        return {
+            "can": lambda permission: has_permission(current_user, permission),
+            "current_locale": str(select_locale()),
+            "has_endpoint": lambda name: name in app.view_functions,
+        }

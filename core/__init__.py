@@ -1,0 +1,1 @@
+"""Shared infrastructure: extensions, configuration, database base, permissions, audit, mail."""

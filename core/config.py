@@ -1,0 +1,78 @@
+"""Configuration from the environment, with an embedded default that needs no servers."""
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _instance_dir() -> Path:
+    path = Path(os.environ.get("REVENDA_INSTANCE", BASE_DIR / "instance"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Config:
+    """Read once at app creation; tests pass overrides to ``create_app``."""
+
+    def __init__(self) -> None:
+        instance = _instance_dir()
+        self.INSTANCE_PATH = str(instance)
+        self.SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me")
+        self.SQLALCHEMY_DATABASE_URI = os.environ.get(
+            "DATABASE_URL", f"sqlite:///{instance / 'revenda.db'}"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+        redis_url = os.environ.get("REDIS_URL")
+        self.CELERY_BROKER_URL = os.environ.get(
+            "CELERY_BROKER_URL", redis_url or f"sqla+sqlite:///{instance / 'celery-broker.db'}"
+        )
+        self.CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
+        self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
+        self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
+        self.PRODUCTION = _env_bool("REVENDA_PRODUCTION", False)
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.PRODUCTION
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SECURE = self.PRODUCTION
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.BABEL_DEFAULT_LOCALE = "pt_BR"
+        self.BABEL_DEFAULT_TIMEZONE = "America/Sao_Paulo"
+        self.LANGUAGES = ["pt_BR", "en"]
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+        # Mail: "smtp" delivers through MAIL_SERVER; "outbox" keeps messages for staff to read.
+        self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp" if os.environ.get("MAIL_SERVER") else "outbox")
+        self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
+        self.MAIL_USERNAME = os.environ.get("MAIL_USERNAME")
+        self.MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD")
+        self.MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", False)
+        self.MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Revenda <nao-responda@revenda.local>")
+        self.MAIL_MAX_ATTEMPTS = int(os.environ.get("MAIL_MAX_ATTEMPTS", "5"))
+        # Stripe: empty keys select the manual gateway (finance records payments).
+        self.STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+        self.STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+        self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+        self.STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+        # Secrets at rest: "id:base64key,id2:base64key"; the last one encrypts new data.
+        self.MASTER_KEYS = os.environ.get("MASTER_KEYS", "")
+        self.MASTER_KEY_ACTIVE = os.environ.get("MASTER_KEY_ACTIVE") or None
+        self.PASSWORD_RESET_MAX_AGE = int(os.environ.get("PASSWORD_RESET_MAX_AGE", str(2 * 3600)))
+        self.FIRST_ACCESS_MAX_AGE = int(os.environ.get("FIRST_ACCESS_MAX_AGE", str(7 * 24 * 3600)))
+        self.SOFTWARE_TOKEN_MAX_AGE = int(os.environ.get("SOFTWARE_TOKEN_MAX_AGE", "120"))
+        self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        self.DASHBOARD_PER_PAGE = 25
+        self.API_MAX_PER_PAGE = 100
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in vars(self).items() if k.isupper()}

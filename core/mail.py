@@ -1,0 +1,135 @@
+"""Transactional outbox: a message is written in the same transaction as the change that
+caused it, then delivered by a Celery task over SMTP (or kept for staff in the embedded default)."""
+
+import enum
+import logging
+import smtplib
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+from sqlalchemy import String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
+
+log = logging.getLogger(__name__)
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    KEPT = "kept"  # embedded default: not sent, kept for staff to read
+    FAILED = "failed"
+
+
+class OutboxEmail(TimestampMixin, db.Model):
+    __tablename__ = "outbox_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[OutboxStatus] = mapped_column(
+        str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(60), default="generic")
+    partner_id: Mapped[int | None] = mapped_column(index=True)
+
+
+def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", partner_id=None, **context):
+    """Render ``templates/email/<template>.txt`` (and ``.html`` if present) into the outbox."""
+    text = render_template(f"email/{template}.txt", **context)
+    try:
+        html = render_template(f"email/{template}.html", **context)
+    except Exception:  # noqa: BLE001 - the HTML part is optional
+        html = None
+    message = OutboxEmail(
+        to=to, subject=subject, body_text=text, body_html=html, kind=kind, partner_id=partner_id
+    )
+    db.session.add(message)
+    db.session.flush()
+    db.session.info.setdefault("outbox_new", []).append(message.id)
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session):
+    ids = session.info.pop("outbox_new", None)
+    if not ids:
+        return
+    try:
+        from core.mail_tasks import deliver_email
+
+        for message_id in ids:
+            deliver_email.delay(message_id)
+    except Exception:  # noqa: BLE001 - the periodic sweep delivers what could not be queued
+        log.warning("could not enqueue outbox delivery; the sweep will pick it up")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session):
+    session.info.pop("outbox_new", None)
+
+
+def _build_message(row: OutboxEmail, sender: str) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = row.to
+    msg["Subject"] = row.subject
+    msg["Message-ID"] = make_msgid(domain="revenda.local")
+    msg.set_content(row.body_text)
+    if row.body_html:
+        msg.add_alternative(row.body_html, subtype="html")
+    return msg
+
+
+def send_smtp(row: OutboxEmail) -> None:
+    cfg = current_app.config
+    with smtplib.SMTP(cfg["MAIL_SERVER"], cfg["MAIL_PORT"], timeout=15) as smtp:
+        if cfg["MAIL_USE_TLS"]:
+            smtp.starttls()
+        if cfg["MAIL_USERNAME"]:
+            smtp.login(cfg["MAIL_USERNAME"], cfg["MAIL_PASSWORD"])
+        smtp.send_message(_build_message(row, cfg["MAIL_DEFAULT_SENDER"]))
+
+
+def deliver(row: OutboxEmail) -> bool:
+    """Deliver one message; returns True when it is done (sent or kept)."""
+    if row.status in (OutboxStatus.SENT, OutboxStatus.KEPT):
+        return True
+    if current_app.config["MAIL_BACKEND"] != "smtp":
+        row.status = OutboxStatus.KEPT
+        return True
+    row.attempts += 1
+    try:
+        send_smtp(row)
+    except (OSError, smtplib.SMTPException) as exc:
+        row.last_error = f"{type(exc).__name__}: {exc}"[:500]
+        if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
+            row.status = OutboxStatus.FAILED
+        return False
+    row.status = OutboxStatus.SENT
+    row.sent_at = utcnow()
+    row.last_error = None
+    return True
+
+
+def deliver_pending(limit: int = 200) -> int:
+    """Deliver pending messages (the sweep); returns how many were completed."""
+    rows = db.session.scalars(
+        select(OutboxEmail)
+        .where(OutboxEmail.status == OutboxStatus.PENDING)
+        .order_by(OutboxEmail.id)
+        .limit(limit)
+    ).all()
+    done = 0
+    for row in rows:
+        done += deliver(row)
+        db.session.flush()
+    return done

@@ -1,0 +1,56 @@
+"""Celery wiring: every task runs in an app context and commits or rolls back once."""
+
+from celery import Celery, Task
+from celery.schedules import crontab
+
+celery = Celery("revenda")
+
+#: Beat schedule; domains add their periodic tasks here by name.
+BEAT_SCHEDULE = {
+    "deliver-outbox": {"task": "core.deliver_outbox", "schedule": 30.0},
+    "end-trials": {"task": "contracts.end_trials", "schedule": crontab(minute=15)},
+    "certificate-expiry-alerts": {
+        "task": "certificates.send_expiry_alerts",
+        "schedule": crontab(hour=8, minute=0),
+    },
+    "monthly-billing": {"task": "billing.run_monthly", "schedule": crontab(day_of_month=1, hour=3, minute=0)},
+    "dunning": {"task": "billing.dunning", "schedule": crontab(hour=9, minute=0)},
+}
+
+
+def init_celery(app) -> Celery:
+    class AppTask(Task):
+        abstract = True
+
+        def __call__(self, *args, **kwargs):
+            from core.db import db
+
+            with app.app_context():
+                try:
+                    result = self.run(*args, **kwargs)
+                    db.session.commit()
+                    return result
+                except Exception:
+                    db.session.rollback()
+                    raise
+                finally:
+                    db.session.remove()
+
+    celery.Task = AppTask
+    celery.conf.update(
+        broker_url=app.config["CELERY_BROKER_URL"],
+        result_backend=None,
+        task_ignore_result=True,
+        task_always_eager=app.config.get("CELERY_ALWAYS_EAGER", False),
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="America/Sao_Paulo",
+        enable_utc=True,
+        beat_schedule={
+            name: entry for name, entry in BEAT_SCHEDULE.items() if entry["task"] in celery.tasks
+        }
+        or {},
+    )
+    app.extensions["celery"] = celery
+    return celery

@@ -1,0 +1,1 @@
+"""Partners, their clients, the catalogue and the partner panel."""

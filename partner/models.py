@@ -1,0 +1,147 @@
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
+
+
+class Payer(enum.StrEnum):
+    PARTNER = "partner"
+    CLIENT = "client"
+
+
+class ContractStatus(enum.StrEnum):
+    TRIAL = "trial"
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    CANCELLED = "cancelled"
+
+
+class Software(TimestampMixin, db.Model):
+    __tablename__ = "software"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    url: Mapped[str] = mapped_column(String(500))
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    plans = relationship("Plan", back_populates="software", order_by="Plan.price_cents")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Plan(TimestampMixin, db.Model):
+    __tablename__ = "plans"
+    __table_args__ = (
+        UniqueConstraint("software_id", "name"),
+        CheckConstraint("price_cents >= 0", name="price_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    software_id: Mapped[int] = mapped_column(ForeignKey("software.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    price_cents: Mapped[int]
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    software = relationship("Software", back_populates="plans")
+
+    def __str__(self) -> str:
+        return f"{self.software.name} {self.name}" if self.software else self.name
+
+
+class AddressMixin:
+    cep: Mapped[str] = mapped_column(String(8), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    number: Mapped[str] = mapped_column(String(20), default="")
+    complement: Mapped[str] = mapped_column(String(100), default="")
+    district: Mapped[str] = mapped_column(String(100), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+
+
+class Partner(TimestampMixin, AddressMixin, db.Model):
+    __tablename__ = "partners"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    legal_name: Mapped[str] = mapped_column(String(200))
+    trade_name: Mapped[str] = mapped_column(String(200), default="")
+    cnpj: Mapped[str] = mapped_column(String(14), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    is_active: Mapped[bool] = mapped_column(default=True)
+
+    linked_emails = relationship(
+        "PartnerEmail", back_populates="partner", cascade="all, delete-orphan", order_by="PartnerEmail.email"
+    )
+
+    def __str__(self) -> str:
+        return self.trade_name or self.legal_name
+
+
+class PartnerEmail(TimestampMixin, db.Model):
+    """An e-mail that, typed by a client as its accountant's or manager's, links it to the partner."""
+
+    __tablename__ = "partner_emails"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+
+    partner = relationship("Partner", back_populates="linked_emails")
+
+
+class Client(TimestampMixin, AddressMixin, db.Model):
+    __tablename__ = "clients"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "cnpj"),
+        Index("ix_clients_partner_legal_name", "partner_id", "legal_name", "id"),
+        Index("ix_clients_partner_created", "partner_id", "created_at", "id"),
+        Index("ix_clients_partner_status", "partner_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    legal_name: Mapped[str] = mapped_column(String(200))
+    trade_name: Mapped[str] = mapped_column(String(200), default="")
+    cnpj: Mapped[str] = mapped_column(String(14))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    software_id: Mapped[int] = mapped_column(ForeignKey("software.id"), index=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    payer: Mapped[Payer] = mapped_column(str_enum(Payer, "payer"), default=Payer.CLIENT)
+    status: Mapped[ContractStatus] = mapped_column(
+        str_enum(ContractStatus, "contract_status"), default=ContractStatus.TRIAL
+    )
+    accountant_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    partner = relationship("Partner")
+    software = relationship("Software")
+    plan = relationship("Plan")
+
+    def __str__(self) -> str:
+        return self.trade_name or self.legal_name
+
+
+class ApiToken(TimestampMixin, db.Model):
+    """A partner API token: shown once, kept only as a SHA-256 hash."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    partner = relationship("Partner")
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

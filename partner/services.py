@@ -1,0 +1,337 @@
+"""Partner rules: registering and editing clients, searching them, profile, tokens, linked e-mails."""
+
+import hashlib
+import math
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func, or_, select
+
+from accounts.models import User
+from accounts.services import create_user, send_first_access
+from billing.pricing import price_for
+from core import audit
+from core.db import db, utcnow
+from core.permissions import Role
+from core.validators import (
+    ValidationError,
+    clean_cep,
+    clean_cnpj,
+    clean_email,
+    clean_phone,
+    clean_text,
+    clean_uf,
+    collect,
+)
+from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
+
+CLIENT_FIELDS = (
+    "legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
+    "complement", "district", "city", "state", "software_id", "plan_id", "payer", "status",
+    "accountant_email",
+)
+ADDRESS_FIELDS = ("cep", "street", "number", "complement", "district", "city", "state")
+
+
+class DuplicateError(Exception):
+    """A unique business value (e-mail, CNPJ) already taken: 409 in the API."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _choice(enum_cls, label):
+    def rule(value):
+        try:
+            return enum_cls((value or "").strip())
+        except ValueError:
+            raise ValueError(_("Escolha uma opção válida para %(label)s.", label=label)) from None
+
+    return rule
+
+
+def _int_id(label):
+    def rule(value):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ValueError(_("Escolha %(label)s.", label=label)) from None
+
+    return rule
+
+
+def client_rules() -> dict:
+    return {
+        "legal_name": lambda v: clean_text(v, label=_("Razão social"), max_len=200),
+        "trade_name": lambda v: clean_text(v, label=_("Nome fantasia"), max_len=200, required=False),
+        "cnpj": clean_cnpj,
+        "email": clean_email,
+        "phone": lambda v: clean_phone(v, required=False),
+        "cep": clean_cep,
+        "street": lambda v: clean_text(v, label=_("Logradouro"), max_len=200),
+        "number": lambda v: clean_text(v, label=_("Número"), max_len=20),
+        "complement": lambda v: clean_text(v, label=_("Complemento"), max_len=100, required=False),
+        "district": lambda v: clean_text(v, label=_("Bairro"), max_len=100),
+        "city": lambda v: clean_text(v, label=_("Cidade"), max_len=100),
+        "state": clean_uf,
+        "software_id": _int_id(_("o software")),
+        "plan_id": _int_id(_("o plano")),
+        "payer": _choice(Payer, _("Responsável pelo pagamento")),
+        "accountant_email": lambda v: clean_email(v, required=False),
+    }
+
+
+def _resolve_plan(software_id: int, plan_id: int) -> Plan:
+    plan = db.session.get(Plan, plan_id)
+    if plan is None or not plan.is_active or plan.software_id != software_id:
+        raise ValidationError({"plan_id": _("Escolha um plano ativo do software selecionado.")})
+    software = db.session.get(Software, software_id)
+    if software is None or not software.is_active:
+        raise ValidationError({"software_id": _("Escolha um software ativo.")})
+    return plan
+
+
+def _check_unique(partner_id: int, email: str | None, cnpj: str | None, exclude_id=None) -> None:
+    if email:
+        taken = db.session.scalar(
+            select(Client.id).where(func.lower(Client.email) == email, Client.id != (exclude_id or 0))
+        ) or db.session.scalar(
+            select(User.id).where(func.lower(User.email) == email, User.client_id.is_distinct_from(exclude_id))
+        )
+        if taken:
+            raise DuplicateError("email", _("Este e-mail já está cadastrado. Use o e-mail do próprio cliente."))
+    if cnpj:
+        taken = db.session.scalar(
+            select(Client.id).where(
+                Client.partner_id == partner_id, Client.cnpj == cnpj, Client.id != (exclude_id or 0)
+            )
+        )
+        if taken:
+            raise DuplicateError("cnpj", _("Já existe um cliente com este CNPJ."))
+
+
+def monthly_price(plan: Plan, payer: Payer) -> int:
+    """What the payer pays per month: the plan's price, half when the partner pays."""
+    return price_for(plan.price_cents, Payer(payer).value)
+
+
+def register_client(partner: Partner, data: dict, *, actor=None, initial_status=None) -> Client:
+    """Create a client, its login (first-access e-mail) and the audit event; nothing on bad input."""
+    clean = collect(client_rules(), data)
+    _resolve_plan(clean["software_id"], clean["plan_id"])
+    _check_unique(partner.id, clean["email"], clean["cnpj"])
+    status = initial_status or ContractStatus.ACTIVE
+    client = Client(partner_id=partner.id, status=status, **clean)
+    db.session.add(client)
+    db.session.flush()
+    user = create_user(client.email, Role.CLIENT, name=client.legal_name, client_id=client.id)
+    audit.record(
+        "client.created", client, actor=actor, client_id=client.id,
+        after=audit.snapshot(client, CLIENT_FIELDS),
+    )
+    send_first_access(user)
+    return client
+
+
+def update_client(client: Client, data: dict, *, actor=None) -> Client:
+    """Change the given fields (a PATCH); e-mail changes move the client's login too."""
+    rules = client_rules()
+    unknown = set(data) - set(rules)
+    if unknown:
+        raise ValidationError({k: _("Campo desconhecido.") for k in sorted(unknown)})
+    clean = collect({k: rules[k] for k in data}, data)
+    software_id = clean.get("software_id", client.software_id)
+    plan_id = clean.get("plan_id", client.plan_id)
+    if "software_id" in clean or "plan_id" in clean:
+        _resolve_plan(software_id, plan_id)
+    _check_unique(client.partner_id, clean.get("email"), clean.get("cnpj"), exclude_id=client.id)
+    before = audit.snapshot(client, CLIENT_FIELDS)
+    for key, value in clean.items():
+        setattr(client, key, value)
+    if "email" in clean:
+        for user in db.session.scalars(select(User).where(User.client_id == client.id)):
+            user.email = clean["email"]
+    db.session.flush()
+    old, new = audit.changed(before, audit.snapshot(client, CLIENT_FIELDS))
+    if new:
+        audit.record("client.updated", client, actor=actor, client_id=client.id, before=old, after=new)
+    return client
+
+
+# -- searching ---------------------------------------------------------------------------
+
+SORTS = {
+    "name": (Client.legal_name, Client.id),
+    "-name": (Client.legal_name.desc(), Client.id.desc()),
+    "created": (Client.created_at, Client.id),
+    "-created": (Client.created_at.desc(), Client.id.desc()),
+    "status": (Client.status, Client.legal_name, Client.id),
+}
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.total / self.per_page))
+
+
+def filter_clients(query, params: dict):
+    """Apply search (name, trade name, CNPJ, e-mail) and filters (status, software, plan, payer)."""
+    q = (params.get("q") or "").strip()[:100]
+    if q:
+        like = f"%{q.lower()}%"
+        digits = "".join(ch for ch in q if ch.isalnum()).upper()
+        conditions = [
+            func.lower(Client.legal_name).like(like),
+            func.lower(Client.trade_name).like(like),
+            func.lower(Client.email).like(like),
+        ]
+        if digits:
+            conditions.append(Client.cnpj.like(f"%{digits}%"))
+        query = query.where(or_(*conditions))
+    for field, enum_cls in (("status", ContractStatus), ("payer", Payer)):
+        value = params.get(field)
+        if value in {m.value for m in enum_cls}:
+            query = query.where(getattr(Client, field) == value)
+    for field in ("software_id", "plan_id"):
+        value = params.get(field)
+        if value and str(value).isdigit():
+            query = query.where(getattr(Client, field) == int(value))
+    return query
+
+
+def paginate(query, *, page, per_page: int, sort: str | None) -> Page:
+    try:
+        page = max(1, int(page or 1))
+    except ValueError:
+        page = 1
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    order = SORTS.get(sort or "name", SORTS["name"])
+    items = db.session.scalars(
+        query.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
+
+
+# -- partner profile ----------------------------------------------------------------------
+
+PARTNER_FIELDS = ("legal_name", "trade_name", "cnpj", "email", "phone", *ADDRESS_FIELDS)
+
+
+def update_partner(partner: Partner, data: dict, *, actor=None) -> Partner:
+    rules = {k: v for k, v in client_rules().items() if k in PARTNER_FIELDS}
+    clean = collect(rules, data)
+    if clean["cnpj"] != partner.cnpj and db.session.scalar(
+        select(Partner.id).where(Partner.cnpj == clean["cnpj"], Partner.id != partner.id)
+    ):
+        raise ValidationError({"cnpj": _("Este CNPJ já pertence a outra revenda.")})
+    before = audit.snapshot(partner, PARTNER_FIELDS)
+    for key, value in clean.items():
+        setattr(partner, key, value)
+    db.session.flush()
+    old, new = audit.changed(before, audit.snapshot(partner, PARTNER_FIELDS))
+    if new:
+        audit.record("partner.updated", partner, actor=actor, partner_id=partner.id, before=old, after=new)
+    return partner
+
+
+def add_linked_email(partner: Partner, email: str, *, actor=None) -> PartnerEmail:
+    try:
+        email = clean_email(email)
+    except ValueError as exc:
+        raise ValidationError({"email": str(exc)}) from None
+    if db.session.scalar(select(PartnerEmail.id).where(PartnerEmail.email == email)):
+        raise ValidationError({"email": _("Este e-mail já está vinculado a uma revenda.")})
+    linked = PartnerEmail(partner_id=partner.id, email=email)
+    db.session.add(linked)
+    db.session.flush()
+    audit.record("partner.email_added", linked, actor=actor, after={"email": email})
+    return linked
+
+
+def remove_linked_email(linked: PartnerEmail, *, actor=None) -> None:
+    audit.record("partner.email_removed", linked, actor=actor, before={"email": linked.email})
+    db.session.delete(linked)
+    db.session.flush()
+
+
+def partner_for_linked_email(email: str | None) -> Partner | None:
+    """The partner an e-mail typed by a client links it to, if any."""
+    if not email:
+        return None
+    linked = db.session.scalar(select(PartnerEmail).where(PartnerEmail.email == email.strip().lower()))
+    return linked.partner if linked else None
+
+
+# -- API tokens -----------------------------------------------------------------------------
+
+TOKEN_PREFIX = "rvp_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(partner: Partner, name: str, *, actor=None) -> tuple[ApiToken, str]:
+    """A new partner API token; the plaintext is returned once and never stored."""
+    try:
+        name = clean_text(name, label=_("Nome"), max_len=100)
+    except ValueError as exc:
+        raise ValidationError({"name": str(exc)}) from None
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        partner_id=partner.id, name=name, prefix=plaintext[:10], token_hash=hash_token(plaintext),
+        created_by_id=getattr(actor, "id", None),
+    )
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.created", token, actor=actor, after={"name": name, "prefix": token.prefix})
+    return token, plaintext
+
+
+def revoke_api_token(token: ApiToken, *, actor=None) -> None:
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record("api_token.revoked", token, actor=actor, before={"name": token.name})
+        db.session.flush()
+
+
+def partner_for_token(plaintext: str) -> Partner | None:
+    if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked_at is not None or not token.partner.is_active:
+        return None
+    return token.partner
+
+
+# -- access to the client's software ------------------------------------------------------------
+
+
+def software_access_url(client: Client, user) -> str:
+    """The client's software URL with a short-lived signed token naming the client and manager."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.software-access")
+    token = serializer.dumps({"client_id": client.id, "cnpj": client.cnpj, "manager": user.email})
+    audit.record(
+        "client.software_accessed", client, actor=user, client_id=client.id,
+        after={"software": client.software.name, "manager": user.email},
+    )
+    separator = "&" if "?" in client.software.url else "?"
+    return f"{client.software.url}{separator}revenda_token={token}"
+
+
+def load_software_token(token: str) -> dict:
+    """For the software side (and tests): the payload if valid and fresh."""
+    serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.software-access")
+    return serializer.loads(token, max_age=current_app.config["SOFTWARE_TOKEN_MAX_AGE"])

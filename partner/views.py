@@ -1,0 +1,255 @@
+"""The partner panel: dashboard, Novo cadastro, Gerenciar, Meus dados; and the client area."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+
+from core.db import db
+from core.permissions import (
+    API_TOKENS_MANAGE,
+    CLIENT_AREA,
+    CLIENTS_MANAGE,
+    CLIENTS_VIEW,
+    PARTNER_PROFILE,
+    Role,
+    require,
+)
+from core.validators import ValidationError
+from partner import services
+from partner.tabs import client_area_sections, flags_for, tabs_for
+from partner.access import clients_visible_to, get_client_for
+from core.audit import AuditEvent as AuditEventView
+from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
+
+bp = Blueprint("partner", __name__)
+
+
+def current_partner() -> Partner:
+    partner = db.session.get(Partner, current_user.partner_id) if current_user.partner_id else None
+    if partner is None:
+        abort(403)
+    return partner
+
+
+def catalogue():
+    software = db.session.scalars(select(Software).where(Software.is_active).order_by(Software.name)).all()
+    plans = db.session.scalars(
+        select(Plan).where(Plan.is_active).order_by(Plan.software_id, Plan.price_cents)
+    ).all()
+    return software, plans
+
+
+@bp.route("/painel")
+@require(CLIENTS_VIEW)
+def dashboard():
+    params = request.args.to_dict()
+    query = services.filter_clients(clients_visible_to(current_user), params)
+    page = services.paginate(
+        query, page=params.get("page"), per_page=current_app.config["DASHBOARD_PER_PAGE"], sort=params.get("sort")
+    )
+    software, plans = catalogue()
+    return render_template(
+        "partner/dashboard.html", page=page, params=params, software=software, plans=plans,
+        statuses=list(ContractStatus), payers=list(Payer), is_manager=current_user.role == Role.MANAGER,
+        flags=flags_for([c.id for c in page.items]),
+    )
+
+
+def _form_data() -> dict:
+    return {k: v for k, v in request.form.items() if k != "csrf_token"}
+
+
+@bp.route("/clientes/novo", methods=["GET", "POST"])
+@require(CLIENTS_MANAGE)
+def new_client():
+    partner = current_partner()
+    errors, data = {}, {"payer": Payer.PARTNER.value}
+    if request.method == "POST":
+        data = _form_data()
+        try:
+            client = services.register_client(partner, data, actor=current_user)
+        except ValidationError as exc:
+            errors = exc.fields
+        except services.DuplicateError as exc:
+            errors = {exc.field: exc.message}
+        else:
+            flash(_("Cliente %(name)s cadastrado. Enviamos o e-mail de primeiro acesso.", name=client.legal_name),
+                  "success")
+            return redirect(url_for("partner.manage_client", client_id=client.id))
+    software, plans = catalogue()
+    return render_template(
+        "partner/client_form.html", errors=errors, data=data, software=software, plans=plans,
+        payers=list(Payer), mode="new",
+    ), (422 if errors else 200)
+
+
+@bp.route("/clientes/<client_id>")
+@require(CLIENTS_VIEW)
+def manage_client(client_id):
+    client = get_client_for(current_user, client_id)
+    history = db.session.scalars(
+        select(AuditEventView).where(AuditEventView.client_id == client.id)
+        .order_by(AuditEventView.at.desc(), AuditEventView.id.desc()).limit(50)
+    ).all()
+    tabs = tabs_for(current_user)
+    active = next((t for t in tabs if t.key == request.args.get("tab")), None)
+    return render_template(
+        "partner/manage.html", client=client, history=history,
+        price=services.monthly_price(client.plan, client.payer),
+        is_manager=current_user.role == Role.MANAGER,
+        tabs=tabs, active_tab=active,
+        tab_html=Markup(render_template(active.template, client=client, **active.context(client))) if active else None,
+    )
+
+
+@bp.route("/clientes/<client_id>/editar", methods=["GET", "POST"])
+@require(CLIENTS_MANAGE)
+def edit_client(client_id):
+    client = get_client_for(current_user, client_id)
+    errors = {}
+    editable = ("legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
+                "complement", "district", "city", "state", "accountant_email")
+    data = {k: getattr(client, k) or "" for k in editable}
+    if request.method == "POST":
+        data = {k: request.form.get(k, "") for k in editable}
+        try:
+            services.update_client(client, data, actor=current_user)
+        except ValidationError as exc:
+            errors = exc.fields
+        except services.DuplicateError as exc:
+            errors = {exc.field: exc.message}
+        else:
+            flash(_("Dados do cliente salvos."), "success")
+            return redirect(url_for("partner.manage_client", client_id=client.id))
+    return render_template("partner/client_form.html", errors=errors, data=data, client=client, mode="edit"), (
+        422 if errors else 200
+    )
+
+
+@bp.route("/clientes/<client_id>/acessar-software", methods=["POST"])
+@require(CLIENTS_MANAGE)
+def access_software(client_id):
+    client = get_client_for(current_user, client_id)
+    return redirect(services.software_access_url(client, current_user))
+
+
+# -- Meus dados --------------------------------------------------------------------------------
+
+PROFILE_TABS = ("basicos", "emails", "senha", "api")
+
+
+@bp.route("/meus-dados", methods=["GET", "POST"])
+@require(PARTNER_PROFILE)
+def profile():
+    partner = current_partner()
+    tab = request.args.get("tab", "basicos")
+    if tab not in PROFILE_TABS:
+        tab = "basicos"
+    errors, data = {}, None
+    if request.method == "POST":
+        data = _form_data()
+        try:
+            services.update_partner(partner, data, actor=current_user)
+        except ValidationError as exc:
+            errors = exc.fields
+        else:
+            flash(_("Dados salvos."), "success")
+            return redirect(url_for("partner.profile", tab="basicos"))
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.partner_id == partner.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "partner/profile.html", partner=partner, tab=tab, errors=errors,
+        data=data or {k: getattr(partner, k) or "" for k in services.PARTNER_FIELDS}, tokens=tokens,
+        new_token=None,
+    ), (422 if errors else 200)
+
+
+@bp.route("/meus-dados/emails", methods=["POST"])
+@require(PARTNER_PROFILE)
+def add_email():
+    partner = current_partner()
+    try:
+        services.add_linked_email(partner, request.form.get("email", ""), actor=current_user)
+    except ValidationError as exc:
+        tokens = []
+        return render_template(
+            "partner/profile.html", partner=partner, tab="emails", errors=exc.fields,
+            data={}, tokens=tokens, new_token=None, new_email=request.form.get("email", "")[:254],
+        ), 422
+    flash(_("E-mail vinculado."), "success")
+    return redirect(url_for("partner.profile", tab="emails"))
+
+
+@bp.route("/meus-dados/emails/<int:email_id>/remover", methods=["POST"])
+@require(PARTNER_PROFILE)
+def remove_email(email_id):
+    partner = current_partner()
+    linked = db.session.scalar(
+        select(PartnerEmail).where(PartnerEmail.id == email_id, PartnerEmail.partner_id == partner.id)
+    )
+    if linked is None:
+        abort(404)
+    services.remove_linked_email(linked, actor=current_user)
+    flash(_("E-mail removido."), "success")
+    return redirect(url_for("partner.profile", tab="emails"))
+
+
+@bp.route("/meus-dados/api/tokens", methods=["POST"])
+@require(API_TOKENS_MANAGE)
+def create_token():
+    partner = current_partner()
+    errors, new_token = {}, None
+    try:
+        _token, new_token = services.create_api_token(partner, request.form.get("name", ""), actor=current_user)
+    except ValidationError as exc:
+        errors = exc.fields
+    tokens = db.session.scalars(
+        select(ApiToken).where(ApiToken.partner_id == partner.id).order_by(ApiToken.created_at.desc())
+    ).all()
+    return render_template(
+        "partner/profile.html", partner=partner, tab="api", errors=errors, tokens=tokens, new_token=new_token,
+        data={},
+    ), (422 if errors else 201)
+
+
+@bp.route("/meus-dados/api/tokens/<int:token_id>/revogar", methods=["POST"])
+@require(API_TOKENS_MANAGE)
+def revoke_token(token_id):
+    partner = current_partner()
+    token = db.session.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.partner_id == partner.id))
+    if token is None:
+        abort(404)
+    services.revoke_api_token(token, actor=current_user)
+    flash(_("Token revogado."), "success")
+    return redirect(url_for("partner.profile", tab="api"))
+
+
+# -- client area ----------------------------------------------------------------------------------
+
+
+@bp.route("/cliente")
+@require(CLIENT_AREA)
+def client_area():
+    client = get_client_for(current_user, current_user.client_id)
+    sections = [Markup(render_template(s.template, client=client, **s.context(client))) for s in client_area_sections()]
+    return render_template(
+        "partner/client_area.html", client=client, price=services.monthly_price(client.plan, client.payer),
+        sections=sections,
+    )
+
+
+
+@bp.route("/software-demo")
+def software_demo():
+    """Stands in for the client's software in the embedded demo: shows who the token names."""
+    from itsdangerous import BadSignature
+
+    try:
+        payload = services.load_software_token(request.args.get("revenda_token", ""))
+    except BadSignature:
+        return render_template("error.html", code=400, message=_("Link de acesso inválido ou expirado.")), 400
+    client = db.session.get(Client, payload["client_id"])
+    return render_template("partner/software_demo.html", payload=payload, client=client)

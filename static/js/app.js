@@ -1,0 +1,57 @@
+// Small progressive enhancements: copy buttons, confirmations, plan price preview.
+document.addEventListener("click", (event) => {
+  const copy = event.target.closest("[data-copy]");
+  if (copy) {
+    const target = document.querySelector(copy.dataset.copy);
+    const text = target ? (target.value || target.textContent).trim() : "";
+    navigator.clipboard?.writeText(text).then(() => {
+      copy.dataset.originalText ??= copy.textContent;
+      copy.textContent = copy.dataset.copiedText || "Copiado!";
+      setTimeout(() => (copy.textContent = copy.dataset.originalText), 1500);
+    });
+  }
+});
+document.addEventListener("submit", (event) => {
+  const message = event.target.dataset.confirm;
+  if (message && !window.confirm(message)) event.preventDefault();
+  const button = event.target.querySelector("[data-busy]");
+  if (button && !event.defaultPrevented) {
+    button.disabled = true;
+    button.insertAdjacentHTML("afterbegin", '<span class="spinner-border spinner-border-sm me-1" role="status"></span>');
+  }
+});
+function formatBRL(cents) {
+  return (cents / 100).toLocaleString("pt-BR", { style: "currency", currency: "BRL" }).replace(/\u00a0/g, " ");
+}
+function wirePlanPicker(root) {
+  const software = root.querySelector("[name=software_id]");
+  const plan = root.querySelector("[name=plan_id]");
+  const payerInputs = root.querySelectorAll("[name=payer]");
+  const out = root.querySelector("[data-price]");
+  if (!software || !plan) return;
+  const filter = () => {
+    for (const opt of plan.options) {
+      if (!opt.value) continue;
+      opt.hidden = software.value && opt.dataset.software !== software.value;
+    }
+    if (plan.selectedOptions[0]?.hidden) plan.value = "";
+  };
+  const price = () => {
+    if (!out) return;
+    const opt = plan.selectedOptions[0];
+    const payer = [...payerInputs].find((i) => i.checked || i.tagName === "SELECT")?.value;
+    if (!opt || !opt.dataset.price) { out.textContent = "—"; return; }
+    const list = Number(opt.dataset.price);
+    if (payer === "partner") {
+      const discount = Math.floor(list / 2 + 0.5);  // half-up, like the server
+      out.textContent = `${formatBRL(list - discount)} (${formatBRL(list)} − 50% ${out.dataset.discountLabel || ""})`;
+    } else {
+      out.textContent = formatBRL(list);
+    }
+  };
+  software.addEventListener("change", () => { filter(); price(); });
+  plan.addEventListener("change", price);
+  payerInputs.forEach((i) => i.addEventListener("change", price));
+  filter(); price();
+}
+document.querySelectorAll("[data-plan-picker]").forEach(wirePlanPicker);

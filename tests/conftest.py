@@ -1,0 +1,190 @@
+"""Test fixtures: app (schema built by ``alembic upgrade head``), per-test transactions,
+a real SMTP server (aiosmtpd), login helpers, factories.
+
+Database: SQLite in a temporary file by default; set ``TEST_DATABASE_URL`` to a PostgreSQL
+server URL (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) to run the same suite on a
+fresh database created for this run."""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from email import message_from_bytes, policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+
+from core.db import db as _db
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _new_database(tmp_path_factory, label: str) -> tuple[str, callable]:
+    """A URL for a brand-new empty database, and a function that drops it."""
+    if not PG_URL:
+        path = tmp_path_factory.mktemp(label) / "test.db"
+        return f"sqlite:///{path}", lambda: None
+    name = f"revenda_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with admin.connect() as conn:
+            conn.exec_driver_sql(
+                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            )
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.dispose()
+
+    url = sa.engine.make_url(PG_URL).set(database=name)
+    return url.render_as_string(hide_password=False), drop
+
+
+class Inbox:
+    """Messages received by the test SMTP server."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler API
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def clear(self):
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address):
+        return [m for m in self.messages if m["To"] == address]
+
+    def wait_for(self, count=1, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(self.messages) >= count:
+                return self.messages
+            time.sleep(0.05)
+        raise AssertionError(f"expected {count} e-mails, got {len(self.messages)}")
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    inbox.port = port
+    yield inbox
+    controller.stop()
+
+
+def make_config(url: str, smtp_port: int, tmp_dir) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "INSTANCE_PATH": str(tmp_dir),
+        "CELERY_BROKER_URL": "memory://",
+        "MAIL_BACKEND": "smtp",
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PUBLIC_URL": "http://localhost",
+        "SERVER_NAME": None,
+        "MASTER_KEYS": "t1:" + "A" * 43 + "=",
+        "WTF_CSRF_ENABLED": True,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, smtp_server):
+    from app import create_app
+
+    url, drop = _new_database(tmp_path_factory, "suite")
+    application = create_app(make_config(url, smtp_server.port, tmp_path_factory.mktemp("instance")))
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        _db.engine.dispose()
+    drop()
+
+
+@pytest.fixture
+def db(app):
+    """Each test runs in a transaction rolled back at the end; commits become savepoints."""
+    with app.app_context():
+        connection = _db.engine.connect()
+        transaction = connection.begin()
+        original = _db.session
+        _db.session = _db._make_scoped_session({"bind": connection, "join_transaction_mode": "create_savepoint"})
+        try:
+            yield _db
+        finally:
+            _db.session.remove()
+            _db.session = original
+            if transaction.is_active:
+                transaction.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def client(app, db):
+    from app import limiter
+
+    limiter.reset()
+    app.config["WTF_CSRF_ENABLED"] = False
+    yield app.test_client()
+    app.config["WTF_CSRF_ENABLED"] = True
+
+
+@pytest.fixture
+def csrf_client(app, db):
+    """A client with CSRF checks on, for the tests that prove them."""
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(client):
+    def login(user):
+        with client.session_transaction() as session:
+            session["_user_id"] = str(user.id)
+            session["_fresh"] = True
+        return client
+
+    return login
+
+
+@pytest.fixture
+def inbox(smtp_server):
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture
+def deliver_mail(db):
+    """Run the outbox delivery the Celery task runs, synchronously."""
+    from core.mail import deliver_pending
+
+    def run():
+        count = deliver_pending()
+        _db.session.flush()
+        return count
+
+    return run
+
+
+from tests.factories import *  # noqa: E402,F401,F403 - fixtures and factories for every test module
