@@ -1,0 +1,123 @@
+"""Shared pieces of the JSON APIs: errors, body parsing, pagination, OpenAPI registry."""
+
+from functools import wraps
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_babel import gettext as _
+
+from core.extensions import csrf
+from core.validators import ValidationError
+
+bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+MAX_JSON_BYTES = 64 * 1024
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields or {}
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None):
+    response = jsonify({"error": {"code": code, "message": str(message), "fields": fields or {}}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(ApiError)
+def _api_error(exc: ApiError):
+    return error_response(exc.status, exc.code, exc.message, exc.fields)
+
+
+@bp.errorhandler(ValidationError)
+def _validation_error(exc: ValidationError):
+    return error_response(422, "validation_error", exc.message, {k: str(v) for k, v in exc.fields.items()})
+
+
+def json_body() -> dict:
+    """The request's JSON object, or a 422 (malformed, not an object) / 413 (too large)."""
+    if request.content_length and request.content_length > MAX_JSON_BYTES:
+        raise ApiError(413, "payload_too_large", _("Conteúdo grande demais (máximo 64 KB)."))
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_json", _("O corpo deve ser um objeto JSON."))
+    return data
+
+
+def bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _sep, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def partner_token_required(view):
+    """Authenticate the partner by its API token; ``g.partner`` is set for the view."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        from core.db import utcnow
+        from partner.services import partner_for_token
+
+        partner = partner_for_token(bearer_token() or "")
+        if partner is None:
+            return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
+        g.partner = partner
+        g.api_actor_label = f"api:{partner.id}"
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def page_params() -> tuple[int, int]:
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+        per_page = int(request.args.get("per_page", 25))
+    except ValueError:
+        raise ApiError(422, "invalid_pagination", _("page e per_page devem ser números inteiros.")) from None
+    per_page = min(max(per_page, 1), current_app.config["API_MAX_PER_PAGE"])
+    return page, per_page
+
+
+def iso(value):
+    return value.isoformat() if value is not None else None
+
+
+# -- OpenAPI: each endpoint module documents its own paths and schemas ------------------------------
+
+OPENAPI_PATHS: dict[str, dict] = {}
+OPENAPI_SCHEMAS: dict[str, dict] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "fields"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }
+        },
+    }
+}
+
+
+def document(path: str, method: str, spec: dict) -> None:
+    OPENAPI_PATHS.setdefault(path, {})[method.lower()] = spec
+
+
+def schema(name: str, spec: dict) -> None:
+    OPENAPI_SCHEMAS[name] = spec
+
+
+def error_responses(*codes: int) -> dict:
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    descriptions = {400: "Bad request", 401: "Missing or invalid token", 403: "Forbidden", 404: "Not found",
+                    409: "Conflict", 413: "Too large", 422: "Invalid input", 429: "Rate limited"}
+    return {str(code): {"description": descriptions.get(code, "Error"), **ref} for code in codes}

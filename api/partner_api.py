@@ -1,0 +1,42 @@
+"""Partner API v1: plans and clients (other domains add their endpoints in api/<domain>_api.py)."""
+
+from flask import jsonify
+
+from api.common import OPENAPI_PATHS, OPENAPI_SCHEMAS, bp
+
+__all__ = ["bp"]
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 document of the partner and integration APIs."""
+    return jsonify(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "Revenda API",
+                "version": "1.0.0",
+                "description": "API da revenda (token da revenda) e API de integração (chave de integração do cliente).",
+            },
+            "servers": [{"url": "/"}],
+            "paths": OPENAPI_PATHS,
+            "components": {
+                "schemas": OPENAPI_SCHEMAS,
+                "securitySchemes": {
+                    "partnerToken": {"type": "http", "scheme": "bearer", "description": "Token de API da revenda (rvp_…)"},
+                    "integrationKey": {"type": "http", "scheme": "bearer", "description": "Chave de integração do cliente"},
+                },
+            },
+        }
+    )
+
+
+# Domain endpoint modules register their routes on ``bp`` when imported.
+def _load_endpoint_modules():
+    from app import _import_optional
+
+    for name in ("api.clients_api", "api.contracts_api", "api.certificates_api", "api.billing_api"):
+        _import_optional(name)
+
+
+_load_endpoint_modules()
