@@ -1,0 +1,1 @@
+"""Client A1 certificates (PKCS#12 / .pfx) and integration keys."""
