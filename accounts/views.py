@@ -30,6 +30,9 @@ def _safe_next(target: str | None) -> str | None:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
         return None
+    # browsers read "/\host" as "//host" and drop tabs and newlines: refuse both
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return None
     return target
 
 
@@ -38,6 +41,12 @@ def index():
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     return redirect(url_for("accounts.login"))
+
+
+@bp.route("/healthz")
+def healthz():
+    """Liveness probe for load balancers and ``make run``; touches nothing."""
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def _login_limit():

@@ -1,17 +1,28 @@
 """Shared pieces of the JSON APIs: errors, body parsing, pagination, OpenAPI registry."""
 
+import hashlib
 from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
-from core.extensions import csrf
+from core.extensions import csrf, limiter
 from core.validators import ValidationError
 
 bp = Blueprint("partner_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
+
+def _rate_limit_key() -> str:
+    """Per token (its hash, never the token itself); anonymous callers per address."""
+    token = bearer_token()
+    return "token:" + hashlib.sha256(token.encode()).hexdigest() if token else "ip:" + (request.remote_addr or "")
+
+
+limiter.shared_limit(lambda: current_app.config["API_RATE_LIMIT"], scope="partner_api", key_func=_rate_limit_key)(bp)
+
 MAX_JSON_BYTES = 64 * 1024
+MAX_PAGE = 1_000_000
 
 
 class ApiError(Exception):
@@ -60,13 +71,17 @@ def partner_token_required(view):
     @wraps(view)
     def wrapped(*args, **kwargs):
         from core.db import utcnow
-        from partner.services import partner_for_token
+        from partner.services import api_token_for
 
-        partner = partner_for_token(bearer_token() or "")
-        if partner is None:
+        token = api_token_for(bearer_token() or "")
+        if token is None:
             return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
-        g.partner = partner
-        g.api_actor_label = f"api:{partner.id}"
+        now = utcnow()
+        # one write a minute at most per token: "last used" without a write per request
+        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
+            token.last_used_at = now
+        g.partner = token.partner
+        g.api_actor_label = f"api:{token.prefix}"
         return view(*args, **kwargs)
 
     return wrapped
@@ -78,6 +93,8 @@ def page_params() -> tuple[int, int]:
         per_page = int(request.args.get("per_page", 25))
     except ValueError:
         raise ApiError(422, "invalid_pagination", _("page e per_page devem ser números inteiros.")) from None
+    if page > MAX_PAGE:  # the offset must fit the database's integer
+        raise ApiError(422, "invalid_pagination", _("page deve ser no máximo %(n)s.", n=MAX_PAGE), {"page": _("Grande demais.")})
     per_page = min(max(per_page, 1), current_app.config["API_MAX_PER_PAGE"])
     return page, per_page
 

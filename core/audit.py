@@ -1,10 +1,10 @@
 """Audit log: every state change records who, when, what, before and after."""
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
-import enum
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,6 +57,13 @@ def current_actor():
     return None
 
 
+def _request_label() -> str:
+    """Who acts when no user is logged in: the API token's label set by the API, else the system."""
+    if has_request_context():
+        return g.get("api_actor_label") or "sistema"
+    return "sistema"
+
+
 def record(
     action: str,
     obj=None,
@@ -75,7 +82,7 @@ def record(
         object_type=type(obj).__name__.lower() if obj is not None else "system",
         object_id=getattr(obj, "id", None),
         actor_id=getattr(actor, "id", None),
-        actor_label=label or (actor.email if actor is not None else "sistema"),
+        actor_label=label or (actor.email if actor is not None else _request_label()),
         partner_id=partner_id if partner_id is not None else getattr(obj, "partner_id", None),
         client_id=client_id,
         before=_plain(before) if before is not None else None,

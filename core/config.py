@@ -64,6 +64,7 @@ class Config:
         self.STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
+        self.BILLING_DUE_DAY = int(os.environ.get("BILLING_DUE_DAY", "10"))  # other BILLING_* defaults: billing/
         # Secrets at rest: "id:base64key,id2:base64key"; the last one encrypts new data.
         self.MASTER_KEYS = os.environ.get("MASTER_KEYS", "")
         self.MASTER_KEY_ACTIVE = os.environ.get("MASTER_KEY_ACTIVE") or None
@@ -71,6 +72,8 @@ class Config:
         self.FIRST_ACCESS_MAX_AGE = int(os.environ.get("FIRST_ACCESS_MAX_AGE", str(7 * 24 * 3600)))
         self.SOFTWARE_TOKEN_MAX_AGE = int(os.environ.get("SOFTWARE_TOKEN_MAX_AGE", "120"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        self.INTEGRATION_RATE_LIMIT = os.environ.get("INTEGRATION_RATE_LIMIT", "120 per minute")
+        self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
         self.DASHBOARD_PER_PAGE = 25
         self.API_MAX_PER_PAGE = 100
 

@@ -4,6 +4,7 @@ import enum
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -45,7 +46,25 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class _BindAwareSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks the app's engine even when created with ``bind=``.
+
+    Honouring an explicit bind lets the tests join each test's outer transaction (commits become
+    savepoints); in the app no session is created with a bind, so nothing changes there."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and self.bind is not None:
+            return self.bind
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+class _SQLAlchemy(SQLAlchemy):
+    def _make_session_factory(self, options):
+        options.setdefault("class_", _BindAwareSession)
+        return super()._make_session_factory(options)
+
+
+db = _SQLAlchemy(model_class=Base)
 
 
 def str_enum(enum_cls: type[enum.StrEnum], name: str):

@@ -17,8 +17,10 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
 def select_locale():
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():  # Celery tasks, CLI, services called from tests
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in current_app.config["LANGUAGES"]:
         return chosen

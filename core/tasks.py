@@ -3,7 +3,34 @@
 from celery import Celery, Task
 from celery.schedules import crontab
 
-celery = Celery("revenda")
+#: The Flask app tasks run in; set by init_celery (the last app created wins).
+_flask_app = None
+
+
+class AppTask(Task):
+    """Runs each task in an app context and commits once (rolls back on error).
+
+    A module-level base class (not one made inside init_celery): a task evaluated before
+    init_celery ran - e.g. imported by a test module at collection - still gets it."""
+
+    abstract = True
+
+    def __call__(self, *args, **kwargs):
+        from core.db import db
+
+        with _flask_app.app_context():
+            try:
+                result = self.run(*args, **kwargs)
+                db.session.commit()
+                return result
+            except Exception:
+                db.session.rollback()
+                raise
+            finally:
+                db.session.remove()
+
+
+celery = Celery("revenda", task_cls=AppTask)
 
 #: Beat schedule; domains add their periodic tasks here by name.
 BEAT_SCHEDULE = {
@@ -19,24 +46,8 @@ BEAT_SCHEDULE = {
 
 
 def init_celery(app) -> Celery:
-    class AppTask(Task):
-        abstract = True
-
-        def __call__(self, *args, **kwargs):
-            from core.db import db
-
-            with app.app_context():
-                try:
-                    result = self.run(*args, **kwargs)
-                    db.session.commit()
-                    return result
-                except Exception:
-                    db.session.rollback()
-                    raise
-                finally:
-                    db.session.remove()
-
-    celery.Task = AppTask
+    global _flask_app
+    _flask_app = app
     celery.conf.update(
         broker_url=app.config["CELERY_BROKER_URL"],
         result_backend=None,

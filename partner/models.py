@@ -1,7 +1,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
@@ -117,6 +117,13 @@ class Client(TimestampMixin, AddressMixin, db.Model):
     )
     accountant_email: Mapped[str | None] = mapped_column(String(254), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    # Contract lifecycle (migration 0002, rules in contracts/services.py). ``status_reason`` is the
+    # reason of the current block/cancellation (a contracts.models.StatusReason value), so dunning
+    # can lift exactly the blocks made for non-payment.
+    status_reason: Mapped[str | None] = mapped_column(String(32))
+    trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    trial_auto_activate: Mapped[bool] = mapped_column(default=False, server_default=false())
+    trial_warning_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     partner = relationship("Partner")
     software = relationship("Software")

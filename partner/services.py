@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from accounts.models import User
 from accounts.services import create_user, send_first_access
@@ -98,11 +99,13 @@ def _resolve_plan(software_id: int, plan_id: int) -> Plan:
 
 def _check_unique(partner_id: int, email: str | None, cnpj: str | None, exclude_id=None) -> None:
     if email:
+        users = select(User.id).where(func.lower(User.email) == email)
+        if exclude_id is not None:
+            # the client's own login keeps its e-mail; any other user's (manager, staff…) is taken
+            users = users.where(User.client_id.is_distinct_from(exclude_id))
         taken = db.session.scalar(
             select(Client.id).where(func.lower(Client.email) == email, Client.id != (exclude_id or 0))
-        ) or db.session.scalar(
-            select(User.id).where(func.lower(User.email) == email, User.client_id.is_distinct_from(exclude_id))
-        )
+        ) or db.session.scalar(users)
         if taken:
             raise DuplicateError("email", _("Este e-mail já está cadastrado. Use o e-mail do próprio cliente."))
     if cnpj:
@@ -135,6 +138,9 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
         after=audit.snapshot(client, CLIENT_FIELDS),
     )
     send_first_access(user)
+    from contracts.services import request_acceptance  # contracts builds on partner: imported late
+
+    request_acceptance(client, actor=actor)  # the contract shows "Aguardando aceite" until accepted
     return client
 
 
@@ -190,15 +196,16 @@ def filter_clients(query, params: dict):
     """Apply search (name, trade name, CNPJ, e-mail) and filters (status, software, plan, payer)."""
     q = (params.get("q") or "").strip()[:100]
     if q:
-        like = f"%{q.lower()}%"
+        # autoescape: a typed "%" or "_" is a character to find, not a wildcard
+        text = q.lower()
         digits = "".join(ch for ch in q if ch.isalnum()).upper()
         conditions = [
-            func.lower(Client.legal_name).like(like),
-            func.lower(Client.trade_name).like(like),
-            func.lower(Client.email).like(like),
+            func.lower(Client.legal_name).contains(text, autoescape=True),
+            func.lower(Client.trade_name).contains(text, autoescape=True),
+            func.lower(Client.email).contains(text, autoescape=True),
         ]
         if digits:
-            conditions.append(Client.cnpj.like(f"%{digits}%"))
+            conditions.append(Client.cnpj.contains(digits, autoescape=True))
         query = query.where(or_(*conditions))
     for field, enum_cls in (("status", ContractStatus), ("payer", Payer)):
         value = params.get(field)
@@ -213,13 +220,16 @@ def filter_clients(query, params: dict):
 
 def paginate(query, *, page, per_page: int, sort: str | None) -> Page:
     try:
-        page = max(1, int(page or 1))
+        page = min(max(1, int(page or 1)), 1_000_000)  # the offset must fit the database's integer
     except ValueError:
         page = 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     order = SORTS.get(sort or "name", SORTS["name"])
+    # Every page shows software and plan names: join them into the page query instead of one
+    # lazy load per distinct plan (many-to-one, so LIMIT/OFFSET still count clients).
     items = db.session.scalars(
-        query.order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        query.options(joinedload(Client.software), joinedload(Client.plan))
+        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page(items=list(items), total=total, page=page, per_page=per_page)
 
@@ -307,13 +317,19 @@ def revoke_api_token(token: ApiToken, *, actor=None) -> None:
         db.session.flush()
 
 
-def partner_for_token(plaintext: str) -> Partner | None:
+def api_token_for(plaintext: str) -> ApiToken | None:
+    """The active token (of an active partner) matching ``plaintext``, else None."""
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
     if token is None or token.revoked_at is not None or not token.partner.is_active:
         return None
-    return token.partner
+    return token
+
+
+def partner_for_token(plaintext: str) -> Partner | None:
+    token = api_token_for(plaintext)
+    return token.partner if token is not None else None
 
 
 # -- access to the client's software ------------------------------------------------------------

@@ -1,8 +1,8 @@
 """Tabs of the client's "Gerenciar" page. Each domain registers its own (Certificado digital,
 Chave de integração, Contrato, Software…), so the page grows without one template owning all."""
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 
 @dataclass(frozen=True)

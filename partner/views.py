@@ -6,6 +6,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from core.audit import AuditEvent as AuditEventView
 from core.db import db
 from core.permissions import (
     API_TOKENS_MANAGE,
@@ -18,10 +19,9 @@ from core.permissions import (
 )
 from core.validators import ValidationError
 from partner import services
-from partner.tabs import client_area_sections, flags_for, tabs_for
 from partner.access import clients_visible_to, get_client_for
-from core.audit import AuditEvent as AuditEventView
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
+from partner.tabs import client_area_sections, flags_for, tabs_for
 
 bp = Blueprint("partner", __name__)
 

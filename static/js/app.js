@@ -27,7 +27,7 @@ function wirePlanPicker(root) {
   const software = root.querySelector("[name=software_id]");
   const plan = root.querySelector("[name=plan_id]");
   const payerInputs = root.querySelectorAll("[name=payer]");
-  const out = root.querySelector("[data-price]");
+  const out = root.querySelector("[data-price]:not(option)");  // plan options carry data-price too
   if (!software || !plan) return;
   const filter = () => {
     for (const opt of plan.options) {
