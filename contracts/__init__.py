@@ -1,0 +1,1 @@
+"""Contracts: signup links, acceptance, the contract status machine, plan and payer changes."""

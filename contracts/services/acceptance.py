@@ -1,0 +1,135 @@
+"""Versioned terms and the evidence of their acceptance; the signed acceptance link."""
+
+from datetime import datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from accounts.models import User
+from contracts.models import (
+    Acceptance,
+    AcceptanceChannel,
+    EventKind,
+    TermsVersion,
+)
+from contracts.services.common import (
+    ACCEPTANCE_LINK_MAX_AGE,
+    TERMS_DIR,
+    AcceptanceLinkInvalid,
+    AlreadyAccepted,
+    _audit,
+    _event,
+    external_url,
+)
+from core.db import db, utcnow
+from core.mail import queue_email
+from partner.models import Client
+
+# -- terms and acceptance -------------------------------------------------------------------------
+
+
+def current_terms(now: datetime | None = None) -> TermsVersion:
+    """The latest published terms; v1 is created from templates/contracts/terms_v1.txt if none exists."""
+    now = now or utcnow()
+    terms = db.session.scalar(
+        select(TermsVersion).where(TermsVersion.published_at <= now)
+        .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)
+    )
+    if terms is not None:
+        return terms
+    terms = db.session.scalar(select(TermsVersion).order_by(TermsVersion.published_at, TermsVersion.id).limit(1))
+    if terms is not None:
+        return terms
+    text = (TERMS_DIR / "terms_v1.txt").read_text(encoding="utf-8")
+    terms = TermsVersion(version="v1", text=text, sha256=TermsVersion.hash_text(text), published_at=now)
+    db.session.add(terms)
+    db.session.flush()
+    return terms
+
+
+def acceptance_for(client: Client) -> Acceptance | None:
+    """The client's latest acceptance, or None ("Aguardando aceite")."""
+    return db.session.scalar(
+        select(Acceptance).where(Acceptance.client_id == client.id)
+        .order_by(Acceptance.accepted_at.desc(), Acceptance.id.desc()).limit(1)
+    )
+
+
+def accept_terms(client: Client, *, channel: AcceptanceChannel, ip: str | None, user_agent: str | None,
+                 user: User | None = None, terms: TermsVersion | None = None) -> Acceptance:
+    """Record the evidence of ``client`` accepting ``terms`` (idempotent per version)."""
+    terms = terms or current_terms()
+    existing = db.session.scalar(
+        select(Acceptance).where(Acceptance.client_id == client.id, Acceptance.terms_version_id == terms.id)
+    )
+    if existing is not None:
+        return existing
+    acceptance = Acceptance(
+        client_id=client.id, terms_version_id=terms.id, text_sha256=terms.sha256, accepted_at=utcnow(),
+        ip=(ip or "")[:45] or None, user_agent=(user_agent or "")[:500] or None,
+        user_id=getattr(user, "id", None), channel=AcceptanceChannel(channel),
+    )
+    db.session.add(acceptance)
+    db.session.flush()
+    label = user.email if user is not None else client.email
+    _event(client, EventKind.ACCEPTANCE, after=terms.version, note=channel.value, actor=user, label=label)
+    _audit("contract.accepted", client, obj=acceptance, actor=user, label=label, after={
+        "terms_version": terms.version, "text_sha256": terms.sha256, "ip": acceptance.ip, "channel": channel,
+    })
+    return acceptance
+
+
+def _acceptance_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.contract-acceptance")
+
+
+def acceptance_token(client: Client) -> str:
+    # The e-mail is part of the payload: changing the client's e-mail kills links sent to the old one.
+    return _acceptance_serializer().dumps({"c": client.id, "e": client.email})
+
+
+def client_for_acceptance_token(token: str) -> Client:
+    """The client a signed acceptance link names; AcceptanceLinkInvalid if tampered or too old."""
+    max_age = current_app.config.get("ACCEPTANCE_LINK_MAX_AGE", ACCEPTANCE_LINK_MAX_AGE)
+    try:
+        data = _acceptance_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise AcceptanceLinkInvalid(expired=True) from None
+    except BadSignature:
+        raise AcceptanceLinkInvalid() from None
+    client = db.session.get(Client, data.get("c")) if isinstance(data, dict) else None
+    if client is None or client.email != data.get("e"):
+        raise AcceptanceLinkInvalid()
+    return client
+
+
+def request_acceptance(client: Client, *, actor=None, label=None) -> None:
+    """E-mail the client the terms and a signed acceptance link (also the "Reenviar" button)."""
+    if acceptance_for(client) is not None:
+        raise AlreadyAccepted(_("O cliente já aceitou o contrato."))
+    terms = current_terms()
+    queue_email(
+        client.email, _("Aceite do contrato — %(partner)s", partner=client.partner), "contract_acceptance",
+        kind="contract_acceptance", partner_id=client.partner_id, client=client, terms=terms,
+        link=external_url("contracts.accept", token=acceptance_token(client)),
+    )
+    _event(client, EventKind.ACCEPTANCE_REQUESTED, after=client.email, actor=actor, label=label)
+    _audit("contract.acceptance_requested", client, after={"email": client.email, "terms_version": terms.version},
+           actor=actor, label=label)
+
+
+def clients_awaiting_acceptance(client_ids: list[int]) -> set[int]:
+    """Of ``client_ids``, those with no acceptance yet (one query, for the dashboard badges)."""
+    accepted = select(Acceptance.client_id).where(Acceptance.client_id.in_(client_ids))
+    return set(client_ids) - set(db.session.scalars(accepted))
+
+
+def terms_shown(value) -> TermsVersion:
+    """The terms version the form showed (so the evidence names what was read), else the current one."""
+    try:
+        terms = db.session.get(TermsVersion, int(value))
+    except (TypeError, ValueError):
+        terms = None
+    return terms if terms is not None and terms.published_at <= utcnow() else current_terms()

@@ -1,0 +1,65 @@
+"""Fixtures for the contracts tests: committed set-up, switching users, signup links, an API client."""
+
+import pytest
+from flask import g
+
+from contracts import services
+from partner.models import Payer
+from partner.services import create_api_token
+
+
+@pytest.fixture
+def committed(db):
+    """Commit the set-up: a rejected request (status >= 400) rolls the session back to here."""
+    return db.session.commit
+
+
+@pytest.fixture
+def as_user(client):
+    """Act as ``user`` (None: anonymous) on the next requests of the test client."""
+
+    def switch(user):
+        g.pop("_login_user", None)  # the test's app context outlives requests; forget the cached user
+        with client.session_transaction() as session:
+            session.clear()
+            if user is not None:
+                session["_user_id"] = str(user.id)
+                session["_fresh"] = True
+        return client
+
+    return switch
+
+
+@pytest.fixture
+def make_link(db, partner, plan, manager):
+    def make(owner=None, **data):
+        values = {"plan_id": plan.id, "payer": Payer.CLIENT.value, **data}
+        return services.create_signup_link(owner or partner, values, actor=manager)
+
+    return make
+
+
+class ApiClient:
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+
+    def _headers(self, kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+        return headers
+
+    def get(self, url, **kwargs):
+        return self.client.get(url, headers=self._headers(kwargs), **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.client.post(url, headers=self._headers(kwargs), **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.client.delete(url, headers=self._headers(kwargs), **kwargs)
+
+
+@pytest.fixture
+def api(db, client, partner):
+    _token, plaintext = create_api_token(partner, "Contratos")
+    db.session.commit()
+    return ApiClient(client, plaintext)
