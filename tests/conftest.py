@@ -15,6 +15,8 @@ from email import message_from_bytes, policy
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import g
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from core.db import db as _db
@@ -141,11 +143,26 @@ def db(app):
             connection.close()
 
 
+class TransactionalClient(FlaskClient):
+    """Each request behaves as it would in production, against the test's outer transaction.
+
+    The test and its requests share one app context (the ``db`` fixture's), hence one session and
+    one ``g``. So before each request: commit the set-up data (a savepoint release, still rolled
+    back at the end) so that a rejected request's rollback cannot take it away, and forget the user
+    Flask-Login cached in ``g`` so that logging in as someone else takes effect."""
+
+    def open(self, *args, **kwargs):
+        _db.session.commit()
+        g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def client(app, db):
     from app import limiter
 
     limiter.reset()
+    app.test_client_class = TransactionalClient
     app.config["WTF_CSRF_ENABLED"] = False
     yield app.test_client()
     app.config["WTF_CSRF_ENABLED"] = True
@@ -154,6 +171,7 @@ def client(app, db):
 @pytest.fixture
 def csrf_client(app, db):
     """A client with CSRF checks on, for the tests that prove them."""
+    app.test_client_class = TransactionalClient
     return app.test_client()
 
 
