@@ -31,6 +31,7 @@ WRITABLE_FIELDS = (
 )
 READ_ONLY_FIELDS = ("id", "created_at", "status", "partner_id", "monthly_price_cents")
 ID_FIELDS = ("software_id", "plan_id")
+CONTRACT_FIELDS = ("software_id", "plan_id", "payer")
 
 
 # -- serialisation ------------------------------------------------------------------------------
@@ -90,6 +91,9 @@ def flatten_client_input(body: dict, *, partial: bool) -> dict:
     for key in body:
         if key in READ_ONLY_FIELDS:
             errors[key] = _("Campo somente leitura.")
+        elif partial and key in CONTRACT_FIELDS:
+            # plan and payer changes are contract events (history, proration): their own endpoints
+            errors[key] = _("Use POST /api/v1/clients/{id}/plan ou /payer para alterar plano ou pagador.")
         elif key not in WRITABLE_FIELDS and key != "address":
             errors[key] = _("Campo desconhecido.")
     flat = {k: v for k, v in body.items() if k in WRITABLE_FIELDS}

@@ -34,6 +34,8 @@ CLIENT_FIELDS = (
     "complement", "district", "city", "state", "software_id", "plan_id", "payer", "status",
     "accountant_email",
 )
+#: Changed through contracts.services (change_plan / change_payer), which keep the contract history.
+CONTRACT_CHANGE_FIELDS = ("software_id", "plan_id", "payer")
 ADDRESS_FIELDS = ("cep", "street", "number", "complement", "district", "city", "state")
 
 
@@ -145,16 +147,14 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
 
 
 def update_client(client: Client, data: dict, *, actor=None) -> Client:
-    """Change the given fields (a PATCH); e-mail changes move the client's login too."""
-    rules = client_rules()
+    """Change the given company fields (a PATCH); e-mail changes move the client's login too.
+
+    Plan, software and payer are contract changes: contracts.services.change_plan / change_payer."""
+    rules = {k: v for k, v in client_rules().items() if k not in CONTRACT_CHANGE_FIELDS}
     unknown = set(data) - set(rules)
     if unknown:
         raise ValidationError({k: _("Campo desconhecido.") for k in sorted(unknown)})
     clean = collect({k: rules[k] for k in data}, data)
-    software_id = clean.get("software_id", client.software_id)
-    plan_id = clean.get("plan_id", client.plan_id)
-    if "software_id" in clean or "plan_id" in clean:
-        _resolve_plan(software_id, plan_id)
     _check_unique(client.partner_id, clean.get("email"), clean.get("cnpj"), exclude_id=client.id)
     before = audit.snapshot(client, CLIENT_FIELDS)
     for key, value in clean.items():

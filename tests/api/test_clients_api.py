@@ -381,6 +381,7 @@ def test_patch_email_moves_the_login(db, api, client_row, client_user):
     ({"color": "blue"}, "color"), ({"address": {"country": "BR"}}, "address.country"),
     ({"cnpj": "00.000.000/0000-01"}, "cnpj"), ({"legal_name": "y" * 201}, "legal_name"),
     ({"email": None}, "email"), ({"address": {"cep": "1"}}, "address.cep"),
+    ({"plan_id": 1}, "plan_id"), ({"payer": "partner"}, "payer"), ({"software_id": 1}, "software_id"),
 ])
 def test_patch_rejects_read_only_unknown_and_invalid_fields(db, api, client_row, patch, field):
     db.session.commit()
@@ -391,6 +392,13 @@ def test_patch_rejects_read_only_unknown_and_invalid_fields(db, api, client_row,
     db.session.expire_all()
     assert client_row.trade_name != "Não deve salvar"
     assert (client_row.legal_name, client_row.status, client_row.cep, client_row.cnpj, client_row.email) == before
+
+
+def test_patch_points_plan_and_payer_changes_to_the_contract_endpoints(db, api, client_row):
+    db.session.commit()
+    response = api.patch(f"/api/v1/clients/{client_row.id}", json={"plan_id": client_row.plan_id})
+    assert response.status_code == 422
+    assert "/plan" in response.get_json()["error"]["fields"]["plan_id"]
 
 
 def test_patch_duplicate_email_is_409(db, api, partner, plan, client_row):
