@@ -5,6 +5,7 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
@@ -138,15 +139,15 @@ def _register_request_boundary(app: Flask) -> None:
 
 
 ERROR_MESSAGES = {
-    400: "Requisição inválida.",
-    401: "Autenticação necessária.",
-    403: "Você não tem permissão para acessar esta página.",
-    404: "Página não encontrada.",
-    405: "Método não permitido.",
-    409: "Conflito com um registro existente.",
-    413: "Arquivo ou conteúdo grande demais.",
-    422: "Dados inválidos.",
-    429: "Muitas tentativas. Aguarde um pouco e tente novamente.",
+    400: _l("Requisição inválida."),
+    401: _l("Autenticação necessária."),
+    403: _l("Você não tem permissão para acessar esta página."),
+    404: _l("Página não encontrada."),
+    405: _l("Método não permitido."),
+    409: _l("Conflito com um registro existente."),
+    413: _l("Arquivo ou conteúdo grande demais."),
+    422: _l("Dados inválidos."),
+    429: _l("Muitas tentativas. Aguarde um pouco e tente novamente."),
 }
 
 
@@ -165,7 +166,7 @@ def _register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException):
         db.session.rollback()
         code = exc.code or 500
-        message = _(ERROR_MESSAGES.get(code, "Erro."))
+        message = str(ERROR_MESSAGES.get(code, _l("Erro.")))
         if _wants_json():
             return json_error(code, {401: "unauthorized", 404: "not_found", 429: "rate_limited"}.get(code, "http_error"), message)
         return render_template("error.html", code=code, message=message), code

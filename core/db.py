@@ -104,5 +104,6 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
-    if conn.dialect.name == "sqlite":
+    # An engine that opens its own transactions (kombu's SQLite broker: BEGIN IMMEDIATE) opts out.
+    if conn.dialect.name == "sqlite" and not conn.get_execution_options().get("sqlite_manual_begin"):
         conn.exec_driver_sql("BEGIN")
