@@ -1,0 +1,224 @@
+"""Finance staff views in the staff admin: invoices (filters: status, partner, month, overdue),
+details with lines, payments and webhook events, and the actions: record a manual payment (which a
+second finance user approves or rejects), void with a reason, resend the e-mail, PDF, CSV export.
+
+Every action is a POST form (the global CSRF token protects it); errors come back as a flash
+message on the details page with status 4xx, so nothing is saved."""
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
+from flask_login import current_user
+from markupsafe import Markup, escape
+from sqlalchemy import and_, not_, select
+
+from billing import services
+from billing.errors import BillingError
+from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, WebhookEvent
+from core.admin import ReadOnlyView
+from core.db import db
+from core.permissions import INVOICES_REVIEW
+from core.validators import ValidationError
+from partner.models import Partner
+
+STATUS_OPTIONS = [(s.value, label) for s, label in (
+    (InvoiceStatus.OPEN, "Pendente"), (InvoiceStatus.PAID, "Paga"), (InvoiceStatus.VOID, "Cancelada"),
+    (InvoiceStatus.UNCOLLECTIBLE, "Incobrável"), (InvoiceStatus.DRAFT, "Rascunho"))]
+
+
+class OverdueFilter(BaseSQLAFilter):
+    """Open invoices past their due date (business time zone)."""
+
+    def apply(self, query, value, alias=None):
+        overdue = and_(Invoice.status == InvoiceStatus.OPEN, Invoice.due_date < services.local_today())
+        return query.filter(overdue if value == "1" else not_(overdue))
+
+    def operation(self):
+        return "é"
+
+
+def _brl(view, context, model, name):
+    from billing.pricing import format_brl
+
+    return format_brl(getattr(model, name))
+
+
+def _status(view, context, model, name):
+    from billing.views import STATUS_LABELS
+
+    return STATUS_LABELS.get(services.display_status(model), model.status)
+
+
+def _payer(view, context, model, name):
+    owner = services.payer_of(model)
+    return f"{owner.legal_name} ({'revenda' if model.payer == 'partner' else 'cliente'})"
+
+
+class InvoiceAdmin(ReadOnlyView):
+    permission = INVOICES_REVIEW
+    details_template = "billing/admin_invoice_details.html"
+    column_list = ("number", "month", "payer_label", "partner", "status_label", "due_date", "total_cents",
+                   "paid_at")
+    column_labels = {
+        "number": "Número", "month": "Mês", "payer_label": "Pagador", "partner": "Revenda",
+        "status_label": "Situação", "due_date": "Vencimento", "total_cents": "Total", "paid_at": "Paga em",
+        "issued_at": "Emitida em", "payer_key": "Chave do pagador", "void_reason": "Motivo do cancelamento",
+        "status": "Situação", "payer": "Pagador", "partner_id": "Revenda (id)", "client_id": "Cliente (id)",
+    }
+    column_formatters = {"total_cents": _brl, "status_label": _status, "payer_label": _payer}
+    column_formatters_export = {
+        "total_cents": lambda v, c, m, n: f"{m.total_cents / 100:.2f}",
+        "status": lambda v, c, m, n: InvoiceStatus(m.status).value,
+        "payer": lambda v, c, m, n: m.payer.value,
+    }
+    column_export_list = ("number", "month", "payer", "payer_key", "partner_id", "client_id", "status",
+                          "due_date", "total_cents", "issued_at", "paid_at", "void_reason")
+    column_sortable_list = ("number", "month", "due_date", "total_cents", "paid_at")
+    column_default_sort = ("id", True)
+    column_searchable_list = ("number", "payer_key")
+    column_filters = (
+        FilterEqual(Invoice.status, "Situação", options=STATUS_OPTIONS),
+        IntEqualFilter(Invoice.partner_id, "Revenda (id)"),
+        FilterLike(Partner.legal_name, "Revenda (nome)"),
+        FilterEqual(Invoice.month, "Mês (AAAA-MM)"),
+        OverdueFilter(Invoice.due_date, "Vencida", options=[("1", "Sim"), ("0", "Não")]),
+    )
+
+    def get_query(self):
+        return super().get_query().join(Partner, Partner.id == Invoice.partner_id)
+
+    def get_count_query(self):
+        return super().get_count_query().join(Partner, Partner.id == Invoice.partner_id)
+
+    # -- details and actions ------------------------------------------------------------------
+
+    def _invoice(self, invoice_id) -> Invoice:
+        try:
+            invoice = db.session.get(Invoice, int(invoice_id))
+        except (TypeError, ValueError):
+            invoice = None
+        if invoice is None:
+            abort(404)
+        return invoice
+
+    def _details(self, invoice: Invoice, status: int = 200, errors: dict | None = None):
+        events = db.session.scalars(
+            select(WebhookEvent).where(WebhookEvent.invoice_id == invoice.id).order_by(WebhookEvent.id)
+        ).all()
+        html = self.render(
+            self.details_template, model=invoice, invoice=invoice, events=events, errors=errors or {},
+            status=services.display_status(invoice), payer=services.payer_of(invoice),
+            boleto=services.current_boleto(invoice), return_url=self.get_url(".index_view"),
+            pending=[p for p in invoice.payments if p.status == PaymentStatus.PENDING_APPROVAL],
+            me=current_user,
+        )
+        return html, status
+
+    @expose("/details/")
+    def details_view(self):
+        return self._details(self._invoice(request.args.get("id")))
+
+    def _act(self, invoice: Invoice, action, success: str):
+        try:
+            action()
+        except ValidationError as exc:
+            for message in exc.fields.values():
+                flash(str(message), "error")
+            return self._details(invoice, 422, exc.fields)
+        except BillingError as exc:
+            flash(exc.message, "error")
+            return self._details(invoice, exc.status)
+        flash(success, "success")
+        return redirect(self.get_url(".details_view", id=invoice.id))
+
+    @expose("/<int:invoice_id>/manual-payment", methods=("POST",))
+    def manual_payment(self, invoice_id):
+        invoice = self._invoice(invoice_id)
+        return self._act(invoice, lambda: services.record_manual_payment(
+            invoice, request.form.get("reference", ""), note=request.form.get("note"), actor=current_user),
+            "Pagamento registrado. Outro usuário do financeiro precisa aprová-lo.")
+
+    def _payment(self, invoice: Invoice, payment_id) -> Payment:
+        payment = db.session.get(Payment, payment_id)
+        if payment is None or payment.invoice_id != invoice.id:
+            abort(404)
+        return payment
+
+    @expose("/<int:invoice_id>/payments/<int:payment_id>/approve", methods=("POST",))
+    def approve_payment(self, invoice_id, payment_id):
+        invoice = self._invoice(invoice_id)
+        payment = self._payment(invoice, payment_id)
+        return self._act(invoice, lambda: services.approve_manual_payment(payment, actor=current_user),
+                         "Pagamento aprovado: fatura paga e bloqueios por falta de pagamento removidos.")
+
+    @expose("/<int:invoice_id>/payments/<int:payment_id>/reject", methods=("POST",))
+    def reject_payment(self, invoice_id, payment_id):
+        invoice = self._invoice(invoice_id)
+        payment = self._payment(invoice, payment_id)
+        return self._act(invoice, lambda: services.reject_manual_payment(
+            payment, actor=current_user, reason=request.form.get("reason", "")), "Pagamento recusado.")
+
+    @expose("/<int:invoice_id>/void", methods=("POST",))
+    def void(self, invoice_id):
+        invoice = self._invoice(invoice_id)
+        return self._act(invoice, lambda: services.void_invoice(
+            invoice, request.form.get("reason", ""), actor=current_user), "Fatura cancelada.")
+
+    @expose("/<int:invoice_id>/uncollectible", methods=("POST",))
+    def uncollectible(self, invoice_id):
+        invoice = self._invoice(invoice_id)
+        return self._act(invoice, lambda: services.mark_uncollectible(invoice, actor=current_user),
+                         "Fatura marcada como incobrável.")
+
+    @expose("/<int:invoice_id>/resend", methods=("POST",))
+    def resend(self, invoice_id):
+        invoice = self._invoice(invoice_id)
+        return self._act(invoice, lambda: services.resend_invoice(invoice, actor=current_user),
+                         "E-mail da fatura reenviado.")
+
+    @expose("/<int:invoice_id>/pdf")
+    def pdf(self, invoice_id):
+        from billing.views import pdf_response
+
+        return pdf_response(self._invoice(invoice_id))
+
+
+def _invoice_link(view, context, model, name):
+    invoice = model.invoice
+    if invoice is None:
+        return ""
+    return Markup(f'<a href="{url_for("invoices.details_view", id=invoice.id)}">{escape(invoice.number)}</a>')
+
+
+class PaymentAdmin(ReadOnlyView):
+    """Every payment; filter "aguardando aprovação" for the four-eyes queue."""
+
+    permission = INVOICES_REVIEW
+    column_list = ("created_at", "invoice", "gateway", "method", "reference", "amount_cents", "status",
+                   "created_by", "approved_by", "decided_at")
+    column_labels = {"created_at": "Quando", "invoice": "Fatura", "gateway": "Meio", "method": "Forma",
+                     "reference": "Referência", "amount_cents": "Valor", "status": "Situação",
+                     "created_by": "Registrado por", "approved_by": "Decidido por", "decided_at": "Decidido em"}
+    column_formatters = {"amount_cents": _brl, "invoice": _invoice_link}
+    column_filters = ("status", "gateway", "method")
+    column_default_sort = ("id", True)
+    column_searchable_list = ("reference",)
+
+
+class WebhookEventAdmin(ReadOnlyView):
+    permission = INVOICES_REVIEW
+    column_list = ("received_at", "stripe_event_id", "type", "status", "invoice", "error", "processed_at")
+    column_details_list = ("received_at", "stripe_event_id", "type", "status", "invoice", "error", "processed_at",
+                           "payload")
+    column_formatters = {"invoice": _invoice_link}
+    column_filters = ("type", "status")
+    column_default_sort = ("id", True)
+    column_searchable_list = ("stripe_event_id",)
+
+
+def register(admin) -> None:
+    admin.add_view(InvoiceAdmin(Invoice, db, name="Faturas", category="Financeiro", endpoint="invoices"))
+    admin.add_view(PaymentAdmin(Payment, db, name="Pagamentos", category="Financeiro", endpoint="payments"))
+    admin.add_view(WebhookEventAdmin(WebhookEvent, db, name="Webhooks Stripe", category="Financeiro",
+                                     endpoint="webhook_events"))
+
