@@ -46,3 +46,7 @@ class User(TimestampMixin, UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+    def __str__(self) -> str:
+        # What people read wherever a user is shown (the staff admin's "Criado por", "Enviado por"…).
+        return self.email

@@ -320,10 +320,16 @@ def signup_links():
     if request.method == "GET":
         return _links_page()
     data = _form()
+    errors = {}
+    if data.get("send_email") and not (data.get("client_email") or "").strip():
+        # Asked to send, nowhere to send to: say so instead of silently creating an unsent link.
+        errors["client_email"] = _("Informe o e-mail do cliente para enviar o link agora.")
     try:
         link = services.create_signup_link(_partner(), data, actor=current_user)
     except ValidationError as exc:
-        return _links_page(errors=exc.fields, data=data, status=422)
+        errors = {**errors, **exc.fields}
+    if errors:  # 422: the request boundary rolls back anything created above
+        return _links_page(errors=errors, data=data, status=422)
     if link.client_email and request.form.get("send_email"):
         services.send_signup_link(link, link.client_email, actor=current_user)
         flash(_("Link criado e enviado para %(email)s.", email=link.client_email), "success")

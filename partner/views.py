@@ -1,11 +1,12 @@
 """The partner panel: dashboard, Novo cadastro, Gerenciar, Meus dados; and the client area."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from accounts import services as account_services
 from core.audit import AuditEvent as AuditEventView
 from core.db import db
 from core.permissions import (
@@ -17,9 +18,10 @@ from core.permissions import (
     Role,
     require,
 )
-from core.validators import ValidationError
+from core.validators import ValidationError, format_cep, format_cnpj, format_phone
 from partner import services
 from partner.access import clients_visible_to, get_client_for
+from partner.history import history_rows
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
 from partner.tabs import client_area_sections, flags_for, tabs_for
 
@@ -61,6 +63,15 @@ def _form_data() -> dict:
     return {k: v for k, v in request.form.items() if k != "csrf_token"}
 
 
+_DISPLAY_FORMATS = {"cnpj": format_cnpj, "cep": format_cep, "phone": format_phone}
+
+
+def _for_display(data: dict) -> dict:
+    """Stored values as people type them in an edit form (11.222.333/0001-81, 01310-100, (11) 98765-4321);
+    the clean_* validators accept both forms."""
+    return {k: _DISPLAY_FORMATS[k](v) if k in _DISPLAY_FORMATS else v for k, v in data.items()}
+
+
 @bp.route("/clientes/novo", methods=["GET", "POST"])
 @require(CLIENTS_MANAGE)
 def new_client():
@@ -89,18 +100,19 @@ def new_client():
 @require(CLIENTS_VIEW)
 def manage_client(client_id):
     client = get_client_for(current_user, client_id)
+    tabs = tabs_for(current_user)
+    active = next((t for t in tabs if t.key == request.args.get("tab")), None)
+    # The tab first: opening one may record something (the first integration key) the history should show.
+    tab_html = Markup(render_template(active.template, client=client, **active.context(client))) if active else None
     history = db.session.scalars(
         select(AuditEventView).where(AuditEventView.client_id == client.id)
         .order_by(AuditEventView.at.desc(), AuditEventView.id.desc()).limit(50)
     ).all()
-    tabs = tabs_for(current_user)
-    active = next((t for t in tabs if t.key == request.args.get("tab")), None)
     return render_template(
-        "partner/manage.html", client=client, history=history,
+        "partner/manage.html", client=client, history=history_rows(history),
         price=services.monthly_price(client.plan, client.payer),
         is_manager=current_user.role == Role.MANAGER,
-        tabs=tabs, active_tab=active,
-        tab_html=Markup(render_template(active.template, client=client, **active.context(client))) if active else None,
+        tabs=tabs, active_tab=active, tab_html=tab_html,
     )
 
 
@@ -111,7 +123,7 @@ def edit_client(client_id):
     errors = {}
     editable = ("legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
                 "complement", "district", "city", "state", "accountant_email")
-    data = {k: getattr(client, k) or "" for k in editable}
+    data = _for_display({k: getattr(client, k) or "" for k in editable})
     if request.method == "POST":
         data = {k: request.form.get(k, "") for k in editable}
         try:
@@ -162,9 +174,28 @@ def profile():
     ).all()
     return render_template(
         "partner/profile.html", partner=partner, tab=tab, errors=errors,
-        data=data or {k: getattr(partner, k) or "" for k in services.PARTNER_FIELDS}, tokens=tokens,
+        data=data or _for_display({k: getattr(partner, k) or "" for k in services.PARTNER_FIELDS}), tokens=tokens,
         new_token=None,
     ), (422 if errors else 200)
+
+
+@bp.route("/meus-dados/senha", methods=["POST"])
+@require(PARTNER_PROFILE)
+def change_password():
+    """The "Senha" tab: a wrong password is shown on the tab itself, not on a page outside Meus dados."""
+    partner = current_partner()
+    try:
+        account_services.change_password(
+            current_user, request.form.get("current_password", ""),
+            request.form.get("new_password", ""), request.form.get("confirm_password", ""),
+        )
+    except ValidationError as exc:
+        return render_template(
+            "partner/profile.html", partner=partner, tab="senha", errors=exc.fields, data={}, tokens=[],
+            new_token=None,
+        ), 422
+    flash(_("Senha alterada com sucesso"), "success")
+    return redirect(url_for("partner.profile", tab="senha"))
 
 
 @bp.route("/meus-dados/emails", methods=["POST"])
@@ -209,10 +240,13 @@ def create_token():
     tokens = db.session.scalars(
         select(ApiToken).where(ApiToken.partner_id == partner.id).order_by(ApiToken.created_at.desc())
     ).all()
-    return render_template(
+    response = make_response(render_template(
         "partner/profile.html", partner=partner, tab="api", errors=errors, tokens=tokens, new_token=new_token,
         data={},
-    ), (422 if errors else 201)
+    ), 422 if errors else 201)
+    # The page shows the new token once: neither the browser nor a proxy may keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/meus-dados/api/tokens/<int:token_id>/revogar", methods=["POST"])

@@ -1,24 +1,45 @@
 // Small progressive enhancements: copy buttons, confirmations, plan price preview.
+// Without the async clipboard (plain http on another host, permission refused) select the text and
+// use the old copy command, so the button never silently does nothing.
+function copyFallback(target) {
+  if (!target || !target.select) return false;
+  target.focus();
+  target.select();
+  try { return document.execCommand("copy"); } catch { return false; }
+}
 document.addEventListener("click", (event) => {
   const copy = event.target.closest("[data-copy]");
   if (copy) {
     const target = document.querySelector(copy.dataset.copy);
     const text = target ? (target.value || target.textContent).trim() : "";
-    navigator.clipboard?.writeText(text).then(() => {
-      copy.dataset.originalText ??= copy.textContent;
+    const copied = () => {
+      copy.dataset.originalHtml ??= copy.innerHTML;
       copy.textContent = copy.dataset.copiedText || "Copiado!";
-      setTimeout(() => (copy.textContent = copy.dataset.originalText), 1500);
-    });
+      setTimeout(() => (copy.innerHTML = copy.dataset.originalHtml), 1500);
+    };
+    const fallback = () => { if (copyFallback(target)) copied(); };
+    if (navigator.clipboard) navigator.clipboard.writeText(text).then(copied, fallback);
+    else fallback();
   }
 });
 document.addEventListener("submit", (event) => {
   const message = event.target.dataset.confirm;
   if (message && !window.confirm(message)) event.preventDefault();
   const button = event.target.querySelector("[data-busy]");
-  if (button && !event.defaultPrevented) {
+  if (button && !event.defaultPrevented && !button.disabled) {
     button.disabled = true;
-    button.insertAdjacentHTML("afterbegin", '<span class="spinner-border spinner-border-sm me-1" role="status"></span>');
+    button.setAttribute("aria-busy", "true");
+    button.insertAdjacentHTML("afterbegin", '<span class="spinner-border spinner-border-sm me-1" aria-hidden="true" data-busy-spinner></span>');
   }
+});
+// Back/forward cache: a page shown again must not keep its buttons disabled by a past submit.
+window.addEventListener("pageshow", (event) => {
+  if (!event.persisted) return;
+  document.querySelectorAll("[data-busy][aria-busy]").forEach((button) => {
+    button.disabled = false;
+    button.removeAttribute("aria-busy");
+    button.querySelector("[data-busy-spinner]")?.remove();
+  });
 });
 function formatBRL(cents) {
   return (cents / 100).toLocaleString("pt-BR", { style: "currency", currency: "BRL" }).replace(/\u00a0/g, " ");

@@ -68,6 +68,18 @@ def test_invalid_link_form_is_422_and_saves_nothing(db, login_as, manager, plan,
     assert count_links(db) == before
 
 
+def test_send_now_without_an_email_is_422_next_to_the_field(db, login_as, manager, plan, committed):
+    """"Enviar … agora" ticked with no e-mail used to create an unsent link without a word."""
+    committed()
+    before = count_links(db)
+    response = login_as(manager).post("/links-de-contratacao", data={
+        "software_id": plan.software_id, "plan_id": plan.id, "payer": "client", "send_email": "1"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'data-field-error="client_email">Informe o e-mail do cliente para enviar o link agora.' in html
+    assert count_links(db) == before
+
+
 def test_inactive_plan_cannot_be_offered(db, login_as, manager, committed):
     plan = PlanFactory(is_active=False)
     committed()

@@ -418,6 +418,7 @@ def test_api_token_create_once_hashed_and_revoke(db, app, login_as, manager, par
     client = login_as(manager)
     response = client.post("/meus-dados/api/tokens", data={"name": "ERP"})
     assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"  # the one page with the token is not kept
     shown = re.search(r'id="new-token" value="(rvp_[^"]+)"', html_of(response)).group(1)
     token = db.session.scalar(select(ApiToken).where(ApiToken.partner_id == partner.id))
     assert token.name == "ERP" and shown.startswith(token.prefix)
