@@ -5,10 +5,16 @@ URL templates take the ids of the fixtures below: ``{client_id}``, ``{email_id}`
 rows of ``partner`` (so for ``other_manager`` they are another partner's ids → 404), and
 ``{other_client_id}`` is a client of ``other_partner``. A row may carry form data (or JSON for the API).
 
-Adding a route? Add its rows to MATRIX (or ADMIN_VIEWS for a Flask-Admin view). The completeness test
-fails for any route of COVERED_ENDPOINTS that no row reaches, with every method it accepts.
+The domains keep their own tables (same roles, their own fixtures): tests/contracts/access_routes.py,
+tests/certificates/access_routes.py, tests/billing/access_routes.py. Each exports ``ACCESS_ROUTES``.
+
+Adding a route? Add its rows here (MATRIX, or ADMIN_VIEWS for a Flask-Admin view) or to its domain's
+table. The completeness test fails for any (endpoint, method) of the app that no table reaches, unless
+it is static or in PUBLIC_ROUTES.
 """
 
+import csv
+import io
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,33 +23,33 @@ from werkzeug.exceptions import MethodNotAllowed, NotFound
 from core.audit import AuditEvent
 from core.db import db as _db
 from core.mail import OutboxEmail
-from core.permissions import Role
+from core.permissions import ROLE_PERMISSIONS, Role
 from partner.models import PartnerEmail
 from partner.services import create_api_token
+from tests.access_common import ROLES, admin_pages, dummy_path, staff_statuses
+from tests.billing import access_routes as billing_routes
+from tests.certificates import access_routes as certificate_routes
+from tests.contracts import access_routes as contract_routes
 
-ROLES = ("anonymous", "admin", "finance", "manager", "other_manager", "accountant", "client")
-
-#: Endpoints the completeness check covers: a prefix ending in "." is a whole blueprint (or Flask-Admin
-#: view); any other entry is one endpoint. The lead widens this as the other domains land.
-COVERED_ENDPOINTS = (
-    "accounts.",
-    "partner.",
-    "partner_api.openapi",
-    "partner_api.list_plans",
-    "partner_api.list_clients",
-    "partner_api.create_client",
-    "partner_api.get_client",
-    "partner_api.update_client",
-    "admin.",
-    "software.",
-    "plans.",
-    "partners.",
-    "users.",
-    "audit.",
-    "outbox.",
-)
+#: The domains' tables; with MATRIX below they must reach every route of the app.
+DOMAIN_TABLES = {
+    "tests/contracts/access_routes.py": contract_routes.ACCESS_ROUTES,
+    "tests/certificates/access_routes.py": certificate_routes.ACCESS_ROUTES,
+    "tests/billing/access_routes.py": billing_routes.ACCESS_ROUTES,
+}
 #: Routes no row needs: static files.
 NOT_IN_MATRIX = {"static", "admin.static"}
+#: Genuinely public routes: no partner data and the same answer for every role, so no row is required
+#: (rows may still exist). Keep this list short; anything that reads or changes a partner's rows does
+#: not belong here.
+PUBLIC_ROUTES = {
+    "accounts.healthz",  # liveness probe: {"status": "ok"}, nothing else
+    "partner_api.openapi",  # the published API description, the same document for everyone
+    "integration_api.ping",  # liveness for the clients' software, no key needed
+    # Stripe's callback: no login or role, authenticated by the Stripe-Signature header alone (400
+    # without it: rows in tests/billing/access_routes.py; signature tests in tests/billing/test_stripe.py).
+    "billing.stripe_webhook",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,7 @@ MATRIX = [
     R("POST", "/meus-dados/emails",                             302, 403, 403, 422, 422, 403, 403,
       data={"email": ""}),
     R("POST", "/meus-dados/emails/{email_id}/remover",          302, 403, 403, 302, 404, 403, 403),
+    R("POST", "/meus-dados/senha",                              302, 403, 403, 422, 422, 403, 403, data={}),
     R("POST", "/meus-dados/api/tokens",                         302, 403, 403, 422, 422, 403, 403,
       data={"name": ""}),
     R("POST", "/meus-dados/api/tokens/{token_id}/revogar",      302, 403, 403, 302, 404, 403, 403),
@@ -128,28 +135,16 @@ ADMIN_VIEWS = [
 
 
 def _admin_rows(view, id_placeholder, allowed, read_only):
-    """The statuses an allowed staff member gets; others: anonymous → login (302), the rest 403."""
-    form = 302 if read_only else 200  # a read-only view sends create/edit back to the list
-    pages = [
-        ("GET", f"/admin/{view}/", 200, None),
-        ("GET", f"/admin/{view}/new/", form, None),
-        ("POST", f"/admin/{view}/new/", form, {}),  # empty form: re-shown with errors
-        ("GET", f"/admin/{view}/edit/?id={id_placeholder}", form, None),
-        ("POST", f"/admin/{view}/edit/?id={id_placeholder}", form, {}),
-        ("GET", f"/admin/{view}/details/?id={id_placeholder}", 200, None),
-        ("GET", f"/admin/{view}/export/csv/", 200, None),
-        ("POST", f"/admin/{view}/delete/", 302, {"id": id_placeholder}),
-        ("POST", f"/admin/{view}/action/", 302, {}),
-        ("GET", f"/admin/{view}/ajax/lookup/?name=x&query=a", 404, None),
-        ("POST", f"/admin/{view}/ajax/update/", 404, {}),
-    ]
-    return [
-        Row(method, url, tuple(302 if role == "anonymous" else ok if role in allowed else 403 for role in ROLES), data)
-        for method, url, ok, data in pages
-    ]
+    """Every page of the view; anonymous → login (302), staff not ``allowed`` and everyone else 403."""
+    pages = admin_pages(view, id_placeholder, can_create=not read_only, can_edit=not read_only)
+    return [Row(method, url, tuple(staff_statuses(ok, allowed)[role] for role in ROLES), data)
+            for method, url, ok, data in pages]
 
 
 MATRIX += [row for spec in ADMIN_VIEWS for row in _admin_rows(*spec)]
+
+#: This table's routes, in the shape of the domains' ``ACCESS_ROUTES``.
+ACCESS_ROUTES: list[tuple[str, str]] = [(row.method, row.url) for row in MATRIX]
 
 
 # -- fixtures -------------------------------------------------------------------------------------------
@@ -250,29 +245,80 @@ def test_access(ids, as_role, role, row, expected):
 # -- completeness ---------------------------------------------------------------------------------------------
 
 
-def _covered(endpoint: str) -> bool:
-    return any(endpoint.startswith(p) if p.endswith(".") else endpoint == p for p in COVERED_ENDPOINTS)
-
-
-def test_every_covered_route_is_in_the_matrix(app):
+def _reached(app) -> tuple[set, list[str]]:
+    """(endpoint, method) pairs the tables reach, and the rows that match no route."""
     adapter = app.url_map.bind("localhost")
-    dummy = dict.fromkeys(ID_MAKERS, 1)
-    reached = set()
-    for row in MATRIX:
-        path = row.url.format(**dummy).split("?")[0]
-        try:
-            endpoint, _args = adapter.match(path, method=row.method)
-        except (NotFound, MethodNotAllowed) as exc:
-            pytest.fail(f"matrix row {row.method} {row.url} matches no route ({type(exc).__name__})")
-        reached.add((endpoint, row.method))
+    reached, stale = set(), []
+    for source, routes in {"tests/test_access_matrix.py": ACCESS_ROUTES, **DOMAIN_TABLES}.items():
+        for method, url in routes:
+            try:
+                endpoint, _args = adapter.match(dummy_path(url), method=method)
+            except (NotFound, MethodNotAllowed) as exc:
+                stale.append(f"{source}: {method} {url} ({type(exc).__name__})")
+                continue
+            reached.add((endpoint, method))
+    return reached, stale
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule, method
+
+
+def test_every_route_is_in_an_access_table(app):
+    reached, stale = _reached(app)
+    assert not stale, "access table rows that match no route:\n" + "\n".join(stale)
     missing = sorted(
         f"{method} {rule.rule} ({rule.endpoint})"
-        for rule in app.url_map.iter_rules()
-        if _covered(rule.endpoint) and rule.endpoint not in NOT_IN_MATRIX
-        for method in rule.methods - {"HEAD", "OPTIONS"}
-        if (rule.endpoint, method) not in reached
+        for rule, method in _routes(app)
+        if rule.endpoint not in NOT_IN_MATRIX | PUBLIC_ROUTES and (rule.endpoint, method) not in reached
     )
-    assert not missing, "routes without rows in the access matrix:\n" + "\n".join(missing)
+    assert not missing, "routes without rows in any access table:\n" + "\n".join(missing)
+
+
+def test_the_exceptions_are_real_routes(app):
+    """A renamed endpoint must not linger in the allow-lists (it would hide nothing, silently)."""
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert (NOT_IN_MATRIX | PUBLIC_ROUTES) - endpoints == set()
+
+
+# -- staff admin: staff only, capped exports, no secrets ----------------------------------------------------
+
+
+def _model_views(app):
+    return [v for v in app.extensions["revenda_admin"]._views if hasattr(v, "export_max_rows")]
+
+
+def test_every_admin_view_is_staff_only_and_exports_are_capped(app):
+    views = _model_views(app)
+    assert len(views) >= 16
+    for view in views:
+        assert view.permission in ROLE_PERMISSIONS[Role.ADMIN] | ROLE_PERMISSIONS[Role.FINANCE], view.endpoint
+        for role in (Role.MANAGER, Role.ACCOUNTANT, Role.CLIENT):
+            assert view.permission not in ROLE_PERMISSIONS[role], (view.endpoint, role)
+        if view.can_export:
+            assert 0 < view.export_max_rows <= 5000, view.endpoint  # 0 would mean "no limit"
+            assert view.export_types == ["csv"], view.endpoint
+
+
+def test_csv_export_stops_at_export_max_rows(app, db, client, login_as, admin_user, monkeypatch):
+    view = next(v for v in _model_views(app) if v.endpoint == "outbox")
+    monkeypatch.setattr(view, "export_max_rows", 2)
+    for n in range(3):
+        _db.session.add(OutboxEmail(to=f"pessoa{n}@example.com", subject=f"Teste {n}", body_text="Olá"))
+    _db.session.flush()
+    response = login_as(admin_user).get("/admin/outbox/export/csv/")
+    assert response.status_code == 200
+    rows = [row for row in csv.reader(io.StringIO(response.get_data(as_text=True))) if row]
+    assert len(rows) == 1 + 2, rows  # the header and two rows, not three
+
+
+def test_admin_user_details_never_show_the_password_hash(db, client, login_as, admin_user, manager):
+    html = login_as(admin_user).get(f"/admin/users/details/?id={manager.id}").get_data(as_text=True)
+    assert manager.email in html
+    assert manager.password_hash and manager.password_hash not in html
+    assert "password_hash" not in html and "Password Hash" not in html
 
 
 def test_matrix_roles_are_real(app):

@@ -1,8 +1,7 @@
 """Who reaches which billing URL: (role, method, url) → status, for every billing route.
 
-{own}: the manager's partner invoice; {client_inv}: the invoice of a client of the same partner that
-pays for itself (its client user's); {other}: another partner's invoice; {payment}: a manual payment
-of {own} waiting for approval (recorded by a third finance user)."""
+The tables (and their placeholders) are in tests/billing/access_routes.py; they also feed the
+completeness check of tests/test_access_matrix.py."""
 
 from datetime import date
 
@@ -10,78 +9,13 @@ import pytest
 from sqlalchemy import select
 
 from billing import services
-from billing.models import Invoice
+from billing.models import Invoice, WebhookEvent, WebhookStatus
 from billing.run import run_monthly_billing
 from core.permissions import Role
 from partner.models import Payer
+from partner.services import create_api_token
+from tests.billing.access_routes import api_table, table
 from tests.factories import ClientFactory, UserFactory
-
-PANEL = [
-    ("GET", "/meus-dados/pagamento", None),
-    ("POST", "/meus-dados/pagamento/metodo", {"method": "boleto"}),
-    ("POST", "/meus-dados/pagamento/cartao", {"payment_method_id": ""}),
-]
-INVOICE_OWN = [
-    ("GET", "/faturas/{own}", None),
-    ("GET", "/faturas/{own}/pdf", None),
-    ("POST", "/faturas/{own}/boleto", None),
-    ("POST", "/faturas/{own}/cartao", None),
-]
-INVOICE_CLIENT = [
-    ("GET", "/faturas/{client_inv}", None),
-    ("GET", "/faturas/{client_inv}/pdf", None),
-    ("POST", "/faturas/{client_inv}/boleto", None),
-]
-INVOICE_OTHER = [
-    ("GET", "/faturas/{other}", None),
-    ("GET", "/faturas/{other}/pdf", None),
-    ("POST", "/faturas/{other}/boleto", None),
-    ("POST", "/faturas/{other}/cartao", None),
-    ("GET", "/faturas/999999", None),
-    ("GET", "/faturas/abc", None),
-]
-ADMIN = [
-    ("GET", "/admin/invoices/", None),
-    ("GET", "/admin/invoices/details/?id={own}", None),
-    ("GET", "/admin/invoices/export/csv/", None),
-    ("GET", "/admin/invoices/{own}/pdf", None),
-    ("POST", "/admin/invoices/{client_inv}/manual-payment", {"reference": "TED 1"}),
-    ("POST", "/admin/invoices/{own}/payments/{payment}/approve", None),
-    ("POST", "/admin/invoices/{client_inv}/resend", None),
-    ("POST", "/admin/invoices/{other}/void", {"reason": "teste"}),
-    ("GET", "/admin/payments/", None),
-    ("GET", "/admin/webhook_events/", None),
-]
-
-
-def table():
-    """The expected status of every (role, route)."""
-    rows = []
-    for method, url, data in PANEL:
-        ok = {"GET": 200, "POST": 302}[method] if "cartao" not in url else 422
-        rows += [("anonymous", method, url, data, 302), ("manager", method, url, data, ok),
-                 ("accountant", method, url, data, 403), ("client", method, url, data, 403),
-                 ("finance", method, url, data, 403), ("admin", method, url, data, 403)]
-    for method, url, data in INVOICE_OWN:
-        manager_status = 200 if method == "GET" else 503  # no Stripe keys: online payment unavailable
-        rows += [("anonymous", method, url, data, 302), ("manager", method, url, data, manager_status),
-                 ("other_manager", method, url, data, 404), ("accountant", method, url, data, 403),
-                 ("finance", method, url, data, 403)]
-        rows += [("client", method, url, data, 403 if url.endswith("cartao") else 404)]
-    for method, url, data in INVOICE_CLIENT:
-        rows += [("client", method, url, data, 200 if method == "GET" else 503),
-                 ("manager", method, url, data, 404), ("other_manager", method, url, data, 404)]
-    for method, url, data in INVOICE_OTHER:
-        rows += [("manager", method, url, data, 404), ("client", method, url, data,
-                                                      403 if url.endswith("cartao") else 404)]
-    for method, url, data in ADMIN:
-        ok = 200 if method == "GET" else 302
-        rows += [("anonymous", method, url, data, 302), ("manager", method, url, data, 403),
-                 ("accountant", method, url, data, 403), ("client", method, url, data, 403),
-                 ("finance", method, url, data, ok), ("admin", method, url, data, ok)]
-    rows.append(("anonymous", "POST", "/billing/webhooks/stripe", b"{}", 400))
-    rows.append(("manager", "POST", "/billing/webhooks/stripe", b"{}", 400))
-    return rows
 
 
 @pytest.fixture
@@ -104,9 +38,13 @@ def world(db, partner, other_partner, plan):
         "finance": UserFactory(role=Role.FINANCE),
         "admin": UserFactory(role=Role.ADMIN),
     }
+    event = WebhookEvent(stripe_event_id="evt_access_matrix", type="payment_intent.succeeded", payload={},
+                         status=WebhookStatus.IGNORED)
+    db.session.add(event)
     db.session.commit()  # a savepoint: error responses roll back only their own changes
     ids = {name: invoice.id for name, invoice in invoices.items()}
     ids["payment"] = payment.id
+    ids["event"] = event.id
     return users, ids
 
 
@@ -125,5 +63,24 @@ def test_access(client, login_as, world, role, method, url, data, status):
     if isinstance(data, bytes):
         response = client.open(target, method=method, data=data, content_type="application/json")
     else:
+        data = {k: v.format(**ids) for k, v in data.items()} if data is not None else None
         response = client.open(target, method=method, data=data)
     assert response.status_code == status, response.get_data(as_text=True)[:500]
+    if status == 302 and role == "anonymous":
+        assert "/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(("role", "method", "url", "status"), api_table())
+def test_api_access(client, login_as, db, world, role, method, url, status):
+    """A manager calls with its partner's token; everyone else is logged in but has none."""
+    users, ids = world
+    headers = {}
+    if role in ("manager", "other_manager"):
+        headers["Authorization"] = f"Bearer {create_api_token(users[role].partner, 'Matriz')[1]}"
+        db.session.commit()
+    elif role != "anonymous":
+        login_as(users[role])
+    response = client.open(url.format(**ids), method=method, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    if status >= 400:
+        assert response.get_json()["error"]["code"]

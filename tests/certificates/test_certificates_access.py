@@ -1,58 +1,17 @@
 """Access table for every certificate / integration-key route: (who, method, url) → status.
 
-Panel routes check the permission first (403), then load the client through the partner scope
-(404 for another partner's client, never 403). Partner API: 401 without a token, 404 for another
-partner's client. Integration API: only an integration key authenticates."""
+The tables are in tests/certificates/access_routes.py (they also feed the completeness check of
+tests/test_access_matrix.py)."""
 
 import pytest
-from certhelpers import bearer  # noqa: I001 - tests/certificates/certhelpers.py
+from certhelpers import bearer, counts  # noqa: I001 - tests/certificates/certhelpers.py
 from sqlalchemy import select
 
 from certificates import services
+from certificates.models import CertificateAlert
 from partner.services import create_api_token
-
-C = "/clientes/{cid}"
-OTHER = "/clientes/{other_cid}"
-
-PANEL = [
-    # (method, url, {role: status}); the body posted is empty, so allowed form posts answer 422.
-    ("GET", C + "?tab=certificado", dict(manager=200, accountant=200, other_manager=404, client=403, admin=403,
-                                         finance=403, anonymous=302)),
-    ("GET", C + "?tab=chave-integracao", dict(manager=200, accountant=200, other_manager=404, client=403,
-                                              admin=403, finance=403, anonymous=302)),
-    ("POST", C + "/certificado", dict(manager=422, accountant=403, other_manager=404, client=403, admin=403,
-                                      finance=403, anonymous=302)),
-    ("POST", C + "/chave-integracao/revelar", dict(manager=422, accountant=403, other_manager=404, client=403,
-                                                   admin=403, finance=403, anonymous=302)),
-    ("POST", C + "/chave-integracao/gerar", dict(manager=422, accountant=403, other_manager=404, client=403,
-                                                 admin=403, finance=403, anonymous=302)),
-    ("POST", C + "/chave-integracao/{old_key_id}/encerrar", dict(manager=302, accountant=403, other_manager=404,
-                                                                 client=403, admin=403, finance=403, anonymous=302)),
-    ("POST", C + "/chave-integracao/999999/encerrar", dict(manager=404, other_manager=404)),
-    ("POST", OTHER + "/certificado", dict(manager=404)),
-    ("POST", OTHER + "/chave-integracao/revelar", dict(manager=404)),
-    ("POST", OTHER + "/chave-integracao/gerar", dict(manager=404)),
-    ("POST", OTHER + "/chave-integracao/{other_key_id}/encerrar", dict(manager=404)),
-    ("POST", C + "/chave-integracao/{other_key_id}/encerrar", dict(manager=404)),  # key of another client
-    ("GET", "/clientes/abc/certificado", dict(manager=405)),
-]
-
-API = "/api/v1/clients/{cid}"
-PARTNER_API = [
-    ("GET", API + "/certificate", dict(own=200, other_partner=404, none=401, integration_key=401)),
-    ("PUT", API + "/certificate", dict(own=422, other_partner=404, none=401, integration_key=401)),
-    ("GET", API + "/integration-key", dict(own=200, other_partner=404, none=401, integration_key=401)),
-    ("POST", API + "/integration-key/rotate", dict(own=201, other_partner=404, none=401, integration_key=401)),
-    ("GET", "/api/v1/clients/abc/certificate", dict(own=404)),
-    ("GET", "/api/v1/clients/{other_cid}/certificate", dict(own=404)),
-]
-
-INTEGRATION_API = [
-    ("GET", "/api/v1/integration/me", dict(integration_key=200, other_key=200, none=401, own=401, session=401)),
-    ("GET", "/api/v1/integration/certificate", dict(integration_key=404, none=401, own=401, session=401)),
-    ("GET", "/api/v1/integration/ping", dict(integration_key=200, none=200, own=200, session=200)),
-    ("POST", "/api/v1/integration/me", dict(integration_key=405)),
-]
+from tests.access_common import ROLES
+from tests.certificates.access_routes import ADMIN_ROWS, INTEGRATION_API, PANEL, PARTNER_API
 
 
 def _cases(table):
@@ -128,11 +87,35 @@ def test_integration_api_routes(who, method, url, status, world, credentials, cl
 # -- staff admin: metadata only ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("view", ["admin_certificates", "admin_certificate_alerts", "admin_integration_keys"])
-@pytest.mark.parametrize(("who", "status"), [("admin", 200), ("finance", 200), ("manager", 403), ("client", 403)])
-def test_staff_admin_views(view, who, status, world, login_as, request):
-    response = login_as(request.getfixturevalue(USERS[who])).get(f"/admin/{view}/")
+@pytest.fixture
+def admin_world(world, client_row, db):
+    """``world`` plus a certificate of ``client_row`` and its expiry alert, for the admin pages' ids."""
+    from certhelpers import store_certificate
+
+    cert = store_certificate(client_row)
+    services.send_expiry_alerts(now=cert.not_after)
+    db.session.commit()
+    alert_id = db.session.scalar(select(CertificateAlert.id).where(CertificateAlert.certificate_id == cert.id))
+    assert alert_id is not None
+    return {**world, "cert_id": cert.id, "alert_id": alert_id}
+
+
+def _admin_cases():
+    for method, url, data, expected in ADMIN_ROWS:
+        for role in ROLES:
+            yield pytest.param(role, method, url, data, expected[role], id=f"{role}-{method}-{url}")
+
+
+@pytest.mark.parametrize(("who", "method", "url", "data", "status"), list(_admin_cases()))
+def test_staff_admin_views(who, method, url, data, status, admin_world, client, login_as, request, db):
+    http = login_as(request.getfixturevalue(USERS[who])) if who != "anonymous" else client
+    before = counts()
+    response = http.open(url.format(**admin_world), method=method,
+                         data={k: v.format(**admin_world) for k, v in (data or {}).items()})
     assert response.status_code == status
+    if status == 302 and who == "anonymous":
+        assert "/login" in response.headers["Location"]
+    assert counts() == before  # read-only for everyone: nothing created, changed or deleted
 
 
 def test_staff_admin_never_shows_the_blobs(world, client_row, login_as, admin_user, db):

@@ -1,8 +1,7 @@
 """Access matrix of the contracts routes: (role, method, url) → status, for every role.
 
-Placeholders: {client} the partner's active client (with a plan change scheduled), {trial} its client
-in trial, {link} a pending signup link of the partner, {token} that link's URL token, {accept} a
-signed acceptance token for {client}. "other_manager" manages another partner."""
+The tables (and their placeholders) are in tests/contracts/access_routes.py, which also feeds the
+completeness check of tests/test_access_matrix.py."""
 
 import pytest
 from sqlalchemy import func, select
@@ -11,47 +10,10 @@ from contracts import services
 from contracts.models import AcceptanceChannel, ContractEvent, SignupLink, TermsVersion
 from partner.models import Client, ContractStatus
 from partner.services import create_api_token
+from tests.access_common import ROLES
+from tests.contracts.access_routes import ADMIN_ROWS, API_ROUTES, MATRIX
 from tests.contracts.helpers import signup_form
 from tests.factories import ClientFactory, PlanFactory
-
-ROLES = ("anonymous", "admin", "finance", "manager", "other_manager", "accountant", "client")
-
-
-def manager_only(ok: int, other: int = 404) -> dict:
-    """A manager route: login first (302), then the permission (403), then tenancy (404)."""
-    return {"anonymous": 302, "admin": 403, "finance": 403, "manager": ok, "other_manager": other,
-            "accountant": 403, "client": 403}
-
-
-def everyone(status: int) -> dict:
-    return dict.fromkeys(ROLES, status)
-
-
-CLIENT_ONLY = {"anonymous": 302, "admin": 403, "finance": 403, "manager": 403, "other_manager": 403,
-               "accountant": 403, "client": None}
-
-MATRIX = [
-    ("GET", "/links-de-contratacao", None, manager_only(200, other=200)),
-    ("POST", "/links-de-contratacao", "link_form", manager_only(302, other=302)),
-    ("GET", "/links-de-contratacao/{link}", None, manager_only(200)),
-    ("POST", "/links-de-contratacao/{link}/enviar", {"to": "x@cliente.example"}, manager_only(302)),
-    ("POST", "/links-de-contratacao/{link}/revogar", None, manager_only(302)),
-    ("POST", "/clientes/{client}/contrato/status", {"status": "blocked", "reason": "manual"}, manager_only(302)),
-    ("POST", "/clientes/{client}/contrato/pagador", {"payer": "partner"}, manager_only(302)),
-    ("POST", "/clientes/{trial}/contrato/teste", {"trial_ends_on": "2099-01-31"}, manager_only(302)),
-    ("POST", "/clientes/{client}/contrato/reenviar-aceite", None, manager_only(302)),
-    ("POST", "/clientes/{client}/software", "plan_form", manager_only(302)),
-    ("POST", "/clientes/{client}/software/cancelar-agendamento", None, manager_only(302)),
-    ("GET", "/contratar/{token}", None, everyone(200)),
-    ("POST", "/contratar/{token}", "signup_form", everyone(302)),
-    ("GET", "/aceite/{accept}", None, everyone(200)),
-    ("POST", "/aceite/{accept}", {"accept_terms": "1"}, everyone(302)),
-    ("GET", "/cliente/aceite", None, {**CLIENT_ONLY, "client": 200}),
-    ("POST", "/cliente/aceite", {"accept_terms": "1"}, {**CLIENT_ONLY, "client": 302}),
-    ("GET", "/clientes/{client}?tab=contrato", None, {"anonymous": 302, "admin": 403, "finance": 403,
-                                                      "manager": 200, "other_manager": 404, "accountant": 200,
-                                                      "client": 403}),
-]
 
 CASES = [(role, method, url, data, expected[role]) for method, url, data, expected in MATRIX for role in ROLES]
 
@@ -94,18 +56,6 @@ def test_accountant_never_sees_the_contract_tabs(world, as_user):
 
 # -- the API: a partner token, another partner's token, or none (a session cookie is not enough) -----------
 
-API_ROUTES = [
-    ("GET", "/api/v1/signup-links", None, 200, 200),
-    ("POST", "/api/v1/signup-links", "link", 201, 201),
-    ("DELETE", "/api/v1/signup-links/{link}", None, 200, 404),
-    ("POST", "/api/v1/clients/{client}/status", {"status": "blocked", "reason": "manual"}, 200, 404),
-    ("POST", "/api/v1/clients/{client}/plan", "plan", 200, 404),
-    ("POST", "/api/v1/clients/{client}/payer", {"payer": "partner"}, 200, 404),
-    ("GET", "/api/v1/clients/{client}/history", None, 200, 404),
-    ("GET", "/api/v1/clients/{client}/contract", None, 200, 404),
-    ("DELETE", "/api/v1/clients/{client}/plan/pending", None, 200, 404),
-    ("POST", "/api/v1/clients/{client}/acceptance-email", None, 202, 404),
-]
 API_CASES = [
     (who, method, url, body, {"own": own, "other": other, "none": 401, "session": 401}[who])
     for method, url, body, own, other in API_ROUTES for who in ("own", "other", "none", "session")
@@ -128,32 +78,12 @@ def test_api_access(world, as_user, other_partner, who, method, url, body, expec
 
 
 # -- staff admin views (same shape as tests/test_access_matrix.py) ------------------------------------------
-# (endpoint, id key, roles that may use it, can create)
-ADMIN_VIEWS = [
-    ("admin_signup_links", "link", {"admin", "finance"}, False),
-    ("admin_acceptances", "acceptance", {"admin", "finance"}, False),
-    ("admin_contract_events", "event", {"admin", "finance"}, False),
-    ("admin_terms", "terms", {"admin"}, True),
-]
 
 
 def _admin_cases():
-    for view, key, allowed, can_create in ADMIN_VIEWS:
-        new = 200 if can_create else 302  # a view that cannot create sends the form back to the list
-        pages = [
-            ("GET", f"/admin/{view}/", 200, None), ("GET", f"/admin/{view}/new/", new, None),
-            ("POST", f"/admin/{view}/new/", new, {}),  # empty form: re-shown with errors
-            ("GET", f"/admin/{view}/edit/?id={{{key}}}", 302, None),  # nothing here is edited
-            ("POST", f"/admin/{view}/edit/?id={{{key}}}", 302, {}),
-            ("GET", f"/admin/{view}/details/?id={{{key}}}", 200, None),
-            ("GET", f"/admin/{view}/export/csv/", 200, None),
-            ("POST", f"/admin/{view}/delete/", 302, {"id": f"{{{key}}}"}),
-            ("GET", f"/admin/{view}/ajax/lookup/?name=x&query=a", 404, None),
-        ]
-        for method, url, ok, data in pages:
-            for role in ROLES:
-                status = 302 if role == "anonymous" else ok if role in allowed else 403
-                yield pytest.param(role, method, url, data, status, id=f"{role}-{method}-{url}")
+    for method, url, data, expected in ADMIN_ROWS:
+        for role in ROLES:
+            yield pytest.param(role, method, url, data, expected[role], id=f"{role}-{method}-{url}")
 
 
 @pytest.mark.parametrize(("role", "method", "url", "data", "expected"), list(_admin_cases()))
