@@ -5,12 +5,17 @@ second finance user approves or rejects), void with a reason, resend the e-mail,
 Every action is a POST form (the global CSRF token protects it); errors come back as a flash
 message on the details page with status 4xx, so nothing is saved."""
 
-from flask import abort, flash, redirect, request, url_for
+import csv
+import io
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_admin._compat import csv_encode
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, not_, select
+from werkzeug.utils import secure_filename
 
 from billing import services
 from billing.errors import BillingError
@@ -37,10 +42,63 @@ class OverdueFilter(BaseSQLAFilter):
         return "é"
 
 
+PAYMENT_STATUS_LABELS = {
+    PaymentStatus.PENDING_APPROVAL.value: "Aguardando aprovação", PaymentStatus.PROCESSING.value: "Processando",
+    PaymentStatus.SUCCEEDED.value: "Confirmado", PaymentStatus.FAILED.value: "Falhou",
+    PaymentStatus.REJECTED.value: "Recusado",
+}
+GATEWAY_LABELS = {"stripe": "Stripe", "manual": "Manual"}
+METHOD_LABELS = {"card": "Cartão", "boleto": "Boleto", "manual": "Transf./depósito"}
+WEBHOOK_STATUS_LABELS = {"received": "Recebido", "processed": "Processado", "ignored": "Ignorado",
+                         "failed": "Falhou"}
+
+
+def _value(value) -> str:
+    return "" if value is None else str(getattr(value, "value", value))
+
+
 def _brl(view, context, model, name):
     from billing.pricing import format_brl
 
-    return format_brl(getattr(model, name))
+    return Markup(f'<span class="text-nowrap">{escape(format_brl(getattr(model, name)))}</span>')
+
+
+def _date(view, context, model, name):
+    """DD/MM/AAAA, like every date people read (the app's ``date`` filter)."""
+    return current_app.jinja_env.filters["date"](getattr(model, name))
+
+
+def _datetime(view, context, model, name):
+    """DD/MM/AAAA HH:MM in the business time zone (the app's ``datetime`` filter), not raw UTC."""
+    return current_app.jinja_env.filters["datetime"](getattr(model, name))
+
+
+def _label(labels: dict, nowrap: bool = False):
+    def format_(view, context, model, name):
+        text = labels.get(_value(getattr(model, name)), _value(getattr(model, name)))
+        # Short words: the admin list may break any word (overflow-wrap: anywhere) — not these.
+        return Markup(f'<span class="text-nowrap">{escape(text)}</span>') if nowrap else text
+
+    return format_
+
+
+class EagerCsvExport:
+    """CSV export built inside the request.
+
+    Flask-Admin streams the CSV after the view returns: by then the request boundary has
+    committed (expiring every row) and the app context's teardown has removed the session, so
+    the download broke after the header with a DetachedInstanceError. The export is capped
+    (``export_max_rows``), so building it in memory is fine."""
+
+    def _export_csv(self, return_url):
+        _count, data = self._export_data()
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow([csv_encode(title) for _name, title in self._export_columns])
+        for row in data:
+            writer.writerow([csv_encode(self.get_export_value(row, name)) for name, _title in self._export_columns])
+        return Response(buffer.getvalue(), mimetype="text/csv", headers={
+            "Content-Disposition": f"attachment;filename={secure_filename(self.get_export_name(export_type='csv'))}"})
 
 
 def _status(view, context, model, name):
@@ -54,7 +112,7 @@ def _payer(view, context, model, name):
     return f"{owner.legal_name} ({'revenda' if model.payer == 'partner' else 'cliente'})"
 
 
-class InvoiceAdmin(ReadOnlyView):
+class InvoiceAdmin(EagerCsvExport, ReadOnlyView):
     permission = INVOICES_REVIEW
     details_template = "billing/admin_invoice_details.html"
     column_list = ("number", "month", "payer_label", "partner", "status_label", "due_date", "total_cents",
@@ -65,7 +123,8 @@ class InvoiceAdmin(ReadOnlyView):
         "issued_at": "Emitida em", "payer_key": "Chave do pagador", "void_reason": "Motivo do cancelamento",
         "status": "Situação", "payer": "Pagador", "partner_id": "Revenda (id)", "client_id": "Cliente (id)",
     }
-    column_formatters = {"total_cents": _brl, "status_label": _status, "payer_label": _payer}
+    column_formatters = {"total_cents": _brl, "status_label": _status, "payer_label": _payer, "due_date": _date,
+                         "paid_at": _datetime}
     column_formatters_export = {
         "total_cents": lambda v, c, m, n: f"{m.total_cents / 100:.2f}",
         "status": lambda v, c, m, n: InvoiceStatus(m.status).value,
@@ -190,7 +249,7 @@ def _invoice_link(view, context, model, name):
     return Markup(f'<a href="{url_for("invoices.details_view", id=invoice.id)}">{escape(invoice.number)}</a>')
 
 
-class PaymentAdmin(ReadOnlyView):
+class PaymentAdmin(EagerCsvExport, ReadOnlyView):
     """Every payment; filter "aguardando aprovação" for the four-eyes queue."""
 
     permission = INVOICES_REVIEW
@@ -199,19 +258,34 @@ class PaymentAdmin(ReadOnlyView):
     column_labels = {"created_at": "Quando", "invoice": "Fatura", "gateway": "Meio", "method": "Forma",
                      "reference": "Referência", "amount_cents": "Valor", "status": "Situação",
                      "created_by": "Registrado por", "approved_by": "Decidido por", "decided_at": "Decidido em"}
-    column_formatters = {"amount_cents": _brl, "invoice": _invoice_link}
-    column_filters = ("status", "gateway", "method")
+    column_formatters = {"amount_cents": _brl, "invoice": _invoice_link, "created_at": _datetime,
+                         "decided_at": _datetime, "status": _label(PAYMENT_STATUS_LABELS),
+                         "gateway": _label(GATEWAY_LABELS, nowrap=True), "method": _label(METHOD_LABELS, nowrap=True)}
+    column_formatters_export = {"status": lambda v, c, m, n: _value(m.status),
+                                "gateway": lambda v, c, m, n: _value(m.gateway),
+                                "amount_cents": lambda v, c, m, n: f"{m.amount_cents / 100:.2f}",  # as invoices
+                                "invoice": lambda v, c, m, n: m.invoice.number if m.invoice else ""}
+    column_filters = (
+        FilterEqual(Payment.status, "Situação", options=list(PAYMENT_STATUS_LABELS.items())),
+        FilterEqual(Payment.gateway, "Meio", options=list(GATEWAY_LABELS.items())),
+        FilterEqual(Payment.method, "Forma", options=list(METHOD_LABELS.items())),
+    )
     column_default_sort = ("id", True)
     column_searchable_list = ("reference",)
 
 
-class WebhookEventAdmin(ReadOnlyView):
+class WebhookEventAdmin(EagerCsvExport, ReadOnlyView):
     permission = INVOICES_REVIEW
+    column_labels = {"received_at": "Recebido em", "stripe_event_id": "Evento Stripe", "type": "Tipo",
+                     "status": "Situação", "invoice": "Fatura", "error": "Erro", "processed_at": "Processado em",
+                     "payload": "Conteúdo"}
     column_list = ("received_at", "stripe_event_id", "type", "status", "invoice", "error", "processed_at")
     column_details_list = ("received_at", "stripe_event_id", "type", "status", "invoice", "error", "processed_at",
                            "payload")
-    column_formatters = {"invoice": _invoice_link}
-    column_filters = ("type", "status")
+    column_formatters = {"invoice": _invoice_link, "received_at": _datetime, "processed_at": _datetime,
+                         "status": _label(WEBHOOK_STATUS_LABELS)}
+    column_formatters_export = {"status": lambda v, c, m, n: _value(m.status)}
+    column_filters = ("type", FilterEqual(WebhookEvent.status, "Situação", options=list(WEBHOOK_STATUS_LABELS.items())))
     column_default_sort = ("id", True)
     column_searchable_list = ("stripe_event_id",)
 

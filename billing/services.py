@@ -596,11 +596,16 @@ def invoice_recipient(invoice: Invoice) -> str | None:
 
 
 def _notify(invoice: Invoice, template: str, subject: str, **context) -> None:
+    from billing.pdf import issuer
+
     to = invoice_recipient(invoice)
     if not to:
         return
+    # ``online``: the e-mails offer boleto/card only when Stripe is configured; with the manual
+    # gateway they say how to pay instead (transfer, receipt to ``finance_email``).
     queue_email(to, subject, template, kind=f"billing.{template}", partner_id=invoice.partner_id,
-                invoice=invoice, payer=payer_of(invoice), public_url=current_app.config["PUBLIC_URL"], **context)
+                invoice=invoice, payer=payer_of(invoice), public_url=current_app.config["PUBLIC_URL"],
+                online=online_payments_enabled(), finance_email=issuer()["email"], **context)
 
 
 def resend_invoice(invoice: Invoice, *, actor=None) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from billing import services
 from billing.errors import BillingError
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, PaymentMethod, PaymentStatus
-from billing.pdf import pdf_filename, render_invoice_pdf
+from billing.pdf import issuer, pdf_filename, render_invoice_pdf
 from billing.webhooks import WebhookRejected, receive_stripe_event
 from core.db import db
 from core.extensions import csrf
@@ -149,17 +149,27 @@ def _back(invoice: Invoice) -> str:
     return url_for("billing.invoice", invoice_id=invoice.id)
 
 
-@bp.route("/faturas/<invoice_id>")
-@require_payer
-def invoice(invoice_id):
-    invoice = _invoice_or_404(invoice_id)
+def _invoice_page(invoice: Invoice, status: int = 200):
     profile = services.profile_for(invoice.payer, services.payer_of(invoice), create=False)
     return render_template(
         "billing/invoice.html", invoice=invoice, status=services.display_status(invoice),
         boleto=services.current_boleto(invoice), online=services.online_payments_enabled(), profile=profile,
         payable=invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and invoice.total_cents > 0,
-        is_manager=has_permission(current_user, INVOICES_PAY),
-    )
+        is_manager=has_permission(current_user, INVOICES_PAY), finance_email=issuer()["email"],
+    ), status
+
+
+def _invoice_error(invoice: Invoice, exc: BillingError):
+    """A refused payment action: the invoice page again, with the reason on top and how to pay
+    below (not a dead-end error page), at the error's status so nothing is saved."""
+    flash(exc.message, "error")
+    return _invoice_page(invoice, exc.status)
+
+
+@bp.route("/faturas/<invoice_id>")
+@require_payer
+def invoice(invoice_id):
+    return _invoice_page(_invoice_or_404(invoice_id))
 
 
 def pdf_response(invoice: Invoice) -> Response:
@@ -183,8 +193,7 @@ def generate_boleto(invoice_id):
     try:
         services.generate_boleto(invoice, actor=current_user)
     except BillingError as exc:
-        flash(exc.message, "error")
-        return render_template("error.html", code=exc.status, message=exc.message), exc.status
+        return _invoice_error(invoice, exc)
     flash(_("Boleto gerado. Pague pelo código de barras ou pelo PDF do boleto."), "success")
     return redirect(_back(invoice))
 
@@ -196,7 +205,7 @@ def pay_with_card(invoice_id):
     try:
         payment = services.pay_with_card(invoice, actor=current_user)
     except BillingError as exc:
-        return render_template("error.html", code=exc.status, message=exc.message), exc.status
+        return _invoice_error(invoice, exc)
     if payment.status == PaymentStatus.FAILED:
         # Redirect (not an error status) so the declined attempt stays recorded.
         flash(_("Pagamento não aprovado pelo cartão. Verifique o cartão ou gere um boleto."), "error")
