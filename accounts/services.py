@@ -2,7 +2,7 @@
 
 from flask import url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from accounts.models import User
 from accounts.tokens import FIRST_ACCESS, RESET, make_user_token
@@ -10,7 +10,7 @@ from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import Role
-from core.validators import ValidationError
+from core.validators import ValidationError, clean_email
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -89,3 +89,94 @@ def create_user(email: str, role: Role, *, password: str | None = None, name: st
     db.session.add(user)
     db.session.flush()
     return user
+
+
+# -- users managed by staff (the staff admin's "Usuários") ------------------------------------------
+
+#: What the staff admin edits on a user, as audited.
+MANAGED_FIELDS = ("email", "name", "role", "partner_id", "is_active")
+
+
+def check_user_account(email, role, partner, *, is_active: bool = True, user: User | None = None,
+                       actor: User | None = None) -> str:
+    """Rules for a user created (``user`` None) or edited by staff; returns the normalised e-mail.
+
+    A valid e-mail no other user has (case-insensitive); a role; a partner for managers and for
+    nobody else; client users only come from a client's registration; nobody deactivates or
+    demotes themselves (a locked-out last admin cannot be undone from here)."""
+    errors = {}
+    try:
+        email = clean_email(email)
+    except ValueError as exc:
+        errors["email"] = str(exc)
+    else:
+        other = find_user_by_email(email)
+        if other is not None and other is not user:
+            errors["email"] = _("Já existe um usuário com este e-mail.")
+    if role is None:
+        errors["role"] = _("Escolha o papel do usuário.")
+    elif role == Role.MANAGER and partner is None:
+        errors["partner"] = _("Escolha a revenda do gestor.")
+    elif role != Role.MANAGER and partner is not None:
+        errors["partner"] = _("Só gestores pertencem a uma revenda: deixe este campo vazio.")
+    if role == Role.CLIENT and (user is None or user.client_id is None):
+        errors["role"] = _("Usuários de cliente são criados pelo cadastro do cliente na revenda.")
+    elif user is not None and user.client_id is not None and role != Role.CLIENT:
+        errors["role"] = _("Este usuário é de um cliente: o papel não pode mudar.")
+    if user is not None and actor is not None and user.id == actor.id:
+        if role != user.role:
+            errors["role"] = _("Você não pode mudar o próprio papel.")
+        if not is_active:
+            errors["is_active"] = _("Você não pode desativar o próprio usuário.")
+    if errors:
+        raise ValidationError(errors)
+    return email
+
+
+def _managed_values(user: User) -> dict:
+    # ``partner`` is what a form sets; ``partner_id`` follows it only at flush.
+    partner_id = user.partner.id if user.partner is not None else user.partner_id
+    return {"email": user.email, "name": user.name, "role": user.role, "partner_id": partner_id,
+            "is_active": user.is_active}
+
+
+def _values_before_change(user: User) -> dict:
+    state = inspect(user)
+    before = {}
+    for field in ("email", "name", "role", "is_active"):
+        history = state.attrs[field].history
+        before[field] = history.deleted[0] if history.deleted else getattr(user, field)
+    before["partner_id"] = user.partner_id  # the column still holds the old value before the flush
+    return before
+
+
+def record_user_saved(user: User, *, created: bool, actor: User | None = None) -> None:
+    """Audit a user the staff admin created or changed (only the fields that changed)."""
+    if created:
+        db.session.flush()
+        audit.record("user.created", user, after=_managed_values(user), actor=actor,
+                     partner_id=user.partner_id)
+        db.session.flush()
+        return
+    before, after = audit.changed(_values_before_change(user), _managed_values(user))
+    if not after:
+        return
+    action = "user.deactivated" if after.get("is_active") is False else "user.updated"
+    db.session.flush()
+    audit.record(action, user, before=before, after=after, actor=actor, partner_id=user.partner_id)
+    db.session.flush()
+
+
+def deactivate_user(user: User, *, actor: User | None = None) -> bool:
+    """Block a user's access (users are never deleted: audit and history point at them).
+
+    Returns whether anything changed; refuses the acting user's own account."""
+    if actor is not None and user.id == actor.id:
+        raise ValidationError({"is_active": _("Você não pode desativar o próprio usuário.")})
+    if not user.is_active:
+        return False
+    user.is_active = False
+    audit.record("user.deactivated", user, before={"is_active": True}, after={"is_active": False}, actor=actor,
+                 partner_id=user.partner_id)
+    db.session.flush()
+    return True

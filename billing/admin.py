@@ -5,17 +5,13 @@ second finance user approves or rejects), void with a reason, resend the e-mail,
 Every action is a POST form (the global CSRF token protects it); errors come back as a flash
 message on the details page with status 4xx, so nothing is saved."""
 
-import csv
-import io
 
-from flask import Response, abort, current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin._compat import csv_encode
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, not_, select
-from werkzeug.utils import secure_filename
 
 from billing import services
 from billing.errors import BillingError
@@ -82,25 +78,6 @@ def _label(labels: dict, nowrap: bool = False):
     return format_
 
 
-class EagerCsvExport:
-    """CSV export built inside the request.
-
-    Flask-Admin streams the CSV after the view returns: by then the request boundary has
-    committed (expiring every row) and the app context's teardown has removed the session, so
-    the download broke after the header with a DetachedInstanceError. The export is capped
-    (``export_max_rows``), so building it in memory is fine."""
-
-    def _export_csv(self, return_url):
-        _count, data = self._export_data()
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([csv_encode(title) for _name, title in self._export_columns])
-        for row in data:
-            writer.writerow([csv_encode(self.get_export_value(row, name)) for name, _title in self._export_columns])
-        return Response(buffer.getvalue(), mimetype="text/csv", headers={
-            "Content-Disposition": f"attachment;filename={secure_filename(self.get_export_name(export_type='csv'))}"})
-
-
 def _status(view, context, model, name):
     from billing.views import STATUS_LABELS
 
@@ -112,7 +89,7 @@ def _payer(view, context, model, name):
     return f"{owner.legal_name} ({'revenda' if model.payer == 'partner' else 'cliente'})"
 
 
-class InvoiceAdmin(EagerCsvExport, ReadOnlyView):
+class InvoiceAdmin(ReadOnlyView):
     permission = INVOICES_REVIEW
     details_template = "billing/admin_invoice_details.html"
     column_list = ("number", "month", "payer_label", "partner", "status_label", "due_date", "total_cents",
@@ -249,7 +226,7 @@ def _invoice_link(view, context, model, name):
     return Markup(f'<a href="{url_for("invoices.details_view", id=invoice.id)}">{escape(invoice.number)}</a>')
 
 
-class PaymentAdmin(EagerCsvExport, ReadOnlyView):
+class PaymentAdmin(ReadOnlyView):
     """Every payment; filter "aguardando aprovação" for the four-eyes queue."""
 
     permission = INVOICES_REVIEW
@@ -274,7 +251,7 @@ class PaymentAdmin(EagerCsvExport, ReadOnlyView):
     column_searchable_list = ("reference",)
 
 
-class WebhookEventAdmin(EagerCsvExport, ReadOnlyView):
+class WebhookEventAdmin(ReadOnlyView):
     permission = INVOICES_REVIEW
     column_labels = {"received_at": "Recebido em", "stripe_event_id": "Evento Stripe", "type": "Tipo",
                      "status": "Situação", "invoice": "Fatura", "error": "Erro", "processed_at": "Processado em",

@@ -31,14 +31,19 @@ class CertificateView(ReadOnlyView):
     }
 
 
+def _threshold(view, context, model, name):
+    return "No vencimento" if model.threshold == 0 else f"{model.threshold} dia(s) antes"
+
+
 class CertificateAlertView(ReadOnlyView):
     column_list = ("certificate", "threshold", "recipients", "sent_at")
     column_details_list = column_list
     column_export_list = column_list
     column_default_sort = ("sent_at", True)
     column_filters = ("threshold",)
-    column_labels = {"certificate": "Certificado", "threshold": "Dias antes", "recipients": "Destinatários",
+    column_labels = {"certificate": "Certificado", "threshold": "Aviso", "recipients": "Destinatários",
                      "sent_at": "Enviado em"}
+    column_formatters = {"threshold": _threshold}
 
 
 class IntegrationKeyView(ReadOnlyView):

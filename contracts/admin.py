@@ -3,10 +3,21 @@ terms versions published by admins (a published text is never edited: publish a 
 
 from datetime import UTC
 
+from flask_babel import lazy_gettext as _l
 from wtforms import DateTimeField, validators
 
-from contracts.models import Acceptance, ContractEvent, SignupLink, TermsVersion
-from core.admin import ReadOnlyView, StaffModelView
+from contracts.models import (
+    EVENT_LABELS,
+    REASON_LABELS,
+    STATUS_LABELS,
+    Acceptance,
+    AcceptanceChannel,
+    ContractEvent,
+    EventKind,
+    SignupLink,
+    TermsVersion,
+)
+from core.admin import ReadOnlyView, StaffModelView, register_enum_labels
 from core.db import db, utcnow
 from core.permissions import CATALOGUE_MANAGE
 
@@ -39,6 +50,25 @@ class AcceptanceView(ReadOnlyView):
                      "accepted_at": "Aceito em", "channel": "Canal", "user_agent": "Navegador", "user": "Usuário"}
 
 
+CHANNEL_LABELS = {
+    AcceptanceChannel.SIGNUP: _l("Página de contratação"),
+    AcceptanceChannel.EMAIL_LINK: _l("Link do e-mail"),
+    AcceptanceChannel.CLIENT_AREA: _l("Área do cliente"),
+}
+
+
+def _reason(view, context, model, name):
+    return str(REASON_LABELS.get(model.reason, model.reason or ""))
+
+
+def _status_value(view, context, model, name):
+    # from/to hold a status value for status events; other kinds keep their own text.
+    value = getattr(model, name)
+    if model.kind == EventKind.STATUS:
+        return str(next((label for status, label in STATUS_LABELS.items() if status.value == value), value or ""))
+    return value or ""
+
+
 class ContractEventView(ReadOnlyView):
     column_list = ("at", "effective_at", "client", "kind", "from_value", "to_value", "reason", "actor_label")
     column_details_list = (*column_list, "note")
@@ -48,6 +78,7 @@ class ContractEventView(ReadOnlyView):
     column_labels = {"at": "Quando", "effective_at": "Vale a partir de", "client": "Cliente", "kind": "Tipo",
                      "from_value": "De", "to_value": "Para", "reason": "Motivo", "actor_label": "Quem",
                      "note": "Observação"}
+    column_formatters = {"reason": _reason, "from_value": _status_value, "to_value": _status_value}
 
 
 class TermsVersionView(StaffModelView):
@@ -64,10 +95,12 @@ class TermsVersionView(StaffModelView):
     form_args = {
         "version": {"validators": [validators.InputRequired(), validators.Length(max=20)]},
         "text": {"validators": [validators.InputRequired()]},
+        # Lists show local time; this field is typed in UTC, so its label says so.
         "published_at": {"format": "%Y-%m-%d %H:%M:%S", "validators": [validators.InputRequired()],
+                         "label": "Publicada em (UTC, AAAA-MM-DD HH:MM:SS)",
                          "default": lambda: utcnow().replace(tzinfo=None, microsecond=0)},
     }
-    column_labels = {"version": "Versão", "published_at": "Publicada em (UTC)", "sha256": "SHA-256", "text": "Texto"}
+    column_labels = {"version": "Versão", "published_at": "Publicada em", "sha256": "SHA-256", "text": "Texto"}
 
     def on_model_change(self, form, model, is_created):
         # Normalise line endings so the hash is the hash of what the client reads.
@@ -78,6 +111,11 @@ class TermsVersionView(StaffModelView):
 
 
 def register(admin) -> None:
+    from partner.models import ContractStatus
+
+    register_enum_labels(ContractStatus, STATUS_LABELS)
+    register_enum_labels(EventKind, EVENT_LABELS)
+    register_enum_labels(AcceptanceChannel, CHANNEL_LABELS)
     admin.add_view(SignupLinkView(SignupLink, db, name="Links de contratação", category="Contratos",
                                   endpoint="admin_signup_links"))
     admin.add_view(AcceptanceView(Acceptance, db, name="Aceites", category="Contratos", endpoint="admin_acceptances"))
