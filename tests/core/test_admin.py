@@ -401,7 +401,8 @@ def test_every_admin_page_has_the_user_and_a_logout_button(db, csrf_client, admi
 def test_every_csv_export_is_built_inside_the_request(db, login_as, admin_user, manager):
     """Flask-Admin streams its CSV after the view returns; in a real server the session is gone by then.
     StaffModelView builds it in the request, for every view (users here, invoices in billing's tests)."""
+    email = manager.email
     response = login_as(admin_user).get("/admin/users/export/csv/", buffered=False)
     db.session.expunge_all()  # what the app context's teardown does in production
     text = response.get_data(as_text=True)
-    assert response.status_code == 200 and manager.email in text
+    assert response.status_code == 200 and email in text
