@@ -52,7 +52,8 @@ def put_certificate(client_id):
     except ValidationError as exc:
         raise ApiError(422, "validation_error", exc.message, {k: str(v) for k, v in exc.fields.items()}) from None
     except CertificateError as exc:
-        raise ApiError(422, f"certificate_{exc.code.value}", exc.message, {services.error_field(exc): exc.message}) from None
+        message = services.certificate_error_message(exc)
+        raise ApiError(422, f"certificate_{exc.code.value}", message, {services.error_field(exc): message}) from None
     except services.ConcurrentChangeError:
         raise ApiError(409, "conflict", _("Outro envio de certificado para este cliente terminou antes. Confira e tente de novo.")) from None
     return certificate_json(cert)

@@ -8,6 +8,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_limiter.util import get_remote_address
 from sqlalchemy import select
 
@@ -21,8 +22,8 @@ bp = Blueprint("integration_api", __name__, url_prefix="/api/v1/integration")
 csrf.exempt(bp)
 
 _REFUSED = {
-    ContractStatus.BLOCKED: ("contract_blocked", "O contrato deste cliente está bloqueado. Fale com a sua revenda."),
-    ContractStatus.CANCELLED: ("contract_cancelled", "O contrato deste cliente foi cancelado. Fale com a sua revenda."),
+    ContractStatus.BLOCKED: ("contract_blocked", _l("O contrato deste cliente está bloqueado. Fale com a sua revenda.")),
+    ContractStatus.CANCELLED: ("contract_cancelled", _l("O contrato deste cliente foi cancelado. Fale com a sua revenda.")),
 }
 
 
@@ -77,7 +78,7 @@ def integration_key_required(view):
         key, client = found
         refused = _REFUSED.get(ContractStatus(client.status))
         if refused is not None:
-            return error_response(403, refused[0], _(refused[1]))
+            return error_response(403, refused[0], str(refused[1]))
         g.integration_key, g.integration_client = key, client
         return view(*args, **kwargs)
 

@@ -9,6 +9,7 @@ message on the details page with status 4xx, so nothing is saved."""
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
+from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, not_, select
@@ -172,7 +173,7 @@ class InvoiceAdmin(ReadOnlyView):
         invoice = self._invoice(invoice_id)
         return self._act(invoice, lambda: services.record_manual_payment(
             invoice, request.form.get("reference", ""), note=request.form.get("note"), actor=current_user),
-            "Pagamento registrado. Outro usuário do financeiro precisa aprová-lo.")
+            _("Pagamento registrado. Outro usuário do financeiro precisa aprová-lo."))
 
     def _payment(self, invoice: Invoice, payment_id) -> Payment:
         payment = db.session.get(Payment, payment_id)
@@ -185,32 +186,32 @@ class InvoiceAdmin(ReadOnlyView):
         invoice = self._invoice(invoice_id)
         payment = self._payment(invoice, payment_id)
         return self._act(invoice, lambda: services.approve_manual_payment(payment, actor=current_user),
-                         "Pagamento aprovado: fatura paga e bloqueios por falta de pagamento removidos.")
+                         _("Pagamento aprovado: fatura paga e bloqueios por falta de pagamento removidos."))
 
     @expose("/<int:invoice_id>/payments/<int:payment_id>/reject", methods=("POST",))
     def reject_payment(self, invoice_id, payment_id):
         invoice = self._invoice(invoice_id)
         payment = self._payment(invoice, payment_id)
         return self._act(invoice, lambda: services.reject_manual_payment(
-            payment, actor=current_user, reason=request.form.get("reason", "")), "Pagamento recusado.")
+            payment, actor=current_user, reason=request.form.get("reason", "")), _("Pagamento recusado."))
 
     @expose("/<int:invoice_id>/void", methods=("POST",))
     def void(self, invoice_id):
         invoice = self._invoice(invoice_id)
         return self._act(invoice, lambda: services.void_invoice(
-            invoice, request.form.get("reason", ""), actor=current_user), "Fatura cancelada.")
+            invoice, request.form.get("reason", ""), actor=current_user), _("Fatura cancelada."))
 
     @expose("/<int:invoice_id>/uncollectible", methods=("POST",))
     def uncollectible(self, invoice_id):
         invoice = self._invoice(invoice_id)
         return self._act(invoice, lambda: services.mark_uncollectible(invoice, actor=current_user),
-                         "Fatura marcada como incobrável.")
+                         _("Fatura marcada como incobrável."))
 
     @expose("/<int:invoice_id>/resend", methods=("POST",))
     def resend(self, invoice_id):
         invoice = self._invoice(invoice_id)
         return self._act(invoice, lambda: services.resend_invoice(invoice, actor=current_user),
-                         "E-mail da fatura reenviado.")
+                         _("E-mail da fatura reenviado."))
 
     @expose("/<int:invoice_id>/pdf")
     def pdf(self, invoice_id):

@@ -1,5 +1,8 @@
 """Named billing errors. Each carries a machine ``code`` (API) and a Portuguese message (people)."""
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
 
 class BillingError(Exception):
     code = "billing_error"
@@ -17,8 +20,9 @@ class InvalidTransition(BillingError):
 
     def __init__(self, current, target):
         self.current, self.target = current, target
-        super().__init__(f"Não é possível passar a fatura de {STATUS_NAMES.get(str(current), current)} "
-                         f"para {STATUS_NAMES.get(str(target), target)}.")
+        super().__init__(_("Não é possível passar a fatura de %(current)s para %(target)s.",
+                           current=str(STATUS_NAMES.get(str(current), current)),
+                           target=str(STATUS_NAMES.get(str(target), target))))
 
 
 class InvoiceImmutable(BillingError):
@@ -26,15 +30,15 @@ class InvoiceImmutable(BillingError):
 
     code = "invoice_immutable"
 
-    def __init__(self, message: str = "Fatura paga ou cancelada não pode ser alterada."):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or _("Fatura paga ou cancelada não pode ser alterada."))
 
 
 class NotPayable(BillingError):
     code = "not_payable"
 
-    def __init__(self, message: str = "Esta fatura não está pendente de pagamento."):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or _("Esta fatura não está pendente de pagamento."))
 
 
 class SameApprover(BillingError):
@@ -43,22 +47,22 @@ class SameApprover(BillingError):
     code = "same_approver"
 
     def __init__(self):
-        super().__init__("A aprovação precisa ser feita por outro usuário do financeiro, "
-                         "diferente de quem registrou o pagamento.")
+        super().__init__(_("A aprovação precisa ser feita por outro usuário do financeiro, "
+                           "diferente de quem registrou o pagamento."))
 
 
 class PaymentNotPending(BillingError):
     code = "payment_not_pending"
 
     def __init__(self):
-        super().__init__("Este pagamento não está aguardando aprovação.")
+        super().__init__(_("Este pagamento não está aguardando aprovação."))
 
 
 class PaymentAlreadyPending(BillingError):
     code = "payment_already_pending"
 
     def __init__(self):
-        super().__init__("Já existe um pagamento manual aguardando aprovação para esta fatura.")
+        super().__init__(_("Já existe um pagamento manual aguardando aprovação para esta fatura."))
 
 
 class PaymentsUnavailable(BillingError):
@@ -76,9 +80,9 @@ class MissingBillingData(BillingError):
 
 
 STATUS_NAMES = {
-    "draft": "rascunho",
-    "open": "pendente",
-    "paid": "paga",
-    "void": "cancelada",
-    "uncollectible": "incobrável",
+    "draft": _l("rascunho"),
+    "open": _l("pendente"),
+    "paid": _l("paga"),
+    "void": _l("cancelada"),
+    "uncollectible": _l("incobrável"),
 }

@@ -29,6 +29,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -62,7 +63,7 @@ class Month:
             value = cls(int(year_text), int(month_text))
             date(value.year, value.month, 1)
         except ValueError:
-            raise ValidationError({"month": "Mês inválido: use AAAA-MM, por exemplo 2025-06."}) from None
+            raise ValidationError({"month": _("Mês inválido: use AAAA-MM, por exemplo 2025-06.")}) from None
         return value
 
     @classmethod

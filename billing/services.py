@@ -7,6 +7,7 @@ Services flush and never commit (the request or the task commits); the monthly r
 from __future__ import annotations
 
 import logging
+import re
 from datetime import date
 
 from flask import current_app
@@ -316,21 +317,44 @@ def ensure_customer(payer: Payer | str, owner: Partner | Client) -> BillingProfi
     return profile
 
 
+# gateway.py is Flask-free, so its messages are fixed Portuguese: people read these instead.
+_PROVIDER_FAILURE = re.compile(r"Falha no provedor de pagamentos \((?P<detail>.+)\)\.")
+
+
+def gateway_message(error: Exception | str) -> str:
+    """A gateway message in the reader's language (technical details kept as they are)."""
+    text = str(error)
+    if text == gw.MANUAL_PAYMENTS_MESSAGE:
+        return _("Pagamentos online não configurados; o financeiro registra o pagamento manualmente.")
+    if text == "Não foi possível contatar o provedor de pagamentos.":
+        return _("Não foi possível contatar o provedor de pagamentos.")
+    if text == "O cliente não tem cartão cadastrado.":
+        return _("O cliente não tem cartão cadastrado.")
+    found = _PROVIDER_FAILURE.fullmatch(text)
+    if found is not None:
+        return _("Falha no provedor de pagamentos (%(detail)s).", detail=found["detail"])
+    return text
+
+
+def _unavailable(error: Exception | str) -> PaymentsUnavailable:
+    return PaymentsUnavailable(gateway_message(error))
+
+
 def _call(operation):
     """Run a gateway call, turning provider failures into a BillingError people can read."""
     gateway = get_gateway()
     try:
         return operation(gateway)
     except gw.GatewayUnavailable as exc:
-        raise PaymentsUnavailable(str(exc)) from exc
+        raise _unavailable(exc) from exc
     except gw.GatewayError as exc:
-        raise PaymentsUnavailable(str(exc)) from exc
+        raise _unavailable(exc) from exc
 
 
 def start_card_setup(partner: Partner) -> dict:
     """A SetupIntent for Stripe Elements: the card goes from the browser to Stripe, never here."""
     if not online_payments_enabled():
-        raise PaymentsUnavailable(gw.MANUAL_PAYMENTS_MESSAGE)
+        raise _unavailable(gw.MANUAL_PAYMENTS_MESSAGE)
     profile = ensure_customer(Payer.PARTNER, partner)
     key = f"revenda-setup-{profile.payer_key}-{utcnow():%Y%m%d%H%M%S%f}"
     return _call(lambda g: g.create_setup_intent(profile.stripe_customer_id, idempotency_key=key))
@@ -342,7 +366,7 @@ def save_card(partner: Partner, payment_method_id: str, *, actor=None) -> Billin
     if not payment_method_id.startswith("pm_") or len(payment_method_id) > 120:
         raise ValidationError({"payment_method_id": _("Cartão inválido. Preencha os dados do cartão novamente.")})
     if not online_payments_enabled():
-        raise PaymentsUnavailable(gw.MANUAL_PAYMENTS_MESSAGE)
+        raise _unavailable(gw.MANUAL_PAYMENTS_MESSAGE)
     profile = ensure_customer(Payer.PARTNER, partner)
     key = f"revenda-card-{profile.payer_key}-{payment_method_id}"
     try:
@@ -350,7 +374,7 @@ def save_card(partner: Partner, payment_method_id: str, *, actor=None) -> Billin
     except gw.CardDeclined:
         raise ValidationError({"payment_method_id": _("Cartão recusado. Tente outro cartão.")}) from None
     except gw.GatewayError as exc:
-        raise PaymentsUnavailable(str(exc)) from exc
+        raise _unavailable(exc) from exc
     profile.card_payment_method_id = card["id"]
     profile.card_brand = card.get("brand")
     profile.card_last4 = card.get("last4")
@@ -376,7 +400,7 @@ def pay_with_card(invoice: Invoice, *, actor=None) -> Payment:
     ``failed``) rather than raised, so the attempt stays in the history."""
     _ensure_payable(invoice)
     if not online_payments_enabled():
-        raise PaymentsUnavailable(gw.MANUAL_PAYMENTS_MESSAGE)
+        raise _unavailable(gw.MANUAL_PAYMENTS_MESSAGE)
     profile = ensure_customer(invoice.payer, payer_of(invoice))
     if not profile.has_card:
         raise MissingBillingData(_("Cadastre um cartão de crédito em Meus dados → Pagamento."))
@@ -400,7 +424,7 @@ def pay_with_card(invoice: Invoice, *, actor=None) -> Payment:
                      after={"invoice": invoice.number, "code": payment.failure_code})
         return payment
     except gw.GatewayError as exc:
-        raise PaymentsUnavailable(str(exc)) from exc
+        raise _unavailable(exc) from exc
     payment.reference = result.payment_intent_id
     payment.status = PaymentStatus.SUCCEEDED if result.succeeded else PaymentStatus.PROCESSING
     db.session.flush()
@@ -427,10 +451,11 @@ def generate_boleto(invoice: Invoice, *, actor=None) -> Boleto:
     if existing is not None:
         return existing
     if not online_payments_enabled():
-        raise PaymentsUnavailable(gw.MANUAL_PAYMENTS_MESSAGE)
+        raise _unavailable(gw.MANUAL_PAYMENTS_MESSAGE)
     owner = payer_of(invoice)
-    missing = [label for value, label in ((owner.cnpj, "CNPJ"), (owner.email, "e-mail"), (owner.cep, "CEP"),
-                                          (owner.street, "endereço"), (owner.city, "cidade"), (owner.state, "UF"))
+    missing = [label for value, label in ((owner.cnpj, "CNPJ"), (owner.email, "e-mail"), (owner.cep, _("CEP")),
+                                          (owner.street, _("endereço")), (owner.city, _("cidade")),
+                                          (owner.state, _("UF")))
                if not value]
     if missing:
         raise MissingBillingData(_("Complete os dados do pagador para gerar o boleto: %(f)s.", f=", ".join(missing)))

@@ -5,6 +5,7 @@ from functools import wraps
 
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,8 +24,8 @@ from partner.tabs import AreaSection, Flag, register_client_area_section, regist
 bp = Blueprint("billing", __name__)
 
 STATUS_LABELS = {
-    "paid": "Paga", "pending": "Pendente", "overdue": "Vencida", "void": "Cancelada",
-    "uncollectible": "Incobrável", "draft": "Rascunho",
+    "paid": _l("Paga"), "pending": _l("Pendente"), "overdue": _l("Vencida"), "void": _l("Cancelada"),
+    "uncollectible": _l("Incobrável"), "draft": _l("Rascunho"),
 }
 STATUS_COLORS = {
     "paid": "success", "pending": "warning", "overdue": "danger", "void": "secondary",
@@ -78,7 +79,7 @@ def _invoice_or_404(invoice_id) -> Invoice:
 
 @bp.app_context_processor
 def _billing_helpers():
-    return {"invoice_status_label": lambda s: _(STATUS_LABELS.get(s, s)),
+    return {"invoice_status_label": lambda s: str(STATUS_LABELS.get(s, s)),
             "invoice_status_color": lambda s: STATUS_COLORS.get(s, "light")}
 
 

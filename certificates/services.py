@@ -46,6 +46,7 @@ __all__ = [
     "CertificateStatus",
     "ConcurrentChangeError",
     "authenticate_integration_key",
+    "certificate_error_message",
     "certificate_flags",
     "certificate_status",
     "decrypt_certificate",
@@ -145,6 +146,59 @@ def certificate_summary(cert: Certificate | None, now: datetime | None = None) -
 def error_field(error: CertificateError) -> str:
     """The form field a refusal belongs next to."""
     return "password" if error.code == ErrorCode.WRONG_PASSWORD else "file"
+
+
+# pfx.py is Flask-free on purpose, so its messages are fixed Portuguese. People read this mapping
+# instead: the same texts, through gettext, keyed by ``CertificateError.code``.
+_CERTIFICATE_MESSAGES = {
+    ErrorCode.TOO_LARGE: _l("O arquivo excede o tamanho máximo permitido."),
+    ErrorCode.EMPTY: _l("O arquivo está vazio."),
+    ErrorCode.NOT_PKCS12: _l(
+        "O arquivo não é um certificado A1 no formato PFX (.pfx ou .p12). Envie o arquivo exportado "
+        "com a chave privada, não apenas o certificado (.cer/.crt/.pem)."
+    ),
+    ErrorCode.WRONG_PASSWORD: _l("Senha do certificado incorreta."),
+    ErrorCode.UNSUPPORTED_ENCODING: _l(
+        "O certificado foi lido, mas contém uma codificação inválida que não podemos processar com "
+        "segurança. Exporte o PFX novamente (por exemplo, pelo gerenciador de certificados) e tente "
+        "outra vez."
+    ),
+    ErrorCode.NO_KEY: _l(
+        "O arquivo não contém a chave privada do certificado. Exporte o certificado A1 novamente, "
+        "incluindo a chave privada."
+    ),
+    ErrorCode.NO_CERTIFICATE: _l("O arquivo contém uma chave privada, mas nenhum certificado."),
+    ErrorCode.KEY_MISMATCH: _l("A chave privada do arquivo não corresponde ao certificado."),
+    ErrorCode.NOT_YET_VALID: _l("O certificado ainda não é válido."),
+    ErrorCode.EXPIRED: _l("O certificado expirou."),
+    ErrorCode.NO_CNPJ: _l("Este certificado não contém um CNPJ de empresa (um e-CPF não é aceito)."),
+    ErrorCode.CNPJ_MISMATCH: _l("O CNPJ do certificado não corresponde ao CNPJ do cliente."),
+}
+
+# The checks that know more put it in their message (a size, a date, two CNPJs): carry it over.
+_CERTIFICATE_DETAILS = {
+    ErrorCode.TOO_LARGE: re.compile(r"tamanho máximo de (?P<limit>[^.]+)\.$"),
+    ErrorCode.NOT_YET_VALID: re.compile(r"válido a partir de (?P<date>[^)]+)\)"),
+    ErrorCode.EXPIRED: re.compile(r"expirou em (?P<date>[^ ]+)\.$"),
+    ErrorCode.CNPJ_MISMATCH: re.compile(r"certificado \((?P<cert>[^)]+)\) .* cliente \((?P<client>[^)]+)\)"),
+}
+
+
+def certificate_error_message(error: CertificateError) -> str:
+    """The refusal in the reader's language (``error.message`` is always Portuguese)."""
+    pattern = _CERTIFICATE_DETAILS.get(error.code)
+    found = pattern.search(error.message) if pattern is not None else None
+    if found is not None:
+        d = found.groupdict()
+        if error.code == ErrorCode.TOO_LARGE:
+            return _("O arquivo excede o tamanho máximo de %(limit)s.", limit=d["limit"])
+        if error.code == ErrorCode.NOT_YET_VALID:
+            return _("O certificado ainda não é válido (válido a partir de %(date)s).", date=d["date"])
+        if error.code == ErrorCode.EXPIRED:
+            return _("O certificado expirou em %(date)s.", date=d["date"])
+        return _("O CNPJ do certificado (%(cert)s) não corresponde ao CNPJ do cliente (%(client)s).",
+                 cert=d["cert"], client=d["client"])
+    return str(_CERTIFICATE_MESSAGES.get(error.code, error.message))
 
 
 def upload_certificate(

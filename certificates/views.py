@@ -103,7 +103,7 @@ def upload_certificate(client_id):
     except ValidationError as exc:
         errors = exc.fields
     except CertificateError as exc:
-        errors = {services.error_field(exc): exc.message}
+        errors = {services.error_field(exc): services.certificate_error_message(exc)}
     except services.ConcurrentChangeError:
         return _conflict()
     else:
