@@ -89,6 +89,36 @@ class UserFactory(Base):
     password_hash = factory.LazyFunction(lambda: _hash(PASSWORD))
 
 
+class ApiClient:
+    """The Flask test client with a bearer token (partner API token or integration key) on every request."""
+
+    def __init__(self, client, token):
+        self.client, self.token = client, token
+
+    def _headers(self, kwargs):
+        headers = dict(kwargs.pop("headers", {}) or {})
+        headers.setdefault("Authorization", f"Bearer {self.token}")
+        return headers
+
+    def open(self, method, url, **kwargs):
+        return self.client.open(url, method=method, headers=self._headers(kwargs), **kwargs)
+
+    def get(self, url, **kwargs):
+        return self.open("GET", url, **kwargs)
+
+    def post(self, url, **kwargs):
+        return self.open("POST", url, **kwargs)
+
+    def put(self, url, **kwargs):
+        return self.open("PUT", url, **kwargs)
+
+    def patch(self, url, **kwargs):
+        return self.open("PATCH", url, **kwargs)
+
+    def delete(self, url, **kwargs):
+        return self.open("DELETE", url, **kwargs)
+
+
 _HASH_CACHE = {}
 
 

@@ -6,6 +6,7 @@ from flask import g
 from contracts import services
 from partner.models import Payer
 from partner.services import create_api_token
+from tests.factories import ApiClient
 
 
 @pytest.fixture
@@ -37,25 +38,6 @@ def make_link(db, partner, plan, manager):
         return services.create_signup_link(owner or partner, values, actor=manager)
 
     return make
-
-
-class ApiClient:
-    def __init__(self, client, token):
-        self.client, self.token = client, token
-
-    def _headers(self, kwargs):
-        headers = dict(kwargs.pop("headers", {}) or {})
-        headers.setdefault("Authorization", f"Bearer {self.token}")
-        return headers
-
-    def get(self, url, **kwargs):
-        return self.client.get(url, headers=self._headers(kwargs), **kwargs)
-
-    def post(self, url, **kwargs):
-        return self.client.post(url, headers=self._headers(kwargs), **kwargs)
-
-    def delete(self, url, **kwargs):
-        return self.client.delete(url, headers=self._headers(kwargs), **kwargs)
 
 
 @pytest.fixture
