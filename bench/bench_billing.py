@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -31,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy import event, func, select  # noqa: E402
+
+from core.scratchdb import scratch_database  # noqa: E402
 
 CHUNK = 10_000
 
@@ -47,24 +48,9 @@ def parse_args():
 
 def bench_database(url: str | None):
     """(url, cleanup): a temp SQLite file, or a fresh database on the given PostgreSQL server."""
-    if not url:
-        folder = tempfile.mkdtemp(prefix="bench-billing-")
-        return f"sqlite:///{folder}/bench.db", lambda: None
-    parsed = sa.engine.make_url(url)
-    if not parsed.get_backend_name().startswith("postgresql"):
+    if url and not sa.engine.make_url(url).get_backend_name().startswith("postgresql"):
         return url, lambda: None
-    name = f"revenda_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
-
-    return parsed.set(database=name).render_as_string(hide_password=False), drop
+    return scratch_database(url, Path(tempfile.mkdtemp(prefix="bench-billing-")), "bench")
 
 
 def seed(partners: int, clients: int) -> int:

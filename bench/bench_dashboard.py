@@ -18,7 +18,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +29,7 @@ from stdnum.br import cnpj as stdnum_cnpj  # noqa: E402
 
 from app import create_app  # noqa: E402
 from core.db import db  # noqa: E402
+from core.scratchdb import scratch_database  # noqa: E402
 
 SMALL = 100
 
@@ -46,20 +46,7 @@ def parse_args():
 
 
 def temporary_database(server_url: str, workdir: Path) -> tuple[str, callable]:
-    if not server_url:
-        return f"sqlite:///{workdir / 'bench.db'}", lambda: None
-    name = f"revenda_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'")
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
-
-    return sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False), drop
+    return scratch_database(server_url, workdir, "bench")
 
 
 def build_app(url: str, workdir: Path):

@@ -9,17 +9,16 @@ import os
 import socket
 import threading
 import time
-import uuid
 from email import message_from_bytes, policy
 
 import pytest
-import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask import g
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from core.db import db as _db
+from core.scratchdb import scratch_database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 
@@ -31,25 +30,8 @@ def free_port() -> int:
 
 
 def _new_database(tmp_path_factory, label: str) -> tuple[str, callable]:
-    """A URL for a brand-new empty database, and a function that drops it."""
-    if not PG_URL:
-        path = tmp_path_factory.mktemp(label) / "test.db"
-        return f"sqlite:///{path}", lambda: None
-    name = f"revenda_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop():
-        with admin.connect() as conn:
-            conn.exec_driver_sql(
-                f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-            )
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.dispose()
-
-    url = sa.engine.make_url(PG_URL).set(database=name)
-    return url.render_as_string(hide_password=False), drop
+    """A URL for a brand-new empty database (SQLite, or on the TEST_DATABASE_URL server), and its drop."""
+    return scratch_database(PG_URL, tmp_path_factory.mktemp(label), "test" if not PG_URL else label)
 
 
 class Inbox:

@@ -2,28 +2,16 @@
 
 import io
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pfxgen
+from pfxgen import DUMMY, JAVA_NFE, PASSWORDS, SEFAZ_RS, SPED_CNPJ, SPED_CPF  # noqa: E402,F401,I001
 from sqlalchemy import func, select
 
 from certificates import services
 from certificates.models import Certificate, CertificateAlert, IntegrationKey
 from core.db import db as _db
 
-CERTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "certificates"
-JAVA_NFE = "java-nfe__NAO_UTILIZE.pfx"
-SPED_CNPJ = "sped-nfe__novo_cert_cnpj_06157250000116_senha_minhasenha.pfx"
-SPED_CPF = "sped-nfe__cert_cpf_90483926086_minhasenha.pfx"
-DUMMY = "erpbrasil-assinatura__dummy_cert.pfx"
-SEFAZ_RS = "sped-common__certificado_teste.pfx"
-PASSWORDS = {
-    JAVA_NFE: "123456",
-    SPED_CNPJ: "minhasenha",
-    SPED_CPF: "minhasenha",
-    DUMMY: "dummy_password",
-    SEFAZ_RS: "associacao",
-}
+CERTS = pfxgen.FIXTURE_CERTS
 #: A moment when both company fixtures are valid (and the dummy one has expired), so the tests
 #: do not depend on the day they run.
 IN_2026 = datetime(2026, 6, 1, 12, tzinfo=UTC)

@@ -10,12 +10,28 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+
+#: The real certificates of ../shared/fixtures (see its README) and their passwords.
+FIXTURE_CERTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "certificates"
+JAVA_NFE = "java-nfe__NAO_UTILIZE.pfx"
+SPED_CNPJ = "sped-nfe__novo_cert_cnpj_06157250000116_senha_minhasenha.pfx"
+SPED_CPF = "sped-nfe__cert_cpf_90483926086_minhasenha.pfx"
+DUMMY = "erpbrasil-assinatura__dummy_cert.pfx"
+SEFAZ_RS = "sped-common__certificado_teste.pfx"
+PASSWORDS = {
+    JAVA_NFE: "123456",
+    SPED_CNPJ: "minhasenha",
+    SPED_CPF: "minhasenha",
+    DUMMY: "dummy_password",
+    SEFAZ_RS: "associacao",
+}
 
 PASSWORD = "senha-do-teste"
 VALID_CNPJ = "11222333000181"

@@ -4,7 +4,6 @@ import base64
 import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pfxgen
 import pytest
@@ -24,20 +23,11 @@ from certificates.pfx import (
     inspect_pfx,
 )
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-CERTS = FIXTURES / "certificates"
-JAVA_NFE = "java-nfe__NAO_UTILIZE.pfx"
-SPED_CNPJ = "sped-nfe__novo_cert_cnpj_06157250000116_senha_minhasenha.pfx"
-SPED_CPF = "sped-nfe__cert_cpf_90483926086_minhasenha.pfx"
-DUMMY = "erpbrasil-assinatura__dummy_cert.pfx"
-SEFAZ_RS = "sped-common__certificado_teste.pfx"
-PASSWORDS = {
-    JAVA_NFE: "123456",
-    SPED_CNPJ: "minhasenha",
-    SPED_CPF: "minhasenha",
-    DUMMY: "dummy_password",
-    SEFAZ_RS: "associacao",
-}
+CERTS = pfxgen.FIXTURE_CERTS
+FIXTURES = CERTS.parent
+JAVA_NFE, SPED_CNPJ, SPED_CPF, DUMMY, SEFAZ_RS = (pfxgen.JAVA_NFE, pfxgen.SPED_CNPJ, pfxgen.SPED_CPF,
+                                                pfxgen.DUMMY, pfxgen.SEFAZ_RS)
+PASSWORDS = pfxgen.PASSWORDS
 IN_2025 = datetime(2025, 6, 1, 12, tzinfo=UTC)
 IN_2021 = datetime(2021, 6, 1, 12, tzinfo=UTC)
 
