@@ -1,5 +1,6 @@
 """Revenda: application factory (config → extensions → blueprints → admin → CLI)."""
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -34,6 +35,9 @@ BLUEPRINTS = (
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
+#: Each module's ``register(admin)`` adds its staff views, in this (menu) order.
+ADMIN_MODULES = ("partner.admin", "accounts.admin", "core.admin", "contracts.admin", "certificates.admin",
+                 "billing.admin")
 
 
 def _import_optional(path: str):
@@ -83,7 +87,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     from core.admin import init_admin
 
-    init_admin(app)
+    admin = init_admin(app)
+    for module in ADMIN_MODULES:
+        importlib.import_module(module).register(admin)
     _register_request_boundary(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
