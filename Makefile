@@ -68,7 +68,7 @@ run: $(RUN_STAMP) compile-translations
 	instance="$${REVENDA_INSTANCE:-instance}"; mkdir -p "$$instance"; \
 	stop() { trap - INT TERM EXIT; echo; echo "==> Stopping the web app and the worker"; kill $$web $$worker 2>/dev/null || true; wait 2>/dev/null || true; }; \
 	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
-	$(CELERY) -A core.worker worker -B --pool=solo --loglevel=INFO --schedule="$$instance/celerybeat-schedule" & worker=$$!; \
+	$(CELERY) -A worker worker -B --pool=solo --loglevel=INFO --schedule="$$instance/celerybeat-schedule" & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT) & web=$$!; \
 	for _ in $$(seq 1 150); do \
 		$(PY) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "http://$(HOST):$(PORT)/healthz" 2>/dev/null && break; \
@@ -99,10 +99,10 @@ serve-prod: $(RUN_STAMP) compile-translations
 	$(VENV)/bin/gunicorn -w $(WORKERS) -b $(BIND) --access-logfile - 'wsgi:app'
 
 worker: $(RUN_STAMP) compile-translations
-	$(CELERY) -A core.worker worker --loglevel=INFO
+	$(CELERY) -A worker worker --loglevel=INFO
 
 beat: $(RUN_STAMP)
-	$(CELERY) -A core.worker beat --loglevel=INFO --schedule="$${REVENDA_INSTANCE:-instance}/celerybeat-schedule"
+	$(CELERY) -A worker beat --loglevel=INFO --schedule="$${REVENDA_INSTANCE:-instance}/celerybeat-schedule"
 
 clean:
 	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo

@@ -94,7 +94,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_error_handlers(app)
     _register_template_helpers(app)
 
-    from core.cli import register_cli
+    from cli import register_cli
 
     register_cli(app)
     return app
