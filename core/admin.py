@@ -134,7 +134,7 @@ def format_date(value: date) -> str:
 
 
 def _money(view, context, model, name):
-    from billing.pricing import format_brl
+    from core.money import format_brl
 
     value = rec_getattr(model, name)
     return "" if value is None else format_brl(value)
