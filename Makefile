@@ -28,7 +28,7 @@ help:
 	@echo "make run          web app on http://$(HOST):$(PORT) + Celery worker with beat (demo data, SQLite)"
 	@echo "make test         the whole test suite on SQLite (browser tests need $(CHROMIUM))"
 	@echo "make test-pg      the suite on PostgreSQL (PG_TEST_URL=$(PG_TEST_URL))"
-	@echo "make lint         ruff check"
+	@echo "make lint         ruff check and the import contracts (lint-imports, .importlinter)"
 	@echo "make translations extract strings, update and compile the catalogs"
 	@echo "make serve-prod   migrate, then gunicorn -w $(WORKERS) on $(BIND) (set DATABASE_URL, REDIS_URL, SECRET_KEY)"
 	@echo "make worker/beat  the production Celery worker / beat scheduler (one beat per deployment)"
@@ -92,6 +92,7 @@ test-pg: $(DEV_STAMP) compile-translations
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Production: DATABASE_URL=postgresql+psycopg://…, REDIS_URL=redis://…, SECRET_KEY, REVENDA_PRODUCTION=1.
 serve-prod: $(RUN_STAMP) compile-translations
