@@ -35,6 +35,7 @@ from wtforms.validators import ValidationError as FieldError
 
 from core.db import db
 from core.mail import OutboxStatus
+from core.money import format_brl
 from core.permissions import (
     AUDIT_VIEW,
     OUTBOX_VIEW,
@@ -134,8 +135,6 @@ def format_date(value: date) -> str:
 
 
 def _money(view, context, model, name):
-    from core.money import format_brl
-
     value = rec_getattr(model, name)
     return "" if value is None else format_brl(value)
 
