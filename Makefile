@@ -28,7 +28,7 @@ help:
 	@echo "make run          web app on http://$(HOST):$(PORT) + Celery worker with beat (demo data, SQLite)"
 	@echo "make test         the whole test suite on SQLite (browser tests need $(CHROMIUM))"
 	@echo "make test-pg      the suite on PostgreSQL (PG_TEST_URL=$(PG_TEST_URL))"
-	@echo "make lint         ruff check"
+	@echo "make lint         ruff check and the import contracts (lint-imports, .importlinter)"
 	@echo "make translations extract strings, update and compile the catalogs"
 	@echo "make serve-prod   migrate, then gunicorn -w $(WORKERS) on $(BIND) (set DATABASE_URL, REDIS_URL, SECRET_KEY)"
 	@echo "make worker/beat  the production Celery worker / beat scheduler (one beat per deployment)"
@@ -68,7 +68,7 @@ run: $(RUN_STAMP) compile-translations
 	instance="$${REVENDA_INSTANCE:-instance}"; mkdir -p "$$instance"; \
 	stop() { trap - INT TERM EXIT; echo; echo "==> Stopping the web app and the worker"; kill $$web $$worker 2>/dev/null || true; wait 2>/dev/null || true; }; \
 	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
-	$(CELERY) -A core.worker worker -B --pool=solo --loglevel=INFO --schedule="$$instance/celerybeat-schedule" & worker=$$!; \
+	$(CELERY) -A worker worker -B --pool=solo --loglevel=INFO --schedule="$$instance/celerybeat-schedule" & worker=$$!; \
 	$(FLASK) run --host $(HOST) --port $(PORT) & web=$$!; \
 	for _ in $$(seq 1 150); do \
 		$(PY) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "http://$(HOST):$(PORT)/healthz" 2>/dev/null && break; \
@@ -92,6 +92,7 @@ test-pg: $(DEV_STAMP) compile-translations
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Production: DATABASE_URL=postgresql+psycopg://…, REDIS_URL=redis://…, SECRET_KEY, REVENDA_PRODUCTION=1.
 serve-prod: $(RUN_STAMP) compile-translations
@@ -99,10 +100,10 @@ serve-prod: $(RUN_STAMP) compile-translations
 	$(VENV)/bin/gunicorn -w $(WORKERS) -b $(BIND) --access-logfile - 'wsgi:app'
 
 worker: $(RUN_STAMP) compile-translations
-	$(CELERY) -A core.worker worker --loglevel=INFO
+	$(CELERY) -A worker worker --loglevel=INFO
 
 beat: $(RUN_STAMP)
-	$(CELERY) -A core.worker beat --loglevel=INFO --schedule="$${REVENDA_INSTANCE:-instance}/celerybeat-schedule"
+	$(CELERY) -A worker beat --loglevel=INFO --schedule="$${REVENDA_INSTANCE:-instance}/celerybeat-schedule"
 
 clean:
 	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo

@@ -1,5 +1,6 @@
 """Revenda: application factory (config → extensions → blueprints → admin → CLI)."""
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -34,18 +35,11 @@ BLUEPRINTS = (
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
-
-
-def _import_optional(path: str):
-    """Import a domain module that may not exist yet in a partial checkout of the tree."""
-    import importlib
-
-    try:
-        return importlib.import_module(path)
-    except ModuleNotFoundError as exc:
-        if exc.name and path.startswith(exc.name):
-            return None
-        raise
+#: Higher domains' reactions to lower domains' signals (blinker), connected on import.
+RECEIVER_MODULES = ("contracts.receivers", "billing.receivers")
+#: Each module's ``register(admin)`` adds its staff views, in this (menu) order.
+ADMIN_MODULES = ("partner.admin", "accounts.admin", "core.admin", "contracts.admin", "certificates.admin",
+                 "billing.admin")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -56,7 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.instance_path = app.config["INSTANCE_PATH"]
 
     for module in MODEL_MODULES:
-        _import_optional(module)
+        importlib.import_module(module)
 
     db.init_app(app)
     migrate.init_app(
@@ -72,23 +66,25 @@ def create_app(config: dict | None = None) -> Flask:
     from core.tasks import init_celery
 
     for module in TASK_MODULES:
-        _import_optional(module)
+        importlib.import_module(module)
     init_celery(app)
 
     for spec in BLUEPRINTS:
         module_path, name = spec.split(":")
-        module = _import_optional(module_path)
-        if module is not None:
-            app.register_blueprint(getattr(module, name))
+        app.register_blueprint(getattr(importlib.import_module(module_path), name))
+    for module in RECEIVER_MODULES:
+        importlib.import_module(module)
 
     from core.admin import init_admin
 
-    init_admin(app)
+    admin = init_admin(app)
+    for module in ADMIN_MODULES:
+        importlib.import_module(module).register(admin)
     _register_request_boundary(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
 
-    from core.cli import register_cli
+    from cli import register_cli
 
     register_cli(app)
     return app
@@ -184,7 +180,7 @@ def _register_error_handlers(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
-    from billing.pricing import format_brl
+    from core.money import format_brl
     from core.permissions import has_permission
     from core.validators import format_cep, format_cnpj, format_phone
 

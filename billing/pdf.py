@@ -6,19 +6,9 @@ are built per request: nothing secret is cached."""
 from flask import current_app, render_template
 from weasyprint import HTML
 
+from billing import services
+from billing.issuer import DEFAULT_ISSUER, issuer  # noqa: F401 - re-exported (views, tests)
 from billing.models import Invoice
-
-DEFAULT_ISSUER = {
-    "name": "Revenda Software Fiscal Ltda",
-    "cnpj": "11444777000161",
-    "address": "Av. Paulista, 1000 — Bela Vista — São Paulo/SP — CEP 01310-100",
-    "email": "financeiro@revenda.local",
-}
-
-
-def issuer() -> dict:
-    """Who issues the invoices: ``BILLING_ISSUER`` in the app config, over the defaults."""
-    return {**DEFAULT_ISSUER, **(current_app.config.get("BILLING_ISSUER") or {})}
 
 
 def _no_fetch(url, *args, **kwargs):
@@ -26,8 +16,6 @@ def _no_fetch(url, *args, **kwargs):
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
-    from billing import services
-
     html = render_template(
         "billing/invoice_pdf.html", invoice=invoice, payer=services.payer_of(invoice), issuer=issuer(),
         boleto=services.current_boleto(invoice), status=services.display_status(invoice),

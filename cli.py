@@ -5,10 +5,12 @@ import json
 import click
 from flask import Flask
 
+import billing.cli
+import certificates.cli
+import contracts.cli
+
 
 def register_cli(app: Flask) -> None:
-    from app import _import_optional
-
     @app.cli.command("demo")
     @click.option("--json", "as_json", is_flag=True, help="Print the logins as JSON.")
     def demo_command(as_json):
@@ -27,7 +29,5 @@ def register_cli(app: Flask) -> None:
         for key, token in logins["partner_api_tokens"].items():
             click.echo(f"  API token partner {key}: {token}")
 
-    for module_path in ("contracts.cli", "certificates.cli", "billing.cli"):
-        module = _import_optional(module_path)
-        if module is not None:
-            module.register(app)
+    for module in (contracts.cli, certificates.cli, billing.cli):
+        module.register(app)
