@@ -1,0 +1,82 @@
+"""The machine as it comes: no libharfbuzz-subset0 (it arrives with Chromium, which a fresh machine
+lacks). WeasyPrint then warns at import; the app and the suite tolerate exactly that warning, and the
+invoice PDF still renders (fonts are subset with fontTools instead)."""
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Run first in each subprocess: the dynamic loader "cannot find" libharfbuzz-subset, as on a fresh machine.
+WITHOUT_HARFBUZZ_SUBSET = textwrap.dedent(
+    """
+    import cffi
+    _dlopen = cffi.FFI.dlopen
+    def dlopen(self, name, *args, **kwargs):
+        if "harfbuzz-subset" in str(name):
+            raise OSError(f"cannot load library {name!r}: not installed")
+        return _dlopen(self, name, *args, **kwargs)
+    cffi.FFI.dlopen = dlopen
+    """
+)
+
+
+def _python(code: str, *options: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *options, "-c", WITHOUT_HARFBUZZ_SUBSET + textwrap.dedent(code)],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_weasyprint_warns_without_harfbuzz_subset():
+    """The reproduction itself: without the library, a bare import fails under ``-W error``."""
+    out = _python("import weasyprint", "-W", "error::DeprecationWarning")
+
+    assert out.returncode != 0
+    assert "DeprecationWarning: HarfBuzz-Subset will be required by future versions of WeasyPrint" in out.stderr
+
+
+def test_the_app_imports_weasyprint_quietly_and_still_renders_pdfs():
+    out = _python(
+        """
+        import sys
+        sys.path.insert(0, "tests/billing")
+        import billing.pdf
+        from weasyprint.text import ffi
+        from pdftext import pdf_text
+        assert ffi.harfbuzz_subset is None, "the library should look missing here"
+        data = billing.pdf.HTML(string="<h1>Fatura 2024-000123</h1><p>Pagador: Padaria Pão Quente</p>").write_pdf()
+        assert data.startswith(b"%PDF-"), data[:20]
+        print(pdf_text(data))
+        """,
+        "-W", "error",
+    )
+
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "Fatura 2024-000123" in out.stdout and "Padaria Pão Quente" in out.stdout
+
+
+def test_the_suite_settings_tolerate_that_warning_and_nothing_more(tmp_path):
+    """pyproject.toml turns warnings into errors; a test module importing WeasyPrint first is collected
+    and passes, while any other DeprecationWarning still fails."""
+    (tmp_path / "test_imports_weasyprint.py").write_text(
+        "import warnings\n"
+        "import weasyprint  # noqa: F401\n"
+        "from weasyprint.text import ffi\n\n\n"
+        "def test_library_missing():\n"
+        "    assert ffi.harfbuzz_subset is None\n\n\n"
+        "def test_other_deprecations_still_fail():\n"
+        "    warnings.warn('something else', DeprecationWarning)\n"
+    )
+    out = _python(
+        f"""
+        import sys, pytest
+        sys.exit(pytest.main(["-q", "-p", "no:cacheprovider", "-c", {str(ROOT / "pyproject.toml")!r},
+                              "--rootdir", {str(tmp_path)!r}, {str(tmp_path)!r}]))
+        """
+    )
+
+    assert "1 failed, 1 passed" in out.stdout, out.stdout[-3000:]
+    assert "DeprecationWarning: something else" in out.stdout
