@@ -1,11 +1,21 @@
-"""The machine as it comes: no libharfbuzz-subset0 (it arrives with Chromium, which a fresh machine
-lacks). WeasyPrint then warns at import; the app and the suite tolerate exactly that warning, and the
-invoice PDF still renders (fonts are subset with fontTools instead)."""
+"""The machine as it comes. No libharfbuzz-subset0 (it arrives with Chromium, which a fresh machine
+lacks): WeasyPrint then warns at import; the app and the suite tolerate exactly that warning, and the
+invoice PDF still renders (fonts are subset with fontTools instead). And ``make run`` serves through
+gunicorn, not Flask's development server."""
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
+
+import pytest
+
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,3 +90,45 @@ def test_the_suite_settings_tolerate_that_warning_and_nothing_more(tmp_path):
 
     assert "1 failed, 1 passed" in out.stdout, out.stdout[-3000:]
     assert "DeprecationWarning: something else" in out.stdout
+
+
+# --- make run: gunicorn (threads) and the Celery worker, one command ---------------------------------
+
+
+def _get(url: str) -> tuple[int, dict, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+@pytest.mark.slow
+def test_make_run_serves_the_app_through_gunicorn(tmp_path):
+    """The newcomer's command, as is (``-o`` only skips re-installing the requirements)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items()
+           if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "REVENDA_TEST_CLOCK_OFFSET_DAYS"}}
+    env["REVENDA_INSTANCE"] = str(tmp_path)
+    with open(tmp_path / "make-run.log", "w") as log:
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "-o", ".venv/.stamp-run", "run", "HOST=127.0.0.1", f"PORT={port}"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while "Revenda is running" not in (tmp_path / "make-run.log").read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "make-run.log").read_text()[-3000:]
+            time.sleep(0.5)
+        status, headers, body = _get(f"http://127.0.0.1:{port}/healthz")
+        assert (status, body) == (200, "ok")
+        assert headers["Server"].startswith("gunicorn"), headers
+        status, _, page = _get(f"http://127.0.0.1:{port}/login")
+        assert status == 200 and 'name="password"' in page
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: the recipe's trap stops the web app and the worker
+        proc.wait(timeout=60)
+    output = (tmp_path / "make-run.log").read_text()
+    assert "Booting worker with pid" in output, output[-3000:]  # gunicorn's
+    assert "Stopping the web app and the worker" in output
+    assert "Running on http" not in output  # not Flask's development server
