@@ -132,3 +132,35 @@ def test_make_run_serves_the_app_through_gunicorn(tmp_path):
     assert "Booting worker with pid" in output, output[-3000:]  # gunicorn's
     assert "Stopping the web app and the worker" in output
     assert "Running on http" not in output  # not Flask's development server
+
+
+# --- a plain clone: no ../shared/fixtures ------------------------------------------------------------
+
+
+def _pytest_without_shared(missing: Path, *extra_env: tuple[str, str]) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"REQUIRE_SHARED_FIXTURES", "CI"}}
+    env.update({"REVENDA_SHARED_FIXTURES": str(missing), **dict(extra_env)})
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/certificates/test_pfx.py", "-k",
+         "icp_brasil_like_certificate_of_another_company or generated_expected_cnpj_may_be_punctuated"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
+    )
+
+
+def test_without_shared_fixtures_their_tests_skip_with_one_line(tmp_path):
+    out = _pytest_without_shared(tmp_path / "shared" / "fixtures")
+
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert "1 passed, 1 skipped" in out.stdout
+    notes = [line for line in out.stdout.splitlines() if "not found (plain clone)" in line]
+    assert notes == [f"NOTE: 1 tests skipped: {tmp_path}/shared/fixtures not found (plain clone): "
+                     "real-world fixture tests skipped"]
+
+
+def test_ci_refuses_to_skip_them(tmp_path):
+    out = _pytest_without_shared(tmp_path / "shared" / "fixtures", ("REQUIRE_SHARED_FIXTURES", "1"))
+
+    assert out.returncode != 0
+    assert "REQUIRE_SHARED_FIXTURES is set but" in out.stderr + out.stdout
+    assert "1 real-world fixture tests would be skipped" in out.stderr + out.stdout
+    assert "REQUIRE_SHARED_FIXTURES=1" in (ROOT / ".ci" / "run").read_text()
