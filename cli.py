@@ -16,7 +16,7 @@ def register_cli(app: Flask) -> None:
     def demo_command(as_json):
         """Create (idempotently) the demo catalogue, partners, clients and users; print the logins."""
         from core.db import db
-        from core.demo import load_demo
+        from demo import load_demo
 
         logins = load_demo()
         db.session.commit()
