@@ -151,11 +151,18 @@ def _checked_key(key: str) -> str:
 
 
 def _local(element) -> str:
-    return etree.QName(element).localname if isinstance(element.tag, str) else ""
+    tag = element.tag
+    return tag[tag.find("}") + 1:] if isinstance(tag, str) else ""
 
 
 def _ns(element) -> str:
-    return etree.QName(element).namespace or "" if isinstance(element.tag, str) else ""
+    tag = element.tag
+    return tag[1:tag.find("}")] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+def _tags(*names: str) -> list[str]:
+    """Qualified tag names in the fiscal namespaces and without one, for lxml's C-level ``iter``."""
+    return [f"{{{ns}}}{name}" if ns else name for name in names for ns in (*FISCAL_NAMESPACES, "")]
 
 
 def _child(element, *path):
@@ -164,7 +171,7 @@ def _child(element, *path):
     for name in path:
         if current is None:
             return None
-        current = next((c for c in current if isinstance(c.tag, str) and _local(c) == name), None)
+        current = next((c for c in current if _local(c) == name), None)
     return current
 
 
@@ -184,9 +191,7 @@ def _first_text(element, *paths) -> str:
 
 
 def _iter_local(root, name: str):
-    for element in root.iter():
-        if isinstance(element.tag, str) and _local(element) == name and _ns(element) in (*FISCAL_NAMESPACES, ""):
-            yield element
+    return root.iter(*_tags(name))
 
 
 def _int(value: str, what: str) -> int:
@@ -264,11 +269,9 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
         label = KNOWN_OTHER_DOCUMENTS[namespace]
         raise FiscalParseError("unsupported", f"{label} não é suportado: envie NF-e, NFC-e ou CT-e.")
     result = ParsedFile(root=_local(root))
-    bodies = [e for e in root.iter() if isinstance(e.tag, str) and _local(e) in ("infNFe", "infCte")
-              and _ns(e) in (*FISCAL_NAMESPACES, "") and e.getparent() is not None
-              and _local(e.getparent()) in ("NFe", "CTe", "CTeOS")]
-    protocols = [_protocol(e) for e in root.iter()
-                 if isinstance(e.tag, str) and _local(e) == "infProt" and _ns(e) in (*FISCAL_NAMESPACES, "")]
+    bodies = [e for e in root.iter(*_tags("infNFe", "infCte"))
+              if e.getparent() is not None and _local(e.getparent()) in ("NFe", "CTe", "CTeOS")]
+    protocols = [_protocol(e) for e in root.iter(*_tags("infProt"))]
     protocols = [p for p in protocols if p is not None]
     by_key = {p.key: p for p in protocols}
     for body in bodies:
@@ -286,7 +289,7 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
         result.protocols.append(protocol)
     result.events.extend(_events(root))
     if not result.notes and not result.protocols and not result.events:
-        if any(_ns(e) in FISCAL_NAMESPACES for e in root.iter() if isinstance(e.tag, str)):
+        if any(_ns(e) in FISCAL_NAMESPACES for e in root.iter(etree.Element)):
             raise FiscalParseError(
                 "no_document", "O XML é do leiaute fiscal, mas não traz nota, protocolo nem evento registrado."
             )
@@ -341,9 +344,9 @@ def _note(body) -> Note:
     signature = body.getparent()
     digest = None
     if signature is not None:
-        sig = next((e for e in signature if isinstance(e.tag, str) and _local(e) == "Signature"), None)
+        sig = next((e for e in signature if _local(e) == "Signature"), None)
         if sig is not None:
-            found = next((e for e in sig.iter() if isinstance(e.tag, str) and _local(e) == "DigestValue"), None)
+            found = next(sig.iter(f"{{{DSIG_NS}}}DigestValue", "DigestValue"), None)
             digest = (found.text or "").strip() if found is not None else None
     return Note(
         key=key, model=model, series=_int(_text(ide, "serie"), "série"), number=_int(number, "número"),
@@ -408,7 +411,7 @@ def _events(root) -> list[Event]:
             registered_at=_datetime(_text(info, "dhRecbto")), environment=_int(_text(info, "tpAmb", default="1"), "tpAmb"),
             protocol_number=_text(info, "nProt"), legacy=True,
         ))
-    if not events and any(True for _ in _iter_local(root, "infEvento")):
+    if not events and next(_iter_local(root, "infEvento"), None) is not None:
         raise FiscalParseError(
             "event_request", "É um pedido de evento sem o retorno da SEFAZ: envie o XML do evento registrado."
         )
