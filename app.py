@@ -23,6 +23,7 @@ MODEL_MODULES = (
     "contracts.models",
     "certificates.models",
     "billing.models",
+    "fiscal.models",
 )
 TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks")
 BLUEPRINTS = (

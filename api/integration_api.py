@@ -187,3 +187,6 @@ document("/api/v1/integration/certificate", "get", {
         **error_responses(401, 403, 404, 429),
     },
 })
+
+
+from api import fiscal_integration_api  # noqa: E402,F401 - its routes join this blueprint

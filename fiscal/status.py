@@ -47,3 +47,7 @@ def derive_status(model: int, tp_emis: int, protocol_cstat: int | None,
     if protocol_cstat is None and is_contingency_emission(model, tp_emis) and tp_emis in PENDING_SYNC_EMISSION:
         return DocumentStatus.CONTINGENCY
     return DocumentStatus.NOT_A_DOCUMENT
+
+#: The statuses the totals block shows, in the seed's order (a non-document is never counted).
+SUPPORTED_TOTAL_STATUSES = (DocumentStatus.AUTHORIZED, DocumentStatus.CANCELLED, DocumentStatus.DENIED,
+                            DocumentStatus.CONTINGENCY)
