@@ -52,6 +52,9 @@ INTEGRATION_API = [
     ("GET", "/api/v1/integration/certificate", dict(integration_key=404, none=401, own=401, session=401)),
     ("GET", "/api/v1/integration/ping", dict(integration_key=200, none=200, own=200, session=200)),
     ("POST", "/api/v1/integration/me", dict(integration_key=405)),
+    # fiscal documents pushed by the client's software (tests/fiscal/test_ingest.py for the bodies)
+    ("GET", "/api/v1/integration/documents/pending", dict(integration_key=200, none=401, own=401, session=401)),
+    ("POST", "/api/v1/integration/documents", dict(integration_key=415, none=401, own=401, session=401)),
 ]
 
 # (endpoint, id placeholder, roles that may use it): read-only views, never the encrypted blobs.
