@@ -35,7 +35,7 @@ def openapi():
 def _load_endpoint_modules():
     from app import _import_optional
 
-    for name in ("api.clients_api", "api.contracts_api", "api.certificates_api", "api.billing_api"):
+    for name in ("api.clients_api", "api.contracts_api", "api.certificates_api", "api.billing_api", "api.documents_api"):
         _import_optional(name)
 
 

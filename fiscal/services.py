@@ -114,6 +114,11 @@ def ingest_file(client, name: str, data: bytes) -> FileResult:
     return outcome or event_result
 
 
+def find_document(client_id: int, environment: int, key: str) -> FiscalDocument | None:
+    """A client's document by key, in one environment (callers load the client through its scope first)."""
+    return _find(client_id, environment, key)
+
+
 def _find(client_id: int, environment: int, key: str) -> FiscalDocument | None:
     return db.session.execute(
         select(FiscalDocument).where(FiscalDocument.client_id == client_id,

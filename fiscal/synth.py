@@ -32,21 +32,41 @@ def nfe_xml(*, emitter_cnpj: str, emitter_name: str, recipient_doc: str | None, 
     """An NF-e/NFC-e: an ``nfeProc`` with ``protNFe`` when ``protocol_cstat`` is given, else a bare ``NFe``."""
     key = make_key(cuf, issued_at.astimezone(BRT), emitter_cnpj, model, series, number, tp_emis)
     total = f"{total_cents // 100}.{total_cents % 100:02d}"
+    address = ("<xLgr>Rua das Flores</xLgr><nro>100</nro><xBairro>Centro</xBairro><cMun>3550308</cMun>"
+               "<xMun>Sao Paulo</xMun><UF>SP</UF><CEP>01001000</CEP><cPais>1058</cPais><xPais>Brasil</xPais>")
     dest = ""
     if recipient_doc:
         tag = "CNPJ" if len(recipient_doc) == 14 else "CPF"
-        dest = f"<dest><{tag}>{recipient_doc}</{tag}><xNome>{escape(recipient_name)}</xNome></dest>"
-    unit = total_cents // max(items, 1)
+        dest = (f"<dest><{tag}>{recipient_doc}</{tag}><xNome>{escape(recipient_name)}</xNome>"
+                f"<enderDest>{address}</enderDest><indIEDest>9</indIEDest></dest>")
+    cents = [total_cents // max(items, 1)] * max(items, 1)
+    cents[-1] += total_cents - sum(cents)
     det = "".join(
-        f'<det nItem="{i + 1}"><prod><cProd>{i + 1}</cProd><xProd>Produto {i + 1}</xProd>'
-        f"<qCom>1.0000</qCom><vUnCom>{unit / 100:.2f}</vUnCom><vProd>{unit / 100:.2f}</vProd></prod></det>"
-        for i in range(items)
+        f'<det nItem="{i + 1}"><prod><cProd>{i + 1:04d}</cProd><cEAN>SEM GTIN</cEAN><xProd>Produto {i + 1}</xProd>'
+        f"<NCM>19052090</NCM><CFOP>5102</CFOP><uCom>UN</uCom><qCom>1.0000</qCom><vUnCom>{c / 100:.2f}</vUnCom>"
+        f"<vProd>{c / 100:.2f}</vProd><cEANTrib>SEM GTIN</cEANTrib><uTrib>UN</uTrib><qTrib>1.0000</qTrib>"
+        f"<vUnTrib>{c / 100:.2f}</vUnTrib><indTot>1</indTot></prod><imposto><ICMS><ICMSSN102><orig>0</orig>"
+        f"<CSOSN>102</CSOSN></ICMSSN102></ICMS><PIS><PISNT><CST>07</CST></PISNT></PIS><COFINS><COFINSNT>"
+        f"<CST>07</CST></COFINSNT></COFINS></imposto></det>"
+        for i, c in enumerate(cents)
     )
+    zero = "0.00"
+    tot = "".join(f"<{t}>{zero}</{t}>" for t in ("vBC", "vICMS", "vICMSDeson", "vFCP", "vBCST", "vST", "vFCPST",
+                                                   "vFCPSTRet"))
+    tot += f"<vProd>{total}</vProd>" + "".join(f"<{t}>{zero}</{t}>" for t in (
+        "vFrete", "vSeg", "vDesc", "vII", "vIPI", "vIPIDevol", "vPIS", "vCOFINS", "vOutro")) + f"<vNF>{total}</vNF>"
     inf = (
-        f'<infNFe versao="4.00" Id="NFe{key}"><ide><cUF>{cuf}</cUF><mod>{model}</mod><serie>{series}</serie>'
-        f"<nNF>{number}</nNF><dhEmi>{_fmt(issued_at)}</dhEmi><tpEmis>{tp_emis}</tpEmis><tpAmb>{environment}</tpAmb>"
-        f"</ide><emit><CNPJ>{emitter_cnpj}</CNPJ><xNome>{escape(emitter_name)}</xNome></emit>{dest}{det}"
-        f"<total><ICMSTot><vProd>{total}</vProd><vNF>{total}</vNF></ICMSTot></total></infNFe>"
+        f'<infNFe versao="4.00" Id="NFe{key}"><ide><cUF>{cuf}</cUF><cNF>12345678</cNF><natOp>Venda</natOp>'
+        f"<mod>{model}</mod><serie>{series}</serie><nNF>{number}</nNF><dhEmi>{_fmt(issued_at)}</dhEmi>"
+        f"<dhSaiEnt>{_fmt(issued_at)}</dhSaiEnt><tpNF>1</tpNF><idDest>1</idDest><cMunFG>3550308</cMunFG>"
+        f"<tpImp>{4 if model == 65 else 1}</tpImp><tpEmis>{tp_emis}</tpEmis><cDV>{key[-1]}</cDV>"
+        f"<tpAmb>{environment}</tpAmb><finNFe>1</finNFe><indFinal>1</indFinal><indPres>1</indPres>"
+        f"<procEmi>0</procEmi><verProc>Revenda demo 1.0</verProc></ide>"
+        f"<emit><CNPJ>{emitter_cnpj}</CNPJ><xNome>{escape(emitter_name)}</xNome><enderEmit>{address}"
+        f"<fone>1133334444</fone></enderEmit><IE>111111111111</IE><CRT>1</CRT></emit>{dest}{det}"
+        f"<total><ICMSTot>{tot}</ICMSTot></total><transp><modFrete>9</modFrete></transp>"
+        f"<pag><detPag><tPag>01</tPag><vPag>{total}</vPag></detPag></pag>"
+        f"<infAdic><infCpl>Documento gerado para demonstração.</infCpl></infAdic></infNFe>"
     )
     digest = base64.b64encode(hashlib.sha1(inf.encode()).digest()).decode()
     signature = (

@@ -45,6 +45,13 @@ PARTNER_API = [
     ("POST", API + "/integration-key/rotate", dict(own=201, other_partner=404, none=401, integration_key=401)),
     ("GET", "/api/v1/clients/abc/certificate", dict(own=404)),
     ("GET", "/api/v1/clients/{other_cid}/certificate", dict(own=404)),
+    # fiscal documents (bodies and filters: tests/fiscal/test_documents_api.py)
+    ("GET", API + "/documents", dict(own=200, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/totals?month=2026-01", dict(own=200, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/" + "1" * 44, dict(own=404, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/" + "1" * 44 + "/xml", dict(own=404, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/" + "1" * 44 + "/pdf", dict(own=404, other_partner=404, none=401, integration_key=401)),
+    ("GET", "/api/v1/clients/{other_cid}/documents", dict(own=404)),
 ]
 
 INTEGRATION_API = [

@@ -21,3 +21,12 @@ def fiscal_key(db, fiscal_client):
     rotated = certificate_services.rotate_integration_key(fiscal_client, 0)
     db.session.commit()
     return rotated.plaintext
+
+
+@pytest.fixture
+def partner_headers(db, partner):
+    from partner.services import create_api_token
+
+    _token, plaintext = create_api_token(partner, "Testes fiscais")
+    db.session.commit()
+    return {"Authorization": f"Bearer {plaintext}"}
