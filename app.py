@@ -25,13 +25,14 @@ MODEL_MODULES = (
     "billing.models",
     "fiscal.models",
 )
-TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks")
+TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
 BLUEPRINTS = (
     "accounts.views:bp",
     "partner.views:bp",
     "contracts.views:bp",
     "certificates.views:bp",
     "billing.views:bp",
+    "fiscal.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )

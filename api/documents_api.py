@@ -266,3 +266,97 @@ document("/api/v1/clients/{client_id}/documents/{key}/pdf", "get", {
     "responses": {"200": {"description": "PDF", "content": {"application/pdf": {"schema": {
         "type": "string", "format": "binary"}}}}, **error_responses(401, 404, 422, 429)},
 })
+
+
+# -- exports --------------------------------------------------------------------------------------------
+
+from fiscal import exports as fiscal_exports  # noqa: E402
+from fiscal.models import ExportStatus, FiscalExport  # noqa: E402
+
+
+def export_json(export: FiscalExport) -> dict:
+    state = export.current_status()
+    return {"id": export.id, "client_id": export.client_id, "status": state.value, "progress": export.progress,
+            "month": f"{export.month // 100}-{export.month % 100:02d}", "document_count": export.document_count,
+            "download_url": fiscal_exports.download_url(export) if state == ExportStatus.READY else None,
+            "expires_at": iso(export.expires_at)}
+
+
+@bp.post("/clients/<client_id>/exports")
+@partner_token_required
+def create_export(client_id):
+    """Start an export of a month (zip with Canceladas/, PDF report, CSV index; DANFEs on request)."""
+    from api.common import json_body
+
+    client = _load_client(client_id)
+    body = json_body()
+    unknown = set(body) - {"month", "model", "participant", "include_pdf", "email"}
+    if unknown:
+        raise ApiError(422, "validation_error", _("Verifique os campos destacados."),
+                       {k: _("Campo desconhecido.") for k in sorted(unknown)})
+    month = body.get("month")
+    found = MONTH_RE.match(month) if isinstance(month, str) else None
+    if not found:
+        raise ApiError(422, "validation_error", _("Mês inválido: use AAAA-MM."), {"month": _("Use AAAA-MM.")})
+    model = body.get("model")
+    if model is not None and (isinstance(model, bool) or model not in (55, 65, 57, 67)):
+        raise ApiError(422, "validation_error", _("Modelo inválido."), {"model": _("Use 55, 65 ou 57.")})
+    include_pdf = body.get("include_pdf", False)
+    email = body.get("email", "")
+    if not isinstance(include_pdf, bool) or not isinstance(email, str) or len(email) > 254:
+        raise ApiError(422, "validation_error", _("Verifique os campos destacados."),
+                       {"include_pdf": _("Use true ou false.")} if not isinstance(include_pdf, bool)
+                       else {"email": _("E-mail inválido.")})
+    participant = body.get("participant", "all")
+    try:
+        export = fiscal_exports.request_export(
+            client, month=int(found.group(1)) * 100 + int(found.group(2)), model=model,
+            participant=participant if isinstance(participant, str) else "?", include_pdf=include_pdf, email=email)
+    except fiscal_exports.ExportError as exc:
+        raise ApiError(422, "validation_error", exc.message, exc.fields) from None
+    fiscal_exports.enqueue(export)
+    return {"id": export.id, "status": export.current_status().value}, 202
+
+
+@bp.get("/exports/<export_id>")
+@partner_token_required
+def get_export(export_id):
+    """An export's progress; ``download_url`` once ready, until it expires."""
+    from partner.models import Client
+
+    if not str(export_id).isdigit() or len(str(export_id)) > 18:
+        raise ApiError(404, "not_found", _("Exportação não encontrada."))
+    export = db.session.execute(
+        select(FiscalExport).join(Client, Client.id == FiscalExport.client_id)
+        .where(FiscalExport.id == int(export_id), Client.partner_id == g.partner.id)
+    ).scalar_one_or_none()
+    if export is None:
+        raise ApiError(404, "not_found", _("Exportação não encontrada."))
+    return export_json(export)
+
+
+schema("FiscalExport", {"type": "object", "required": ["id", "status"], "properties": {
+    "id": {"type": "integer"}, "client_id": {"type": "integer"},
+    "status": {"type": "string", "enum": [s.value for s in ExportStatus]}, "progress": {"type": "integer"},
+    "month": {"type": "string"}, "document_count": {"type": "integer"},
+    "download_url": {"type": ["string", "null"]}, "expires_at": {"type": ["string", "null"], "format": "date-time"}}})
+document("/api/v1/clients/{client_id}/exports", "post", {
+    "summary": "Exporta as notas de um mês (zip com Canceladas/, relatório PDF e índice CSV)",
+    "operationId": "createExport", "security": _SECURITY, "tags": ["documentos"], "parameters": [_CID],
+    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+        "type": "object", "required": ["month"], "additionalProperties": False, "properties": {
+            "month": {"type": "string", "pattern": r"^\d{4}-(0[1-9]|1[0-2])$"},
+            "model": {"type": ["integer", "null"], "enum": [55, 65, 57, 67, None]},
+            "participant": {"type": "string", "enum": ["issued", "received", "all"]},
+            "include_pdf": {"type": "boolean"}, "email": {"type": "string", "maxLength": 254}}}}}},
+    "responses": {"202": {"description": "Exportação iniciada", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"id": {"type": "integer"}, "status": {"type": "string"}}}}}},
+        **error_responses(400, 401, 404, 422, 429)},
+})
+document("/api/v1/exports/{export_id}", "get", {
+    "summary": "Situação de uma exportação e o link de download", "operationId": "getExport",
+    "security": _SECURITY, "tags": ["documentos"],
+    "parameters": [{"name": "export_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    "responses": {"200": {"description": "Exportação", "content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/FiscalExport"}}}}, **error_responses(401, 404, 429)},
+})

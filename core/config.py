@@ -82,6 +82,8 @@ class Config:
         self.S3_REGION = os.environ.get("S3_REGION", "us-east-1")
         self.S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
         self.S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+        self.FISCAL_EXPORT_DAY = int(os.environ.get("FISCAL_EXPORT_DAY", "5"))  # automatic export (per client too)
+        self.FISCAL_EXPORT_VALID_DAYS = int(os.environ.get("FISCAL_EXPORT_VALID_DAYS", "7"))
         self.FISCAL_MAX_UPLOAD = int(os.environ.get("FISCAL_MAX_UPLOAD", str(50 * 1024 * 1024)))
         self.DASHBOARD_PER_PAGE = 25
         self.API_MAX_PER_PAGE = 100

@@ -90,3 +90,61 @@ class FiscalEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<FiscalEvent {self.event_type} {self.key}#{self.sequence}>"
+
+
+class ExportStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class Participant(enum.StrEnum):
+    ISSUED = "issued"  # Emitente
+    RECEIVED = "received"  # Destinatário
+    ALL = "all"  # Todas
+
+
+class FiscalExport(db.Model):
+    """An export job: a zip of a client-month behind a signed link that expires."""
+
+    __tablename__ = "fiscal_exports"
+    __table_args__ = (UniqueConstraint("client_id", "automatic_month"),)  # the day-5 export: once per month
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    month: Mapped[int] = mapped_column(Integer)  # AAAAMM
+    model: Mapped[int | None] = mapped_column(SmallInteger)
+    participant: Mapped[Participant] = mapped_column(str_enum(Participant, "fiscal_export_participant"))
+    include_pdf: Mapped[bool] = mapped_column(default=False)
+    automatic_month: Mapped[int | None] = mapped_column(Integer)  # set only for the automatic export
+    status: Mapped[ExportStatus] = mapped_column(str_enum(ExportStatus, "fiscal_export_status"),
+                                                 default=ExportStatus.PENDING)
+    progress: Mapped[int] = mapped_column(SmallInteger, default=0)  # percent
+    document_count: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    blob_name: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def current_status(self, now: datetime | None = None) -> ExportStatus:
+        if self.status == ExportStatus.READY and self.expires_at and (now or utcnow()) >= self.expires_at:
+            return ExportStatus.EXPIRED
+        return ExportStatus(self.status)
+
+
+
+
+class FiscalSettings(db.Model):
+    """Per-client fiscal settings (absent row: the defaults)."""
+
+    __tablename__ = "fiscal_settings"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    export_day: Mapped[int | None] = mapped_column(SmallInteger)  # day of the month of the automatic export
+    contingency_deadline_hours: Mapped[int | None] = mapped_column(SmallInteger)

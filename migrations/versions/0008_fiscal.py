@@ -1,4 +1,4 @@
-"""fiscal documents and events
+"""fiscal documents, events, exports and per-client settings
 
 Revision ID: 0008_fiscal
 Revises: 0004
@@ -36,6 +36,13 @@ def upgrade():
     with op.batch_alter_table('fiscal_events', schema=None) as batch_op:
         batch_op.create_index('ix_fiscal_events_month', ['client_id', 'environment', 'registered_month'], unique=False)
 
+    op.create_table('fiscal_settings',
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('export_day', sa.SmallInteger(), nullable=True),
+    sa.Column('contingency_deadline_hours', sa.SmallInteger(), nullable=True),
+    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_fiscal_settings_client_id_clients')),
+    sa.PrimaryKeyConstraint('client_id', name=op.f('pk_fiscal_settings'))
+    )
     op.create_table('fiscal_documents',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('client_id', sa.Integer(), nullable=False),
@@ -76,15 +83,47 @@ def upgrade():
         batch_op.create_index('ix_fiscal_documents_month', ['client_id', 'environment', 'direction', 'issued_month', 'model', 'status'], unique=False)
         batch_op.create_index('ix_fiscal_documents_pending', ['status', 'issued_at'], unique=False)
 
+    op.create_table('fiscal_exports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('model', sa.SmallInteger(), nullable=True),
+    sa.Column('participant', sa.Enum('issued', 'received', 'all', name='fiscal_export_participant', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('include_pdf', sa.Boolean(), nullable=False),
+    sa.Column('automatic_month', sa.Integer(), nullable=True),
+    sa.Column('status', sa.Enum('pending', 'running', 'ready', 'failed', 'expired', name='fiscal_export_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('progress', sa.SmallInteger(), nullable=False),
+    sa.Column('document_count', sa.Integer(), nullable=False),
+    sa.Column('size_bytes', sa.Integer(), nullable=False),
+    sa.Column('blob_name', sa.String(length=200), nullable=False),
+    sa.Column('error', sa.String(length=500), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', core.db.UTCDateTime(), nullable=True),
+    sa.Column('expires_at', core.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_fiscal_exports_client_id_clients')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_fiscal_exports_requested_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fiscal_exports')),
+    sa.UniqueConstraint('client_id', 'automatic_month', name=op.f('uq_fiscal_exports_client_id_automatic_month'))
+    )
+    with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fiscal_exports_client_id'), ['client_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fiscal_exports_client_id'))
+
+    op.drop_table('fiscal_exports')
     with op.batch_alter_table('fiscal_documents', schema=None) as batch_op:
         batch_op.drop_index('ix_fiscal_documents_pending')
         batch_op.drop_index('ix_fiscal_documents_month')
         batch_op.drop_index('ix_fiscal_documents_list')
 
     op.drop_table('fiscal_documents')
+    op.drop_table('fiscal_settings')
     with op.batch_alter_table('fiscal_events', schema=None) as batch_op:
         batch_op.drop_index('ix_fiscal_events_month')
 
