@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 import zlib
 from pathlib import Path
 from typing import Protocol
@@ -51,21 +52,26 @@ def _content_name(digest: str) -> str:
 class LocalBlobStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
+        self._folders: set[str] = set()
 
     def _path(self, name: str) -> Path:
         return self.root / _check_name(name)
 
     def _write(self, name: str, data: bytes) -> None:
-        path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-            tmp.write(data)
-        os.replace(tmp.name, path)  # atomic: a reader never sees half a blob
+        path = os.path.join(self.root, _check_name(name))
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            os.makedirs(folder, exist_ok=True)
+            self._folders.add(folder)
+        tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)  # atomic: a reader never sees half a blob
 
     def put(self, data: bytes) -> str:
         digest = digest_of(data)
         name = _content_name(digest)
-        if not self._path(name).exists():
+        if not os.path.exists(os.path.join(self.root, name)):
             self._write(name, zlib.compress(data, 6))
         return digest
 

@@ -166,13 +166,10 @@ def _tags(*names: str) -> list[str]:
 
 
 def _child(element, *path):
-    """The first descendant along ``path`` by local name (namespace-agnostic below a fiscal element)."""
-    current = element
-    for name in path:
-        if current is None:
-            return None
-        current = next((c for c in current if _local(c) == name), None)
-    return current
+    """The first descendant along ``path`` by local name, in any namespace (lxml's C-level ``{*}``)."""
+    if element is None:
+        return None
+    return element.find("/".join("{*}" + name for name in path))
 
 
 def _text(element, *path, default: str = "") -> str:

@@ -58,90 +58,141 @@ def _refused(name: str, code: str, message: str, key: str | None = None) -> File
     return FileResult(file=name, result="refused", key=key, error={"code": code, "message": message})
 
 
+BATCH = 500  # files parsed, looked up and inserted together: one query per batch, not per file
+
+
 def ingest_upload(client, filename: str, data: bytes, *, is_zip: bool | None = None) -> IngestSummary:
     """One XML or a zip of them, for ``client``. Each file's outcome is in the summary, in order."""
     summary = IngestSummary()
     if is_zip is None:
         is_zip = data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip")
     if not is_zip:
-        summary.results.append(ingest_file(client, filename, data))
+        summary.results.extend(ingest_files(client, [(filename, data)]))
         return summary
+    pending: list[tuple[str, bytes]] = []
     try:
         for member in archives.iter_zip(data):
             if member.data is None:
+                summary.results.extend(ingest_files(client, pending))
+                pending = []
                 summary.results.append(_refused(member.name, member.error_code, _(member.error)))
-            else:
-                summary.results.append(ingest_file(client, member.name, member.data))
+                continue
+            pending.append((member.name, member.data))
+            if len(pending) >= BATCH:
+                summary.results.extend(ingest_files(client, pending))
+                pending = []
+        summary.results.extend(ingest_files(client, pending))
     except archives.ArchiveError as exc:
+        summary.results.extend(ingest_files(client, pending))
         summary.results.append(_refused(filename, exc.code, _(exc.message)))
     return summary
 
 
 def ingest_file(client, name: str, data: bytes) -> FileResult:
     """Store one file's notes, protocols and events for ``client`` and re-derive the statuses it touches."""
-    try:
-        parsed = parse_fiscal_xml(data)
-    except FiscalParseError as exc:
-        return _refused(name, exc.code, _(exc.message))
+    return ingest_files(client, [(name, data)])[0]
+
+
+class _Batch:
+    """What one batch knows of the client's rows: the documents and events of the keys it carries."""
+
+    def __init__(self, client, parsed_files):
+        keys = set()
+        for parsed in parsed_files:
+            keys.update(n.key for n in parsed.notes)
+            keys.update(p.key for p in parsed.protocols)
+            keys.update(e.key for e in parsed.events)
+        self.client = client
+        self.documents: dict[tuple[int, str], FiscalDocument] = {}
+        self.events: dict[tuple[int, str], list[tuple[str, int | None]]] = {}
+        self.event_ids: set[tuple[int, str, str, int]] = set()
+        self.touched: set[tuple[int, str]] = set()
+        if not keys:
+            return
+        key_list = sorted(keys)
+        for doc in db.session.execute(select(FiscalDocument).where(
+                FiscalDocument.client_id == client.id, FiscalDocument.key.in_(key_list))).scalars():
+            self.documents[(doc.environment, doc.key)] = doc
+        rows = db.session.execute(select(
+            FiscalEvent.environment, FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
+        ).where(FiscalEvent.client_id == client.id, FiscalEvent.key.in_(key_list)))
+        for environment, key, event_type, sequence, cstat in rows:
+            self.events.setdefault((environment, key), []).append((event_type, cstat))
+            self.event_ids.add((environment, key, event_type, sequence))
+
+    def derive(self) -> None:
+        for identity in self.touched:
+            document = self.documents.get(identity)
+            if document is not None:
+                document.status = derive_status(document.model, document.tp_emis, document.protocol_cstat,
+                                                self.events.get(identity, []))
+
+
+def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
+    """Ingest files of one client in batches; results in order. Statuses reflect every event known."""
+    results: list[FileResult] = []
+    for start in range(0, len(files), BATCH):
+        results.extend(_ingest_batch(client, files[start:start + BATCH]))
+    return results
+
+
+def _ingest_batch(client, files) -> list[FileResult]:
+    store = blob_store()
+    parsed_files: list = []
+    for name, data in files:
+        try:
+            parsed_files.append(parse_fiscal_xml(data))
+        except FiscalParseError as exc:
+            parsed_files.append(_refused(name, exc.code, _(exc.message)))
+    batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
     client_doc = (client.cnpj or "").upper()
+    outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
+    for (name, data), parsed in zip(files, parsed_files, strict=True):
+        if isinstance(parsed, FileResult):
+            outcomes.append((parsed, None))
+            continue
+        refused = _not_the_clients(parsed, client_doc, batch, name)
+        if refused is not None:
+            outcomes.append((refused, None))
+            continue
+        digest = store.put(data)
+        outcome = None
+        for note in parsed.notes:
+            outcome = outcome or _store_note(batch, note, digest, len(data), name)
+        for protocol in parsed.protocols:
+            outcome = outcome or _store_protocol(batch, protocol, digest, len(data), name)
+        for event in parsed.events:
+            created = _store_event(batch, event, digest)
+            outcome = outcome or (FileResult(file=name, result="created" if created else "duplicate", key=event.key,
+                                             model=event.model), (event.environment, event.key))
+        outcomes.append(outcome)
+    batch.derive()
+    db.session.flush()
+    results = []
+    for result, identity in outcomes:
+        document = batch.documents.get(identity) if identity else None
+        if document is not None:
+            result.status, result.direction = document.status.value, document.direction.value
+        results.append(result)
+    return results
+
+
+def _not_the_clients(parsed, client_doc: str, batch: _Batch, name: str) -> FileResult | None:
     for note in parsed.notes:
         if direction_for(note, client_doc) is None:
             return _refused(name, "not_client", _("Este documento não pertence a este cliente."), note.key)
     for protocol in parsed.protocols:
-        if protocol.key[6:20] != client_doc and _find(client.id, protocol.environment, protocol.key) is None:
+        if protocol.key[6:20] != client_doc and (protocol.environment, protocol.key) not in batch.documents:
             return _refused(name, "not_client", _("Este documento não pertence a este cliente."), protocol.key)
-    digest = blob_store().put(data)
-    outcome = None
-    for note in parsed.notes:
-        outcome = outcome or _store_note(client, note, digest, len(data), name)
-    for protocol in parsed.protocols:
-        outcome = outcome or _store_protocol(client, protocol, digest, len(data), name)
-    touched = set()
-    event_result = None
-    for event in parsed.events:
-        created = _store_event(client, event, digest)
-        touched.add((event.environment, event.key))
-        event_result = event_result or FileResult(file=name, result="created" if created else "duplicate",
-                                                  key=event.key, model=event.model)
-    for environment, key in touched:
-        document = _find(client.id, environment, key)
-        if document is not None:
-            _rederive(document)
-            if event_result is not None and event_result.key == key:
-                event_result.status = document.status.value
-                event_result.direction = document.direction.value
-    db.session.flush()
-    return outcome or event_result
+    return None
 
 
 def find_document(client_id: int, environment: int, key: str) -> FiscalDocument | None:
     """A client's document by key, in one environment (callers load the client through its scope first)."""
-    return _find(client_id, environment, key)
-
-
-def _find(client_id: int, environment: int, key: str) -> FiscalDocument | None:
     return db.session.execute(
         select(FiscalDocument).where(FiscalDocument.client_id == client_id,
                                      FiscalDocument.environment == environment, FiscalDocument.key == key)
     ).scalar_one_or_none()
-
-
-def _events_of(client_id: int, environment: int, key: str) -> list[tuple[str, int | None]]:
-    rows = db.session.execute(
-        select(FiscalEvent.event_type, FiscalEvent.cstat).where(
-            FiscalEvent.client_id == client_id, FiscalEvent.environment == environment, FiscalEvent.key == key))
-    return [(event_type, cstat) for event_type, cstat in rows]
-
-
-def _rederive(document: FiscalDocument, events: list | None = None) -> None:
-    if events is None:
-        events = _events_of(document.client_id, document.environment, document.key)
-    document.status = derive_status(document.model, document.tp_emis, document.protocol_cstat, events)
-
-
-def _result(name: str, result: str, document: FiscalDocument) -> FileResult:
-    return FileResult(file=name, result=result, key=document.key, model=document.model,
-                      status=document.status.value, direction=document.direction.value)
 
 
 def _apply_protocol(document: FiscalDocument, protocol: Protocol | None) -> None:
@@ -150,20 +201,23 @@ def _apply_protocol(document: FiscalDocument, protocol: Protocol | None) -> None
     document.authorized_at = protocol.received_at if protocol else None
 
 
-def _store_note(client, note: Note, digest: str, size: int, name: str) -> FileResult:
+def _store_note(batch: _Batch, note: Note, digest: str, size: int, name: str):
+    client = batch.client
     direction, role = direction_for(note, client.cnpj.upper())
-    events = _events_of(client.id, note.environment, note.key)  # queried before a new row is pending
-    document = _find(client.id, note.environment, note.key)
+    identity = (note.environment, note.key)
+    document = batch.documents.get(identity)
+    result = "created"
     if document is not None:
         if document.blob_sha256 == digest:
-            return _result(name, "duplicate", document)
+            return FileResult(file=name, result="duplicate", key=note.key, model=document.model), identity
         # a version with the protocol replaces a pending one (or the bare SEFAZ answer); never the reverse
-        better = note.protocol is not None and (document.protocol_cstat is None or not document.has_body)
-        if not better:
-            return _result(name, "duplicate", document)
+        if not (note.protocol is not None and (document.protocol_cstat is None or not document.has_body)):
+            return FileResult(file=name, result="duplicate", key=note.key, model=document.model), identity
+        result = "updated"
     else:
         document = FiscalDocument(client_id=client.id, key=note.key, environment=note.environment)
         db.session.add(document)
+        batch.documents[identity] = document
     document.model, document.series, document.number = note.model, note.series, note.number
     document.issued_at, document.issued_month = note.issued_at, month_of(note.issued_at)
     document.direction, document.role, document.tp_emis = Direction(direction), role, note.tp_emis
@@ -174,56 +228,53 @@ def _store_note(client, note: Note, digest: str, size: int, name: str) -> FileRe
     document.total_cents, document.has_body = note.total_cents, True
     document.signature_status = note.signature_status
     document.blob_sha256, document.size_bytes = digest, size
-    created = document.id is None
     _apply_protocol(document, note.protocol)
-    _rederive(document, events)
-    db.session.flush()
-    return _result(name, "created" if created else "updated", document)
+    document.status = DocumentStatus.NOT_A_DOCUMENT  # derived for the whole batch below
+    batch.touched.add(identity)
+    return FileResult(file=name, result=result, key=note.key, model=note.model), identity
 
 
-def _store_protocol(client, protocol: Protocol, digest: str, size: int, name: str) -> FileResult:
+def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, name: str):
     """A SEFAZ answer carrying the final protocol of a note (e.g. denied) without the note itself."""
-    document = _find(client.id, protocol.environment, protocol.key)
+    identity = (protocol.environment, protocol.key)
+    document = batch.documents.get(identity)
+    key = protocol.key
     if document is not None:
         if document.protocol_cstat == protocol.cstat:
-            return _result(name, "duplicate", document)
+            return FileResult(file=name, result="duplicate", key=key, model=document.model), identity
         _apply_protocol(document, protocol)
         if not document.has_body:
             document.blob_sha256, document.size_bytes = digest, size
-        _rederive(document)
-        return _result(name, "updated", document)
-    key = protocol.key
-    events = _events_of(client.id, protocol.environment, key)
+        batch.touched.add(identity)
+        return FileResult(file=name, result="updated", key=key, model=document.model), identity
     issued = protocol.received_at or utcnow()
     document = FiscalDocument(
-        client_id=client.id, key=key, environment=protocol.environment, model=int(key[20:22]),
+        client_id=batch.client.id, key=key, environment=protocol.environment, model=int(key[20:22]),
         series=int(key[22:25]), number=int(key[25:34]), issued_at=issued, issued_month=month_of(issued),
         direction=Direction.ISSUED, role="emitente", tp_emis=int(key[34]), emitter_doc=key[6:20],
         total_cents=0, has_body=False, signature_status="unsigned", blob_sha256=digest, size_bytes=size,
+        status=DocumentStatus.NOT_A_DOCUMENT,
     )
     _apply_protocol(document, protocol)
-    _rederive(document, events)
     db.session.add(document)
-    db.session.flush()
-    return _result(name, "created", document)
+    batch.documents[identity] = document
+    batch.touched.add(identity)
+    return FileResult(file=name, result="created", key=key, model=document.model), identity
 
 
-def _store_event(client, event: Event, digest: str) -> bool:
-    exists = db.session.execute(
-        select(FiscalEvent.id).where(
-            FiscalEvent.client_id == client.id, FiscalEvent.environment == event.environment,
-            FiscalEvent.key == event.key, FiscalEvent.event_type == event.type,
-            FiscalEvent.sequence == event.sequence)
-    ).scalar_one_or_none()
-    if exists is not None:
+def _store_event(batch: _Batch, event: Event, digest: str) -> bool:
+    identity = (event.environment, event.key, event.type, event.sequence)
+    if identity in batch.event_ids:
         return False
+    batch.event_ids.add(identity)
+    batch.events.setdefault((event.environment, event.key), []).append((event.type, event.cstat))
+    batch.touched.add((event.environment, event.key))
     db.session.add(FiscalEvent(
-        client_id=client.id, key=event.key, event_type=event.type, sequence=event.sequence, cstat=event.cstat,
+        client_id=batch.client.id, key=event.key, event_type=event.type, sequence=event.sequence, cstat=event.cstat,
         environment=event.environment, registered_at=event.registered_at,
         registered_month=month_of(event.registered_at), protocol_number=event.protocol_number,
         blob_sha256=digest,
     ))
-    db.session.flush()
     return True
 
 

@@ -188,3 +188,16 @@ def test_pending_lists_contingency_notes_without_authorization(client, db, fisca
     response = client.get("/api/v1/integration/documents/pending", headers={"Authorization": f"Bearer {fiscal_key}"})
     assert response.status_code == 200
     assert [i["number"] for i in response.get_json()["items"]] == [50]
+
+
+def test_one_batch_with_an_event_before_its_note_a_copy_and_a_better_version(db, fiscal_client):
+    pending = note(number=60, model=65, tp_emis=9, protocol_cstat=None)
+    authorized = note(number=60, model=65, tp_emis=9)
+    other = note(number=61)
+    results = services.ingest_files(fiscal_client, [
+        ("cancel.xml", cancellation_xml(key_of(other), NOW)), ("61.xml", other), ("61-copy.xml", other),
+        ("60-pending.xml", pending), ("60.xml", authorized)])
+    assert [(r.result, r.status) for r in results] == [
+        ("created", "cancelled"), ("created", "cancelled"), ("duplicate", "cancelled"),
+        ("created", "authorized"), ("updated", "authorized")]
+    assert {d.number: d.status for d in documents(db)} == {60: "authorized", 61: "cancelled"}
