@@ -24,6 +24,7 @@ MODEL_MODULES = (
     "certificates.models",
     "billing.models",
     "fiscal.models",
+    "fiscal.monitor",
 )
 TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
 BLUEPRINTS = (

@@ -84,6 +84,8 @@ class Config:
         self.S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
         self.FISCAL_EXPORT_DAY = int(os.environ.get("FISCAL_EXPORT_DAY", "5"))  # automatic export (per client too)
         self.FISCAL_EXPORT_VALID_DAYS = int(os.environ.get("FISCAL_EXPORT_VALID_DAYS", "7"))
+        self.FISCAL_CONTINGENCY_HOURS = int(os.environ.get("FISCAL_CONTINGENCY_HOURS", "24"))
+        self.FISCAL_CONTINGENCY_HOURS_BY_STATE = os.environ.get("FISCAL_CONTINGENCY_HOURS_BY_STATE", "")  # "MG:48"
         self.FISCAL_MAX_UPLOAD = int(os.environ.get("FISCAL_MAX_UPLOAD", str(50 * 1024 * 1024)))
         self.DASHBOARD_PER_PAGE = 25
         self.API_MAX_PER_PAGE = 100

@@ -49,3 +49,11 @@ def monthly_exports(today: str | None = None) -> int:
         exports.enqueue(export)
         created += 1
     return created
+
+
+@celery.task(name="fiscal.contingency_monitor")
+def contingency_monitor() -> int:
+    """E-mail managers about contingency notes at half their deadline and when overdue."""
+    from fiscal.monitor import send_alerts
+
+    return send_alerts()
