@@ -24,14 +24,17 @@ MODEL_MODULES = (
     "contracts.models",
     "certificates.models",
     "billing.models",
+    "fiscal.models",
+    "fiscal.monitor",
 )
-TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks")
+TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
 BLUEPRINTS = (
     "accounts.views:bp",
     "partner.views:bp",
     "contracts.views:bp",
     "certificates.views:bp",
     "billing.views:bp",
+    "fiscal.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
