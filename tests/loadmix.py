@@ -82,7 +82,12 @@ class LoadMix:
             mine = []
             for n in range(self.per_thread):
                 body = self._client_body()
-                response = http.post(f"{self.base}/api/v1/clients", json=body, headers=self.api_headers, timeout=30)
+                for _attempt in range(30):  # set-up, not measured: a server without the fix may fail it
+                    response = http.post(f"{self.base}/api/v1/clients", json=body, headers=self.api_headers,
+                                         timeout=30)
+                    if response.status_code < 500:
+                        break
+                    time.sleep(0.2)
                 response.raise_for_status()
                 data = response.json()
                 owned = Owned(data["id"], data["cnpj"], data["email"], data["status"], trade_name=data["trade_name"])
@@ -198,20 +203,29 @@ class LoadMix:
         http = requests.Session()
         http.headers.update(self.api_headers)
         problems = []
+
+        def read(path: str, **params):
+            response = http.get(f"{self.base}/api/v1{path}", params=params, timeout=30)
+            if response.status_code != 200:
+                problems.append(f"GET {path} answered {response.status_code}")
+                return None
+            return response.json()
+
         for cnpj in self.created:
-            found = http.get(f"{self.base}/api/v1/clients", params={"q": cnpj}, timeout=30).json()["items"]
-            if [c["cnpj"] for c in found] != [cnpj]:
+            found = read("/clients", q=cnpj)
+            if found is not None and [c["cnpj"] for c in found["items"]] != [cnpj]:
                 problems.append(f"created client {cnpj} not found")
         for owned in (o for mine in self.owned for o in mine):
-            client = http.get(f"{self.base}/api/v1/clients/{owned.id}", timeout=30).json()
-            if client["status"] != owned.status or client["trade_name"] != owned.trade_name:
+            client = read(f"/clients/{owned.id}")
+            if client is not None and (client["status"], client["trade_name"]) != (owned.status, owned.trade_name):
                 problems.append(f"client {owned.id}: {client['status']}/{client['trade_name']!r}, "
                                 f"acknowledged {owned.status}/{owned.trade_name!r}")
-            key = http.get(f"{self.base}/api/v1/clients/{owned.id}/integration-key", timeout=30).json()["current"]
-            if owned.key_last4 is not None and (key or {}).get("last4") != owned.key_last4:
-                problems.append(f"client {owned.id}: key …{(key or {}).get('last4')}, acknowledged …{owned.key_last4}")
-            cert = http.get(f"{self.base}/api/v1/clients/{owned.id}/certificate", timeout=30).json()
-            if owned.fingerprint is not None and cert["fingerprint_sha256"] != owned.fingerprint:
+            key = read(f"/clients/{owned.id}/integration-key")
+            last4 = ((key or {}).get("current") or {}).get("last4")
+            if key is not None and owned.key_last4 is not None and last4 != owned.key_last4:
+                problems.append(f"client {owned.id}: key …{last4}, acknowledged …{owned.key_last4}")
+            cert = read(f"/clients/{owned.id}/certificate")
+            if cert is not None and owned.fingerprint is not None and cert["fingerprint_sha256"] != owned.fingerprint:
                 problems.append(f"client {owned.id}: certificate {cert['fingerprint_sha256']}, "
                                 f"acknowledged {owned.fingerprint}")
         return problems

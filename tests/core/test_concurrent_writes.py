@@ -119,3 +119,30 @@ def test_a_get_answers_even_when_its_side_write_cannot_wait(served, monkeypatch)
         holder.close()
     assert response.status_code == 200 and response.json()["items"]
     assert _token_last_used(live) is None  # skipped this time, noted by a later request
+
+
+def test_which_transactions_take_the_write_lock(app):
+    """Writes (and the audited certificate download) begin IMMEDIATE on SQLite; reads stay deferred."""
+    from core.db import _wants_write_lock, write_lock
+
+    with app.test_request_context("/api/v1/plans"):
+        assert not _wants_write_lock()
+    for method in ("POST", "PUT", "PATCH", "DELETE"):
+        with app.test_request_context("/api/v1/clients", method=method):
+            assert _wants_write_lock()
+    with app.test_request_context("/api/v1/integration/certificate"):
+        assert _wants_write_lock()
+    with app.app_context():
+        assert not _wants_write_lock()  # CLI and scripts: as before
+        with write_lock():  # Celery tasks (core/tasks.py)
+            assert _wants_write_lock()
+
+
+def test_celery_tasks_take_the_write_lock(app, db, monkeypatch):
+    from core import mail_tasks
+    from core.db import _wants_write_lock
+
+    seen = []
+    monkeypatch.setattr(mail_tasks, "deliver_pending", lambda: seen.append(_wants_write_lock()) or 0)
+    mail_tasks.deliver_outbox()
+    assert seen == [True]
