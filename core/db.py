@@ -116,8 +116,9 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
 # (WAL: SQLITE_BUSY_SNAPSHOT), and SQLite answers that at once, busy_timeout or not: two managers saving
 # at the same moment got a 500 "database is locked". A unit of work that may write therefore begins with
 # BEGIN IMMEDIATE: it waits for the one write lock, then reads and writes with nothing to upgrade.
-# Requests that change something (any method but GET/HEAD/OPTIONS), Celery tasks (core/tasks.py) and
-# ``write_lock()`` blocks do; GETs stay deferred, and WAL readers never wait. PostgreSQL is untouched.
+# Requests that change something (any method but GET/HEAD/OPTIONS), Celery tasks (core/tasks.py), CLI
+# commands and ``write_lock()`` blocks do; GETs stay deferred, and WAL readers never wait. PostgreSQL is
+# untouched.
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _write_lock: ContextVar[bool | None] = ContextVar("revenda_sqlite_write_lock", default=None)
@@ -148,7 +149,9 @@ def _wants_write_lock() -> bool:
     from flask import current_app, has_request_context, request
 
     if not has_request_context():
-        return False
+        import click
+
+        return click.get_current_context(silent=True) is not None  # a command (flask demo, billing run): writes
     if request.method not in SAFE_METHODS:
         return True
     return getattr(current_app.view_functions.get(request.endpoint), "takes_write_lock", False)

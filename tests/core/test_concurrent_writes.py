@@ -10,6 +10,7 @@ not the per-test rolled-back transaction."""
 import sqlite3
 import threading
 
+import click
 import pytest
 import requests
 from flask_migrate import upgrade
@@ -69,7 +70,7 @@ def served(request, app, tmp_path_factory, smtp_server):
 
 def test_concurrent_mixed_writes_answer_no_5xx_and_keep_every_acknowledged_write(served):
     base, live, token, manager_email = served
-    load = LoadMix(base, token, manager_email, PASSWORD, threads=24, requests_total=120)
+    load = LoadMix(base, token, manager_email, PASSWORD, threads=24, requests_total=120, clients_per_thread=1)
     load.prepare()
     load.run()
     report = load.report()
@@ -133,8 +134,10 @@ def test_which_transactions_take_the_write_lock(app):
     with app.test_request_context("/api/v1/integration/certificate"):
         assert _wants_write_lock()
     with app.app_context():
-        assert not _wants_write_lock()  # CLI and scripts: as before
+        assert not _wants_write_lock()  # scripts, the test fixtures: as before
         with write_lock():  # Celery tasks (core/tasks.py)
+            assert _wants_write_lock()
+        with click.Context(click.Command("demo")):  # flask demo, flask billing run...
             assert _wants_write_lock()
 
 
