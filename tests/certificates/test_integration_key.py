@@ -193,9 +193,21 @@ def test_ending_a_grace_period_early_revokes_the_old_key(login_as, manager, inte
 # -- partner API ---------------------------------------------------------------------------------------------
 
 
+def test_api_get_of_a_client_without_key_reads_only(partner_api, ecnpj_client):
+    """A GET never writes (on SQLite a GET's transaction cannot take the write lock): no key yet is null."""
+    http, headers = partner_api
+    response = http.get(f"/api/v1/clients/{ecnpj_client.id}/integration-key", headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == {"current": None, "in_grace": []}
+    assert services.current_integration_key(ecnpj_client.id) is None and count(IntegrationKey) == 0
+    assert audit_actions(ecnpj_client.id) == []
+
+
 def test_api_rotate_returns_the_key_once(partner_api, ecnpj_client, db, inbox, deliver_mail):
     http, headers = partner_api
     base = f"/api/v1/clients/{ecnpj_client.id}/integration-key"
+    services.ensure_integration_key(ecnpj_client)  # the first key, as the panel issues it
+    _db.session.commit()
     before = http.get(base, headers=headers).get_json()
     assert before["current"]["masked"].startswith("rvk_live_") and before["in_grace"] == []
     with time_machine.travel(T0, tick=False):
