@@ -78,7 +78,7 @@ def seed(env: dict) -> dict:
 def start_servers(env: dict, workdir: Path, port: int, args) -> list[subprocess.Popen]:
     logs = {name: open(workdir / f"{name}.log", "w") for name in ("web", "worker")}  # noqa: SIM115
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "core.worker", "worker", "-B", "--pool=solo", "--loglevel=INFO",
+        [sys.executable, "-m", "celery", "-A", "worker", "worker", "-B", "--pool=solo", "--loglevel=INFO",
          f"--schedule={workdir / 'celerybeat-schedule'}"],
         cwd=ROOT, env=env, stdout=logs["worker"], stderr=subprocess.STDOUT,
     )
