@@ -63,7 +63,7 @@ def seed(env: dict) -> dict:
 
     from app import create_app
     from core.db import db
-    from core.demo import load_demo
+    from demo import load_demo
 
     app = create_app()
     with app.app_context():
