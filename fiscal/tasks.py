@@ -49,3 +49,12 @@ def monthly_exports(today: str | None = None) -> int:
         exports.enqueue(export)
         created += 1
     return created
+
+
+@celery.task(name="fiscal.run_import")
+def run_import(import_id: int) -> str:
+    """A manager's upload in the panel, ingested file by file with progress (fiscal.panel.run_import)."""
+    from fiscal import panel
+
+    job = panel.run_import(import_id)
+    return job.status.value if job is not None else "missing"
