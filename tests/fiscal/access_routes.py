@@ -51,7 +51,7 @@ PANEL = [
     ("GET", C + "/exportacoes/abc", dict(manager=404)),
     ("GET", C + "/importacoes/{other_import_id}", dict(manager=404)),
     ("GET", C + "/importacoes/{other_import_id}/status", dict(manager=404)),
-    # the e-mailed link to one note's XML: the token alone (valid-link tests in tests/fiscal/test_panel.py)
+    # the e-mailed link to one note's XML: the token alone (valid-link tests in tests/fiscal/test_fiscal_screens.py)
     ("GET", "/xml/not-a-token", dict(manager=404, accountant=404, client=404, admin=404, anonymous=404)),
 ]
 
