@@ -41,7 +41,6 @@ SIGNATURE_LABELS = {"valid": _l("Assinatura conferida (resumo confere)"),
 RESULT_LABELS = {"created": _l("Importado"), "duplicate": _l("Já existia"), "updated": _l("Atualizado"),
                  "refused": _l("Recusado")}
 XML_LINK_DAYS = 7
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -217,13 +216,13 @@ def email_xml_link(client, document: FiscalDocument, address: str, user) -> None
 # -- uploads in the panel: a background job -------------------------------------------------------------
 
 
-def start_import(client, filename: str, data: bytes, user) -> FiscalImport:
+def start_import(client, filename: str, data: bytes, user, *, limit: int = 50 * 1024 * 1024) -> FiscalImport:
     """Keep the upload in the blob store and create the job (the caller enqueues after commit)."""
     filename = (filename or "").rsplit("/", 1)[-1].rsplit("\\", 1)[-1][:255]
     if not data:
         raise PanelError(_("Escolha um arquivo XML ou zip para enviar."), "arquivo")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise PanelError(_("O arquivo passa de 200 MB; divida o envio em partes."), "arquivo")
+    if len(data) > limit:
+        raise PanelError(_("O envio passa de %(mb)s MB; divida-o em partes.", mb=limit // (1024 * 1024)), "arquivo")
     is_zip = data[:4] == b"PK\x03\x04"
     if filename.lower().endswith(".zip") and not is_zip:
         raise PanelError(_("O arquivo enviado não é um zip válido."), "arquivo")

@@ -6,6 +6,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -330,19 +331,26 @@ def upload(client_id):
     client = get_client_for(current_user, client_id)
     errors = {}
     if request.method == "POST":
+        limit = current_app.config["FISCAL_MAX_UPLOAD"]
+        request.max_content_length = limit + 64 * 1024  # the form's other fields; beyond it the 413 page
         files = [f for f in request.files.getlist("arquivo") if f and f.filename]
         try:
             if not files:
                 raise panel.PanelError(_("Escolha um arquivo XML ou zip para enviar."), "arquivo")
             if len(files) == 1:
-                name, data = files[0].filename, files[0].read(panel.MAX_UPLOAD_BYTES + 1)
+                name, data = files[0].filename, files[0].read(limit + 1)
             else:
-                name, data = panel.bundle_files([(f.filename, f.read(panel.MAX_UPLOAD_BYTES + 1)) for f in files])
-            job = panel.start_import(client, name, data, current_user)
+                name, data = panel.bundle_files([(f.filename, f.read(limit + 1)) for f in files])
+            job = panel.start_import(client, name, data, current_user, limit=limit)
         except panel.PanelError as exc:
             errors = {exc.field: exc.message}
         else:
             panel.enqueue_import(job)
+        finally:
+            for field_name in request.files:
+                for part in request.files.getlist(field_name):
+                    part.close()  # spooled to disk when large: closed now, not by the collector
+        if not errors:
             return redirect(url_for("fiscal.import_progress", client_id=client.id, import_id=job.id)), 303
     return render_template("fiscal/upload.html", client=client, errors=errors), (422 if errors else 200)
 

@@ -270,3 +270,69 @@ def test_dashboard_badge_counts_contingency_notes(db, notes, fiscal_client, logi
     html = login_as(manager).get("/painel").get_data(as_text=True)
     assert "1 em contingência" in html
     assert panel.contingency_counts([fiscal_client.id]) == {fiscal_client.id: 1}
+
+
+def test_uploads_above_the_form_limit_go_up_to_the_fiscal_limit(db, fiscal_client, login_as, manager, app):
+    import os
+
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
+    big = zip_of({"nota.xml": note(number=1), "grande.bin": os.urandom(3 * 1024 * 1024)})  # > the 2 MB form limit
+    # encoded in memory (the test client would spool a body this large to a temporary file)
+    boundary, body = encode_multipart({"arquivo": FileStorage(io.BytesIO(big), "notas.zip")})
+    kind = f"multipart/form-data; boundary={boundary}"
+    http = login_as(manager)
+    assert http.post(url(fiscal_client, "/enviar-xmls"), data=body, content_type=kind).status_code == 303
+    old = app.config["FISCAL_MAX_UPLOAD"]
+    app.config["FISCAL_MAX_UPLOAD"] = 1024 * 1024
+    try:
+        too_big = http.post(url(fiscal_client, "/enviar-xmls"), data=body, content_type=kind)
+    finally:
+        app.config["FISCAL_MAX_UPLOAD"] = old
+    assert too_big.status_code == 413
+    assert db.session.scalar(select(func.count(FiscalImport.id))) == 1
+
+
+def test_a_job_whose_upload_is_gone_fails_and_says_so(db, fiscal_client, login_as, manager):
+    from core.blobstore import blob_store
+
+    job = panel.start_import(fiscal_client, "a.xml", note(number=1), manager)
+    db.session.commit()
+    blob_store().delete_file(job.blob_name)
+    assert run_import(job.id) == "failed"
+    page = login_as(manager).get(url(fiscal_client, f"/importacoes/{job.id}")).get_data(as_text=True)
+    assert "Não foi possível ler o arquivo enviado" in page
+
+
+def test_posts_need_the_csrf_token(db, notes, fiscal_client, csrf_client, manager):
+    with csrf_client.session_transaction() as session:
+        session["_user_id"], session["_fresh"] = str(manager.id), True
+    key = key_of(notes["f1"])
+    for path, data in (("/xmls-fornecedores/reconhecer", {"chave": key}),
+                       (f"/notas/{key}/enviar", {"email": "a@b.example"}),
+                       ("/exportar", {"email": "a@b.example", "mes": MONTH_ISO}), ("/enviar-xmls", {})):
+        assert csrf_client.post(url(fiscal_client, path), data=data).status_code == 400
+    assert services.find_document(fiscal_client.id, 1, key).acknowledged_at is None
+    assert db.session.scalar(select(func.count(FiscalExport.id))) == 0
+
+
+def test_the_dashboard_badge_is_one_query_per_page(db, notes, fiscal_client, partner, plan):
+    from sqlalchemy import event
+
+    from partner.tabs import flags_for
+    from tests.factories import ClientFactory
+
+    others = [ClientFactory(partner=partner, plan=plan) for _ in range(5)]
+    db.session.flush()
+    ids = [fiscal_client.id] + [c.id for c in others]
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        panel.contingency_counts(ids)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+    flags = flags_for(ids)
+    assert [f.label for f in flags[fiscal_client.id] if "contingência" in f.label] == ["1 em contingência"]
