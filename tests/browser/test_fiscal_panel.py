@@ -73,6 +73,9 @@ def test_manager_uploads_sees_totals_opens_danfe_and_exports(login, live_app, tm
     expect(totals.locator('[data-total="authorized"] [data-value]')).to_contain_text("35,50")
     expect(totals.locator('[data-total="denied"] [data-count]')).to_have_text("1")
     expect(page.get_by_test_id("documents").locator("tbody tr")).to_have_count(3)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the list scrolls inside its box, not the page
+    assert page.evaluate("document.querySelector('main, .container, body').scrollWidth") <= 390
+    page.set_viewport_size({"width": 1366, "height": 900})
 
     page.get_by_test_id("documents").get_by_role("link", name="701", exact=True).click()
     danfe = page.get_by_test_id("view-pdf")
