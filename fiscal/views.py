@@ -385,3 +385,19 @@ def import_progress(client_id, import_id):
 def import_status(client_id, import_id):
     client = get_client_for(current_user, client_id)
     return jsonify(_import_state(_import_or_404(client, import_id)))
+
+
+# -- the contingency monitor across the partner (seed 002) ------------------------------------------------
+
+
+@bp.get("/contingencia")
+@require(CLIENTS_MANAGE)
+def contingency():
+    """Notes issued offline and not yet authorized, for every client of the manager's partner: age, deadline."""
+    from fiscal.monitor import pending_notes
+    from partner.models import Client
+
+    notes = pending_notes(partner_id=current_user.partner_id)
+    ids = {n.document.client_id for n in notes}
+    clients = {c.id: c for c in db.session.execute(db.select(Client).where(Client.id.in_(ids))).scalars()} if ids else {}
+    return render_template("fiscal/contingency.html", notes=notes, clients=clients, now=utcnow())

@@ -19,6 +19,9 @@ def manager_only(ok):
 
 PANEL = [
     # (method, url, {role: status}); the body posted is empty, so form posts answer 422 (or 303 with a message).
+    # the contingency monitor lists the manager's own partner's notes only (another manager sees theirs)
+    ("GET", "/contingencia", dict(manager=200, accountant=403, other_manager=200, client=403, admin=403, finance=403,
+                                  anonymous=302)),
     ("GET", C + "/xmls-emitidos", manager_only(200)),
     ("GET", C + "/xmls-fornecedores", manager_only(200)),
     ("POST", C + "/xmls-fornecedores/reconhecer", manager_only(303)),
