@@ -50,6 +50,7 @@ __all__ = [
     "certificate_flags",
     "certificate_status",
     "decrypt_certificate",
+    "create_integration_key",
     "ensure_integration_key",
     "get_keyring",
     "reveal_integration_key",
@@ -444,8 +445,27 @@ def _new_key(client: Client, actor, now: datetime) -> tuple[IntegrationKey, str]
     return key, plaintext
 
 
+def create_integration_key(client: Client, *, actor=None) -> tuple[IntegrationKey, str]:
+    """The client's first key (the tab's "Gerar chave", a POST); its plaintext, to be shown once.
+
+    ValidationError when the client already has a current key (rotate that one instead)."""
+    if current_integration_key(client.id) is not None:
+        raise ValidationError({"key": _("O cliente já tem uma chave de integração. Para trocá-la, gere uma nova.")})
+    try:
+        key, plaintext = _new_key(client, actor, utcnow())
+    except ConcurrentChangeError:
+        raise ValidationError({"key": _("O cliente já tem uma chave de integração. Para trocá-la, gere uma nova.")}) from None
+    audit.record(
+        "integration_key.created", key, actor=actor, label=_actor_label(actor),
+        partner_id=client.partner_id, client_id=client.id, after={"key": key.masked},
+    )
+    return key, plaintext
+
+
 def ensure_integration_key(client: Client, *, actor=None) -> IntegrationKey:
-    """The client's current key, created on first need (every client has one)."""
+    """The client's current key, created on first need (the partner API's read of the key).
+
+    The panel never calls this on a GET: its tab shows "Nenhuma chave gerada" and a button."""
     key = current_integration_key(client.id)
     if key is not None:
         return key

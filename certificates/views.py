@@ -38,8 +38,9 @@ def certificate_tab_context(client) -> dict:
 
 
 def key_tab_context(client) -> dict:
+    """Only reads: a GET never creates a key (the "Gerar chave" button posts to ``create_key``)."""
     return {
-        "key": services.ensure_integration_key(client, actor=current_user._get_current_object()),
+        "key": services.current_integration_key(client.id),
         "in_grace": services.keys_in_grace(client.id),
         "grace_choices": services.GRACE_CHOICES,
         "errors": {},
@@ -117,7 +118,10 @@ def upload_certificate(client_id):
 
 
 def _current_key(client) -> IntegrationKey:
-    return services.ensure_integration_key(client, actor=current_user._get_current_object())
+    key = services.current_integration_key(client.id)
+    if key is None:
+        abort(404)
+    return key
 
 
 def _reveal_limit() -> str:
@@ -142,6 +146,20 @@ def reveal_key(client_id):
         return render_template("certificates/reveal.html", client=client, key=key, errors=exc.fields), 422
     return _no_store(render_template("certificates/key_shown.html", client=client, key=key, plaintext=plaintext,
                                      new=False))
+
+
+@bp.route("/clientes/<client_id>/chave-integracao/criar", methods=["POST"])
+@require(INTEGRATION_KEYS_MANAGE)
+def create_key(client_id):
+    """The first key of a client, shown once."""
+    client = get_client_for(current_user, client_id)
+    try:
+        key, plaintext = services.create_integration_key(client, actor=current_user._get_current_object())
+    except ValidationError as exc:
+        flash(exc.fields["key"], "warning")
+        return _back(client, KEY_TAB)
+    return _no_store(render_template("certificates/key_shown.html", client=client, key=key, plaintext=plaintext,
+                                     new=True, created=True))
 
 
 @bp.route("/clientes/<client_id>/chave-integracao/gerar", methods=["POST"])
