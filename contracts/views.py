@@ -3,7 +3,7 @@ the acceptance pages, and the client area's contract section."""
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
@@ -414,10 +414,21 @@ def signup(token):
             flash(_("Cadastro concluído! Bem-vindo(a) à área do cliente."), "success")
             return redirect(url_for("partner.client_area"))
     terms = services.current_terms()
-    return render_template(
+    response = make_response(render_template(
         "contracts/signup.html", link=link, terms=terms, errors=errors, data=data,
-        price=monthly_price(link.plan, link.payer),
-    ), (422 if errors else 200)
+        price=monthly_price(link.plan, link.payer), kept_passwords=_kept_passwords(data, errors),
+    ), 422 if errors else 200)
+    # The page may carry the passwords the visitor just typed: neither the browser nor a proxy keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _kept_passwords(data: dict, errors: dict) -> dict:
+    """After an error elsewhere in the form, the passwords typed stay in their fields (the visitor
+    should not type them again); when the password itself is refused, both are cleared."""
+    if not errors or errors.get("password") or errors.get("confirm_password"):
+        return {}
+    return {k: (data.get(k) or "")[:128] for k in ("password", "confirm_password")}
 
 
 # -- acceptance -----------------------------------------------------------------------------------------
