@@ -291,6 +291,48 @@ def certificate_flags(client_ids: Iterable[int], now: datetime | None = None) ->
     return flags
 
 
+# -- the dashboard's certificate column and filter (partner.tabs registries) ---------------------------
+
+
+def _active_certificate_of_client():
+    return select(Certificate.not_after).where(Certificate.client_id == Client.id, Certificate.is_active.is_(True))
+
+
+def certificate_expiry_expression():
+    """The client's active certificate's ``not_after`` (NULL without one), correlated to ``Client``:
+    the dashboard adds it to its page query, so the column costs no query of its own."""
+    return _active_certificate_of_client().scalar_subquery().label("certificate_not_after")
+
+
+def certificate_cell(not_after: datetime | None, now: datetime | None = None) -> Flag:
+    """What the dashboard's Certificado column shows for a certificate valid until ``not_after``."""
+    now = now or utcnow()
+    if not_after is None:
+        return Flag(_("sem certificado"), "secondary")
+    if not_after <= now:
+        return Flag(_("vencido"), "danger")
+    if not_after - now <= timedelta(days=EXPIRING_DAYS):
+        n = days_left(not_after, now)
+        return Flag(ngettext("expira em %(num)d dia", "expira em %(num)d dias", n), "warning")
+    from flask_babel import to_user_timezone
+
+    return Flag(_("válido até %(date)s", date=to_user_timezone(not_after).strftime("%d/%m/%Y")), "success")
+
+
+def certificate_filter_condition(value: str, now: datetime | None = None):
+    """WHERE clause on ``Client`` for the dashboard filter (valid / expiring / expired / none)."""
+    now = now or utcnow()
+    soon = now + timedelta(days=EXPIRING_DAYS)
+    active = _active_certificate_of_client()
+    if value == CertificateStatus.NONE:
+        return ~active.exists()
+    if value == CertificateStatus.EXPIRED:
+        return active.where(Certificate.not_after <= now).exists()
+    if value == CertificateStatus.EXPIRING:
+        return active.where(Certificate.not_after > now, Certificate.not_after <= soon).exists()
+    return active.where(Certificate.not_after > soon).exists()
+
+
 # -- expiry alerts ----------------------------------------------------------------------------------
 
 

@@ -16,7 +16,14 @@ from core.extensions import limiter
 from core.permissions import CERTIFICATES_MANAGE, INTEGRATION_KEYS_MANAGE, require
 from core.validators import ValidationError, format_cnpj
 from partner.access import get_client_for
-from partner.tabs import ClientTab, register_flag_provider, register_tab
+from partner.tabs import (
+    ClientTab,
+    DashboardColumn,
+    DashboardFilter,
+    register_dashboard_column,
+    register_dashboard_filter,
+    register_tab,
+)
 
 bp = Blueprint("certificates", __name__)
 
@@ -51,7 +58,16 @@ register_tab(ClientTab(CERT_TAB, _l("Certificado digital"), "certificates/_tab_c
                        CERTIFICATES_MANAGE, order=10, context=certificate_tab_context))
 register_tab(ClientTab(KEY_TAB, _l("Chave de integração"), "certificates/_tab_integration_key.html",
                        INTEGRATION_KEYS_MANAGE, order=20, context=key_tab_context))
-register_flag_provider(services.certificate_flags)
+register_dashboard_column(DashboardColumn("certificate", _l("Certificado"), services.certificate_expiry_expression,
+                                          services.certificate_cell, order=60))
+register_dashboard_filter(DashboardFilter(
+    "certificado", _l("Qualquer certificado"),
+    {services.CertificateStatus.VALID.value: _l("Certificado válido"),
+     services.CertificateStatus.EXPIRING.value: _l("Certificado expira em até 30 dias"),
+     services.CertificateStatus.EXPIRED.value: _l("Certificado vencido"),
+     services.CertificateStatus.NONE.value: _l("Sem certificado")},
+    services.certificate_filter_condition, order=60,
+))
 
 
 @bp.app_template_filter("localdate")

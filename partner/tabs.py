@@ -72,3 +72,49 @@ def register_client_area_section(section: AreaSection) -> None:
 
 def client_area_sections() -> list[AreaSection]:
     return sorted(_SECTIONS, key=lambda s: s.order)
+
+
+# -- dashboard columns and filters other domains add (e.g. the certificate's) ----------------------
+
+@dataclass(frozen=True)
+class DashboardColumn:
+    """A column computed in the dashboard's page query: ``expression()`` is a correlated scalar
+    subquery on ``Client`` (one query per page, whatever the number of rows); ``present(value)``
+    turns its value into what the cell shows (a Flag: text and colour)."""
+
+    key: str
+    label: str  # a lazy-gettext string
+    expression: Callable
+    present: Callable
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """A select in the dashboard's filter bar; ``condition(value)`` is a WHERE clause on ``Client``."""
+
+    key: str
+    label: str  # lazy-gettext: the "any" option, e.g. "Qualquer certificado"
+    choices: dict  # value -> lazy-gettext label
+    condition: Callable
+    order: int = 50
+
+
+_COLUMNS: dict[str, DashboardColumn] = {}
+_FILTERS: dict[str, DashboardFilter] = {}
+
+
+def register_dashboard_column(column: DashboardColumn) -> None:
+    _COLUMNS[column.key] = column
+
+
+def register_dashboard_filter(dashboard_filter: DashboardFilter) -> None:
+    _FILTERS[dashboard_filter.key] = dashboard_filter
+
+
+def dashboard_columns() -> list[DashboardColumn]:
+    return sorted(_COLUMNS.values(), key=lambda c: c.order)
+
+
+def dashboard_filters() -> list[DashboardFilter]:
+    return sorted(_FILTERS.values(), key=lambda f: f.order)

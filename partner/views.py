@@ -23,7 +23,7 @@ from partner import services
 from partner.access import clients_visible_to, get_client_for
 from partner.history import history_rows
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
-from partner.tabs import client_area_sections, flags_for, tabs_for
+from partner.tabs import client_area_sections, dashboard_columns, dashboard_filters, flags_for, tabs_for
 
 bp = Blueprint("partner", __name__)
 
@@ -48,14 +48,19 @@ def catalogue():
 def dashboard():
     params = request.args.to_dict()
     query = services.filter_clients(clients_visible_to(current_user), params)
+    columns = dashboard_columns()
     page = services.paginate(
-        query, page=params.get("page"), per_page=current_app.config["DASHBOARD_PER_PAGE"], sort=params.get("sort")
+        query, page=params.get("page"), per_page=current_app.config["DASHBOARD_PER_PAGE"], sort=params.get("sort"),
+        columns=columns,
     )
     software, plans = catalogue()
+    filters = dashboard_filters()
     return render_template(
         "partner/dashboard.html", page=page, params=params, software=software, plans=plans,
         statuses=list(ContractStatus), payers=list(Payer), is_manager=current_user.role == Role.MANAGER,
-        flags=flags_for([c.id for c in page.items]),
+        flags=flags_for([c.id for c in page.items]), columns=columns, filters=filters,
+        filtered=any(params.get(k) for k in ("q", "status", "software_id", "plan_id", "payer",
+                                             *(f.key for f in filters))),
     )
 
 
