@@ -35,7 +35,7 @@ from partner.tabs import (
     ClientTab,
     Flag,
     register_client_area_section,
-    register_flag_provider,
+    register_status_provider,
     register_tab,
 )
 
@@ -152,12 +152,19 @@ register_tab(ClientTab(SOFTWARE_TAB, _l("Software"), "contracts/tab_software.htm
                        context=software_tab_context))
 
 
-def _flags(client_ids):
-    awaiting = services.clients_awaiting_acceptance(client_ids)
-    return {cid: [Flag(str(_l("Aguardando aceite")), "info")] for cid in awaiting}
+def _awaiting_acceptance(clients):
+    """An active contract not yet accepted reads "Aguardando aceite" (not "Efetivado" beside it)
+    until the client accepts; a trial keeps saying it is a trial."""
+    open_ones = [c for c in clients if c.status in (ContractStatus.ACTIVE, ContractStatus.TRIAL)]
+    awaiting = services.clients_awaiting_acceptance([c.id for c in open_ones]) if open_ones else set()
+    return {
+        c.id: Flag(str(_l("Aguardando aceite")) if c.status == ContractStatus.ACTIVE
+                   else str(_l("Teste — aguardando aceite")), "warning")
+        for c in open_ones if c.id in awaiting
+    }
 
 
-register_flag_provider(_flags)
+register_status_provider(_awaiting_acceptance)
 
 
 def _client_area_context(client) -> dict:

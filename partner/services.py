@@ -12,7 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from accounts.models import User
-from accounts.services import create_user, send_first_access
+from accounts.services import create_user
 from billing.pricing import price_for
 from core import audit
 from core.db import db, utcnow
@@ -136,12 +136,13 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
     client = Client(partner_id=partner.id, status=status, **clean)
     db.session.add(client)
     db.session.flush()
-    user = create_user(client.email, Role.CLIENT, name=client.legal_name, client_id=client.id)
+    create_user(client.email, Role.CLIENT, name=client.legal_name, client_id=client.id)
     audit.record(
         "client.created", client, actor=actor, client_id=client.id,
         after=audit.snapshot(client, CLIENT_FIELDS),
     )
-    send_first_access(user)
+    # No separate welcome e-mail: the acceptance e-mail (contracts) carries the first-access link, so
+    # the client gets one message, in the partner's name.
     from contracts.services import request_acceptance  # contracts builds on partner: imported late
 
     request_acceptance(client, actor=actor)  # the contract shows "Aguardando aceite" until accepted

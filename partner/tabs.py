@@ -118,3 +118,23 @@ def dashboard_columns() -> list[DashboardColumn]:
 
 def dashboard_filters() -> list[DashboardFilter]:
     return sorted(_FILTERS.values(), key=lambda f: f.order)
+
+
+# -- what the status badge says, when another domain knows better (e.g. "Aguardando aceite") ---------
+
+_STATUS_PROVIDERS: list[Callable] = []
+
+
+def register_status_provider(provider: Callable) -> None:
+    """``provider(clients) -> {client_id: Flag}``: a Flag replaces the client's status badge (one
+    bounded query per provider for the whole page)."""
+    _STATUS_PROVIDERS.append(provider)
+
+
+def status_overrides_for(clients: list) -> dict[int, Flag]:
+    overrides: dict[int, Flag] = {}
+    if not clients:
+        return overrides
+    for provider in _STATUS_PROVIDERS:
+        overrides.update(provider(clients))
+    return overrides

@@ -23,7 +23,14 @@ from partner import services
 from partner.access import clients_visible_to, get_client_for
 from partner.history import history_rows
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
-from partner.tabs import client_area_sections, dashboard_columns, dashboard_filters, flags_for, tabs_for
+from partner.tabs import (
+    client_area_sections,
+    dashboard_columns,
+    dashboard_filters,
+    flags_for,
+    status_overrides_for,
+    tabs_for,
+)
 
 bp = Blueprint("partner", __name__)
 
@@ -59,6 +66,7 @@ def dashboard():
         "partner/dashboard.html", page=page, params=params, software=software, plans=plans,
         statuses=list(ContractStatus), payers=list(Payer), is_manager=current_user.role == Role.MANAGER,
         flags=flags_for([c.id for c in page.items]), columns=columns, filters=filters,
+        status_overrides=status_overrides_for(page.items),
         filtered=any(params.get(k) for k in ("q", "status", "software_id", "plan_id", "payer",
                                              *(f.key for f in filters))),
     )
@@ -91,8 +99,8 @@ def new_client():
         except services.DuplicateError as exc:
             errors = {exc.field: exc.message}
         else:
-            flash(_("Cliente %(name)s cadastrado. Enviamos o e-mail de primeiro acesso.", name=client.legal_name),
-                  "success")
+            flash(_("Cliente %(name)s cadastrado. Enviamos a ele um e-mail, em nome da revenda, para aceitar o "
+                    "contrato e definir a senha.", name=client.legal_name), "success")
             return redirect(url_for("partner.manage_client", client_id=client.id))
     software, plans = catalogue()
     return render_template(
@@ -117,7 +125,7 @@ def manage_client(client_id):
         "partner/manage.html", client=client, history=history_rows(history),
         price=services.monthly_price(client.plan, client.payer),
         is_manager=current_user.role == Role.MANAGER,
-        tabs=tabs, active_tab=active, tab_html=tab_html,
+        tabs=tabs, active_tab=active, tab_html=tab_html, status_override=status_overrides_for([client]).get(client.id),
     )
 
 
