@@ -1,5 +1,6 @@
 """Revenda: application factory (config → extensions → blueprints → admin → CLI)."""
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -25,6 +26,14 @@ MODEL_MODULES = (
     "billing.models",
 )
 TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks")
+#: Each domain's words for its audit events (core/audit_words.py): the panel's history and the staff audit.
+AUDIT_WORD_MODULES = (
+    "accounts.audit_words",
+    "partner.audit_words",
+    "contracts.audit_words",
+    "certificates.audit_words",
+    "billing.audit_words",
+)
 BLUEPRINTS = (
     "accounts.views:bp",
     "partner.views:bp",
@@ -80,6 +89,9 @@ def create_app(config: dict | None = None) -> Flask:
         module = _import_optional(module_path)
         if module is not None:
             app.register_blueprint(getattr(module, name))
+
+    for module in AUDIT_WORD_MODULES:
+        importlib.import_module(module)
 
     from core.admin import init_admin
 

@@ -21,7 +21,7 @@ from core.permissions import (
 from core.validators import ValidationError, format_cep, format_cnpj, format_phone
 from partner import services
 from partner.access import clients_visible_to, get_client_for
-from partner.history import history_rows
+from partner.history import history_rows, visible_actions
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
 from partner.tabs import (
     client_area_sections,
@@ -115,16 +115,18 @@ def manage_client(client_id):
     client = get_client_for(current_user, client_id)
     tabs = tabs_for(current_user)
     active = next((t for t in tabs if t.key == request.args.get("tab")), None)
-    # The tab first: opening one may record something (the first integration key) the history should show.
     tab_html = Markup(render_template(active.template, client=client, **active.context(client))) if active else None
-    history = db.session.scalars(
-        select(AuditEventView).where(AuditEventView.client_id == client.id)
-        .order_by(AuditEventView.at.desc(), AuditEventView.id.desc()).limit(50)
-    ).all()
+    # The accountant reads the contract's state and the client's documents: not prices, keys or accesses.
+    is_accountant = current_user.role == Role.ACCOUNTANT
+    query = select(AuditEventView).where(AuditEventView.client_id == client.id)
+    visible = visible_actions(is_accountant)
+    if visible is not None:
+        query = query.where(AuditEventView.action.in_(sorted(visible)))
+    history = db.session.scalars(query.order_by(AuditEventView.at.desc(), AuditEventView.id.desc()).limit(50)).all()
     return render_template(
-        "partner/manage.html", client=client, history=history_rows(history),
+        "partner/manage.html", client=client, history=history_rows(history, for_accountant=is_accountant),
         price=services.monthly_price(client.plan, client.payer),
-        is_manager=current_user.role == Role.MANAGER,
+        is_manager=current_user.role == Role.MANAGER, is_accountant=is_accountant,
         tabs=tabs, active_tab=active, tab_html=tab_html, status_override=status_overrides_for([client]).get(client.id),
     )
 

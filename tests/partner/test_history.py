@@ -21,7 +21,7 @@ def history_html(http, client_row) -> str:
     ("payer", "partner", "Revenda (gestor)"),
     ("status_reason", "non_payment", "Falta de pagamento"),
     ("cnpj", "11222333000181", "11.222.333/0001-81"),
-    ("grace_seconds", 86400, "24 h"),
+    ("grace_seconds", 86400, "24 horas"),
     ("effective_at", "2026-12-01T03:00:00+00:00", "01/12/2026 00:00"),  # Brasília time
     ("plan", "FazNota Ouro", "FazNota Ouro"),
 ])
