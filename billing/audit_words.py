@@ -38,8 +38,8 @@ register_actions({
     "boleto.created": _l("Boleto gerado"),
 })
 
+register_fields({"number": _l("Número da fatura")}, scope="invoice")
 register_fields({
-    "number": _l("Número da fatura"),
     "invoice": _l("Fatura"),
     "total_cents": _l("Total"),
     "amount_cents": _l("Valor"),

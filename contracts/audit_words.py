@@ -44,9 +44,9 @@ register_fields({
     "trial_days": _l("Dias de teste"),
     "client_email": _l("E-mail do cliente"),
     "expires_at": _l("Válido até"),
-    "state": _l("Situação"),
     "to": _l("Para"),
 })
+register_fields({"state": _l("Situação")}, scope="signup_link")
 
 register_values("status_reason", REASON_LABELS)
 register_values("channel", CHANNEL_LABELS)

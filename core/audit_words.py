@@ -7,7 +7,8 @@ and a new domain brings its own words:
 
 * ``register_actions({"invoice.paid": _l("Fatura paga")}, accountant={"…"})`` — action labels; the
   ``accountant`` ones are shown to a client's accountant (contract state and documents, nothing internal);
-* ``register_fields({"total_cents": _l("Total")})`` — field labels;
+* ``register_fields({"total_cents": _l("Total")}, scope="invoice")`` — field labels (for every action, or
+  only those starting with ``scope + "."``);
 * ``register_values("status", {"paid": _l("Paga")}, scope="invoice")`` — labels of coded values, for
   every action or only for actions starting with ``scope + "."``;
 * ``register_formatter("threshold", fn)`` — any other presentation of one field's value;
@@ -31,7 +32,7 @@ MAX_VALUE_CHARS = 40
 
 _ACTIONS: dict[str, object] = {}
 _ACCOUNTANT_ACTIONS: set[str] = set()
-_FIELDS: dict[str, object] = {}
+_FIELDS: dict[tuple[str | None, str], object] = {}
 _VALUES: dict[tuple[str | None, str], dict] = {}
 _FORMATTERS: dict[tuple[str | None, str], Callable] = {}
 
@@ -50,8 +51,10 @@ def register_actions(labels: dict, *, accountant: Iterable[str] = ()) -> None:
     _ACCOUNTANT_ACTIONS.update(accountant)
 
 
-def register_fields(labels: dict) -> None:
-    _FIELDS.update(labels)
+def register_fields(labels: dict, *, scope: str | None = None) -> None:
+    """Field labels, for every action or only for actions starting with ``scope + "."`` (the same key
+    means different things: an invoice's ``number`` is not a street number)."""
+    _FIELDS.update({(scope, key): label for key, label in labels.items()})
 
 
 def register_values(key: str, labels: dict, *, scope: str | None = None) -> None:
@@ -83,10 +86,10 @@ def action_label(action: str) -> str:
     return str(_ACTIONS.get(action) or _("Outro registro"))
 
 
-def field_label(key: str) -> str:
+def field_label(key: str, action: str = "") -> str:
     if key in _REFERENCES:
         return str(_REFERENCES[key].label)
-    return str(_FIELDS.get(key) or _("Outro dado"))
+    return str(_FIELDS.get((_scope(action), key)) or _FIELDS.get((None, key)) or _("Outro dado"))
 
 
 # -- values -----------------------------------------------------------------------------------------------
@@ -141,7 +144,8 @@ def value_text(key: str, value, *, action: str = "", names: dict | None = None) 
     if isinstance(value, list):
         return ", ".join(value_text(key, v, action=action, names=names) for v in value) or "—"
     if isinstance(value, dict):
-        return "; ".join(f"{field_label(k)}: {value_text(k, v, action=action, names=names)}" for k, v in value.items())
+        return "; ".join(f"{field_label(k, action)}: {value_text(k, v, action=action, names=names)}"
+                         for k, v in value.items())
     return str(value)
 
 
@@ -177,7 +181,7 @@ def changes(values: dict | None, *, action: str = "", names: dict | None = None,
             continue
         full = value_text(key, value, action=action, names=names)
         text = full if len(full) <= MAX_VALUE_CHARS else full[: MAX_VALUE_CHARS - 1] + "…"
-        result.append(Change(field_label(key), text, full))
+        result.append(Change(field_label(key, action), text, full))
     return result
 
 

@@ -173,6 +173,11 @@ def test_every_kind_reads_in_words_with_names_not_ids(app, db, ids, client_row, 
         created = {c.label: c.full for c in by_action["client.created"].after}
         assert created["Software"] == plan.software.name and created["Plano"] == str(plan)
         assert created["CNPJ"] == "34.028.316/0001-03" and created["Responsável pelo pagamento"] == "Revenda (gestor)"
+        assert created["UF"] == "SP" and created["Número"] == "nº 2000" and created["Status"] == "Efetivado"
+        assert {c.label for c in by_action["invoice.dunning_block"].after} == {"Número da fatura", "Contratos bloqueados"}
+        assert {c.label: c.full for c in by_action["signup_link.revoked"].after} == {"Situação": "Revogado"}
+        assert {c.label: c.full for c in by_action["payment.card"].after}["Status"] == "Aprovado"
+        assert {c.label: c.full for c in by_action["payment.unexpected"].after}["Status"] == "Cancelada"
         assert {c.full for c in by_action["invoice.open"].after} >= {"Em aberto", "R$ 59,95", "10/07/2026"}
         accepted = {c.label: c.full for c in by_action["contract.accepted"].after}
         assert accepted["Onde"] == "na página de contratação"
