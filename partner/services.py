@@ -243,18 +243,29 @@ def filter_clients(query, params: dict):
     return query
 
 
-def paginate(query, *, page, per_page: int, sort: str | None, columns=()) -> Page:
+#: While searching, the name order must not walk the (partner, sort_name) index: for a rare match that
+#: walk visits every client of the partner (a table lookup each) before it fills a page. Ordering by an
+#: expression makes the database filter first (the trigram index on PostgreSQL) and sort what matched.
+SEARCH_SORTS = {
+    "name": (func.lower(Client.sort_name), Client.id),
+    "-name": (func.lower(Client.sort_name).desc(), Client.id.desc()),
+}
+
+
+def paginate(query, *, page, per_page: int, sort: str | None, columns=(), searching: bool = False) -> Page:
     """One page of ``query``; ``columns`` (registered dashboard columns) are computed in the same query."""
     try:
         page = min(max(1, int(page or 1)), 1_000_000)  # the offset must fit the database's integer
     except ValueError:
         page = 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    order = SORTS.get(sort or "name", SORTS["name"])
-    # Every page shows software and plan names: join them into the page query instead of one
-    # lazy load per distinct plan (many-to-one, so LIMIT/OFFSET still count clients).
-    page_query = (query.options(joinedload(Client.software), joinedload(Client.plan))
-                  .order_by(*order).limit(per_page).offset((page - 1) * per_page))
+    key = sort if sort in SORTS else "name"
+    order = (SEARCH_SORTS.get(key) if searching else None) or SORTS[key]
+    # The page's ids first, from the index alone (a late page skips index entries, not table rows),
+    # then those rows with their software and plan names joined in (no lazy load per plan).
+    page_ids = query.with_only_columns(Client.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    page_query = (select(Client).where(Client.id.in_(page_ids))
+                  .options(joinedload(Client.software), joinedload(Client.plan)).order_by(*order))
     if not columns:
         items = db.session.scalars(page_query).all()
         return Page(items=list(items), total=total, page=page, per_page=per_page)

@@ -58,7 +58,7 @@ def dashboard():
     columns = dashboard_columns()
     page = services.paginate(
         query, page=params.get("page"), per_page=current_app.config["DASHBOARD_PER_PAGE"], sort=params.get("sort"),
-        columns=columns,
+        columns=columns, searching=bool((params.get("q") or "").strip()),
     )
     software, plans = catalogue()
     filters = dashboard_filters()
