@@ -155,8 +155,9 @@ register_tab(ClientTab(SOFTWARE_TAB, _l("Software"), "contracts/tab_software.htm
 def _awaiting_acceptance(clients):
     """An active contract not yet accepted reads "Aguardando aceite" (not "Efetivado" beside it)
     until the client accepts; a trial keeps saying it is a trial."""
+    # one query for the whole page, whatever its statuses (a page costs the same whatever its data)
+    awaiting = services.clients_awaiting_acceptance([c.id for c in clients])
     open_ones = [c for c in clients if c.status in (ContractStatus.ACTIVE, ContractStatus.TRIAL)]
-    awaiting = services.clients_awaiting_acceptance([c.id for c in open_ones]) if open_ones else set()
     return {
         c.id: Flag(str(_l("Aguardando aceite")) if c.status == ContractStatus.ACTIVE
                    else str(_l("Teste — aguardando aceite")), "warning")
