@@ -29,13 +29,13 @@ def search(page, text):
     page.wait_for_load_state()
 
 
-@pytest.mark.parametrize("typed", ["pao quente", "PÃO QUENTE", "Padaria Pão", "paO"])
-def test_search_finds_pao_quente_however_it_is_typed(login, typed):
+def test_search_finds_pao_quente_however_it_is_typed(login):
     page = login("manager")
-    search(page, typed)
-    expect(rows(page)).to_have_count(1)
-    expect(rows(page).first).to_contain_text("Padaria Pão Quente Ltda")
-    expect(page.locator("[name=q]")).to_have_value(typed)
+    for typed in ("pao quente", "PÃO QUENTE", "Padaria Pão", "paO"):
+        search(page, typed)
+        expect(rows(page)).to_have_count(1)
+        expect(rows(page).first).to_contain_text("Padaria Pão Quente Ltda")
+        expect(page.locator("[name=q]")).to_have_value(typed)
 
 
 def test_certificate_column_and_filter(login, live_app):
