@@ -28,6 +28,14 @@ MODEL_MODULES = (
     "fiscal.monitor",
 )
 TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
+#: Each domain's words for its audit events (core/audit_words.py): the panel's history and the staff audit.
+AUDIT_WORD_MODULES = (
+    "accounts.audit_words",
+    "partner.audit_words",
+    "contracts.audit_words",
+    "certificates.audit_words",
+    "billing.audit_words",
+)
 BLUEPRINTS = (
     "accounts.views:bp",
     "partner.views:bp",
@@ -76,6 +84,9 @@ def create_app(config: dict | None = None) -> Flask:
         module_path, name = spec.split(":")
         app.register_blueprint(getattr(importlib.import_module(module_path), name))
     for module in RECEIVER_MODULES:
+        importlib.import_module(module)
+
+    for module in AUDIT_WORD_MODULES:
         importlib.import_module(module)
 
     from core.admin import init_admin

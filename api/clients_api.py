@@ -195,7 +195,8 @@ def list_clients():
     _raise_if(errors)
     page, per_page = page_params()
     query = services.filter_clients(select(Client).where(Client.partner_id == g.partner.id), params)
-    result = services.paginate(query, page=page, per_page=per_page, sort=params["sort"])
+    result = services.paginate(query, page=page, per_page=per_page, sort=params["sort"],
+                               searching=bool(params["q"].strip()))
     result.items = [client_json(c) for c in result.items]
     return list_json(result)
 

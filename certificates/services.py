@@ -50,6 +50,7 @@ __all__ = [
     "certificate_flags",
     "certificate_status",
     "decrypt_certificate",
+    "create_integration_key",
     "ensure_integration_key",
     "get_keyring",
     "reveal_integration_key",
@@ -290,6 +291,48 @@ def certificate_flags(client_ids: Iterable[int], now: datetime | None = None) ->
     return flags
 
 
+# -- the dashboard's certificate column and filter (partner.tabs registries) ---------------------------
+
+
+def _active_certificate_of_client():
+    return select(Certificate.not_after).where(Certificate.client_id == Client.id, Certificate.is_active.is_(True))
+
+
+def certificate_expiry_expression():
+    """The client's active certificate's ``not_after`` (NULL without one), correlated to ``Client``:
+    the dashboard adds it to its page query, so the column costs no query of its own."""
+    return _active_certificate_of_client().scalar_subquery().label("certificate_not_after")
+
+
+def certificate_cell(not_after: datetime | None, now: datetime | None = None) -> Flag:
+    """What the dashboard's Certificado column shows for a certificate valid until ``not_after``."""
+    now = now or utcnow()
+    if not_after is None:
+        return Flag(_("sem certificado"), "secondary")
+    if not_after <= now:
+        return Flag(_("vencido"), "danger")
+    if not_after - now <= timedelta(days=EXPIRING_DAYS):
+        n = days_left(not_after, now)
+        return Flag(ngettext("expira em %(num)d dia", "expira em %(num)d dias", n), "warning")
+    from flask_babel import to_user_timezone
+
+    return Flag(_("válido até %(date)s", date=to_user_timezone(not_after).strftime("%d/%m/%Y")), "success")
+
+
+def certificate_filter_condition(value: str, now: datetime | None = None):
+    """WHERE clause on ``Client`` for the dashboard filter (valid / expiring / expired / none)."""
+    now = now or utcnow()
+    soon = now + timedelta(days=EXPIRING_DAYS)
+    active = _active_certificate_of_client()
+    if value == CertificateStatus.NONE:
+        return ~active.exists()
+    if value == CertificateStatus.EXPIRED:
+        return active.where(Certificate.not_after <= now).exists()
+    if value == CertificateStatus.EXPIRING:
+        return active.where(Certificate.not_after > now, Certificate.not_after <= soon).exists()
+    return active.where(Certificate.not_after > soon).exists()
+
+
 # -- expiry alerts ----------------------------------------------------------------------------------
 
 
@@ -444,8 +487,27 @@ def _new_key(client: Client, actor, now: datetime) -> tuple[IntegrationKey, str]
     return key, plaintext
 
 
+def create_integration_key(client: Client, *, actor=None) -> tuple[IntegrationKey, str]:
+    """The client's first key (the tab's "Gerar chave", a POST); its plaintext, to be shown once.
+
+    ValidationError when the client already has a current key (rotate that one instead)."""
+    if current_integration_key(client.id) is not None:
+        raise ValidationError({"key": _("O cliente já tem uma chave de integração. Para trocá-la, gere uma nova.")})
+    try:
+        key, plaintext = _new_key(client, actor, utcnow())
+    except ConcurrentChangeError:
+        raise ValidationError({"key": _("O cliente já tem uma chave de integração. Para trocá-la, gere uma nova.")}) from None
+    audit.record(
+        "integration_key.created", key, actor=actor, label=_actor_label(actor),
+        partner_id=client.partner_id, client_id=client.id, after={"key": key.masked},
+    )
+    return key, plaintext
+
+
 def ensure_integration_key(client: Client, *, actor=None) -> IntegrationKey:
-    """The client's current key, created on first need (every client has one)."""
+    """The client's current key, created on first need (the partner API's read of the key).
+
+    The panel never calls this on a GET: its tab shows "Nenhuma chave gerada" and a button."""
     key = current_integration_key(client.id)
     if key is not None:
         return key

@@ -16,7 +16,14 @@ from core.extensions import limiter
 from core.permissions import CERTIFICATES_MANAGE, INTEGRATION_KEYS_MANAGE, require
 from core.validators import ValidationError, format_cnpj
 from partner.access import get_client_for
-from partner.tabs import ClientTab, register_flag_provider, register_tab
+from partner.tabs import (
+    ClientTab,
+    DashboardColumn,
+    DashboardFilter,
+    register_dashboard_column,
+    register_dashboard_filter,
+    register_tab,
+)
 
 bp = Blueprint("certificates", __name__)
 
@@ -38,8 +45,9 @@ def certificate_tab_context(client) -> dict:
 
 
 def key_tab_context(client) -> dict:
+    """Only reads: a GET never creates a key (the "Gerar chave" button posts to ``create_key``)."""
     return {
-        "key": services.ensure_integration_key(client, actor=current_user._get_current_object()),
+        "key": services.current_integration_key(client.id),
         "in_grace": services.keys_in_grace(client.id),
         "grace_choices": services.GRACE_CHOICES,
         "errors": {},
@@ -50,7 +58,16 @@ register_tab(ClientTab(CERT_TAB, _l("Certificado digital"), "certificates/_tab_c
                        CERTIFICATES_MANAGE, order=10, context=certificate_tab_context))
 register_tab(ClientTab(KEY_TAB, _l("Chave de integração"), "certificates/_tab_integration_key.html",
                        INTEGRATION_KEYS_MANAGE, order=20, context=key_tab_context))
-register_flag_provider(services.certificate_flags)
+register_dashboard_column(DashboardColumn("certificate", _l("Certificado"), services.certificate_expiry_expression,
+                                          services.certificate_cell, order=60))
+register_dashboard_filter(DashboardFilter(
+    "certificado", _l("Qualquer certificado"),
+    {services.CertificateStatus.VALID.value: _l("Certificado válido"),
+     services.CertificateStatus.EXPIRING.value: _l("Certificado expira em até 30 dias"),
+     services.CertificateStatus.EXPIRED.value: _l("Certificado vencido"),
+     services.CertificateStatus.NONE.value: _l("Sem certificado")},
+    services.certificate_filter_condition, order=60,
+))
 
 
 @bp.app_template_filter("localdate")
@@ -117,7 +134,10 @@ def upload_certificate(client_id):
 
 
 def _current_key(client) -> IntegrationKey:
-    return services.ensure_integration_key(client, actor=current_user._get_current_object())
+    key = services.current_integration_key(client.id)
+    if key is None:
+        abort(404)
+    return key
 
 
 def _reveal_limit() -> str:
@@ -142,6 +162,20 @@ def reveal_key(client_id):
         return render_template("certificates/reveal.html", client=client, key=key, errors=exc.fields), 422
     return _no_store(render_template("certificates/key_shown.html", client=client, key=key, plaintext=plaintext,
                                      new=False))
+
+
+@bp.route("/clientes/<client_id>/chave-integracao/criar", methods=["POST"])
+@require(INTEGRATION_KEYS_MANAGE)
+def create_key(client_id):
+    """The first key of a client, shown once."""
+    client = get_client_for(current_user, client_id)
+    try:
+        key, plaintext = services.create_integration_key(client, actor=current_user._get_current_object())
+    except ValidationError as exc:
+        flash(exc.fields["key"], "warning")
+        return _back(client, KEY_TAB)
+    return _no_store(render_template("certificates/key_shown.html", client=client, key=key, plaintext=plaintext,
+                                     new=True, created=True))
 
 
 @bp.route("/clientes/<client_id>/chave-integracao/gerar", methods=["POST"])

@@ -138,6 +138,13 @@ class ContractEvent(db.Model):
         except ValueError:
             return self.reason or ""
 
+    @property
+    def note_label(self) -> str:
+        """The note in words: an acceptance records its channel's code (``signup``…) there."""
+        if self.kind == EventKind.ACCEPTANCE and self.note in CHANNEL_LABELS:
+            return str(CHANNEL_LABELS[self.note])
+        return self.note or ""
+
 
 class TermsVersion(db.Model):
     """A published version of the contract terms. The text never changes once published: a new
@@ -163,6 +170,13 @@ class AcceptanceChannel(enum.StrEnum):
     SIGNUP = "signup"  # the public signup page
     EMAIL_LINK = "email_link"  # the signed link of the acceptance e-mail
     CLIENT_AREA = "client_area"  # the "Aceitar contrato" button of the client area
+
+
+CHANNEL_LABELS = {
+    AcceptanceChannel.SIGNUP: _l("na página de contratação"),
+    AcceptanceChannel.EMAIL_LINK: _l("pelo link do e-mail de aceite"),
+    AcceptanceChannel.CLIENT_AREA: _l("na área do cliente"),
+}
 
 
 class Acceptance(db.Model):

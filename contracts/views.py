@@ -3,7 +3,7 @@ the acceptance pages, and the client area's contract section."""
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
@@ -35,7 +35,7 @@ from partner.tabs import (
     ClientTab,
     Flag,
     register_client_area_section,
-    register_flag_provider,
+    register_status_provider,
     register_tab,
 )
 
@@ -152,12 +152,20 @@ register_tab(ClientTab(SOFTWARE_TAB, _l("Software"), "contracts/tab_software.htm
                        context=software_tab_context))
 
 
-def _flags(client_ids):
-    awaiting = services.clients_awaiting_acceptance(client_ids)
-    return {cid: [Flag(str(_l("Aguardando aceite")), "info")] for cid in awaiting}
+def _awaiting_acceptance(clients):
+    """An active contract not yet accepted reads "Aguardando aceite" (not "Efetivado" beside it)
+    until the client accepts; a trial keeps saying it is a trial."""
+    # one query for the whole page, whatever its statuses (a page costs the same whatever its data)
+    awaiting = services.clients_awaiting_acceptance([c.id for c in clients])
+    open_ones = [c for c in clients if c.status in (ContractStatus.ACTIVE, ContractStatus.TRIAL)]
+    return {
+        c.id: Flag(str(_l("Aguardando aceite")) if c.status == ContractStatus.ACTIVE
+                   else str(_l("Teste — aguardando aceite")), "warning")
+        for c in open_ones if c.id in awaiting
+    }
 
 
-register_flag_provider(_flags)
+register_status_provider(_awaiting_acceptance)
 
 
 def _client_area_context(client) -> dict:
@@ -414,10 +422,21 @@ def signup(token):
             flash(_("Cadastro concluído! Bem-vindo(a) à área do cliente."), "success")
             return redirect(url_for("partner.client_area"))
     terms = services.current_terms()
-    return render_template(
+    response = make_response(render_template(
         "contracts/signup.html", link=link, terms=terms, errors=errors, data=data,
-        price=monthly_price(link.plan, link.payer),
-    ), (422 if errors else 200)
+        price=monthly_price(link.plan, link.payer), kept_passwords=_kept_passwords(data, errors),
+    ), 422 if errors else 200)
+    # The page may carry the passwords the visitor just typed: neither the browser nor a proxy keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _kept_passwords(data: dict, errors: dict) -> dict:
+    """After an error elsewhere in the form, the passwords typed stay in their fields (the visitor
+    should not type them again); when the password itself is refused, both are cleared."""
+    if not errors or errors.get("password") or errors.get("confirm_password"):
+        return {}
+    return {k: (data.get(k) or "")[:128] for k in ("password", "confirm_password")}
 
 
 # -- acceptance -----------------------------------------------------------------------------------------

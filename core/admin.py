@@ -441,21 +441,68 @@ def _json_full(view, context, model, name):
     return Markup(f'<pre class="audit-json-full mb-0">{escape(text)}</pre>')
 
 
+def _audit_action(view, context, model, name):
+    from core.audit_words import action_label
+
+    return action_label(model.action)
+
+
+def _audit_changes(view, context, model, name):
+    """Before/after in words (core/audit_words.py), ids as names resolved once for the whole page."""
+    from core.audit_words import changes, resolve_names
+
+    names = view._page_names if model in view._page_events else resolve_names([model])
+    items = changes(getattr(model, name), action=model.action, names=names)
+    return Markup("".join(
+        f'<span class="d-block"><span class="text-muted">{escape(c.label)}:</span> {escape(c.text)}</span>'
+        for c in items
+    ))
+
+
+def _named(view, context, model, name):
+    related = getattr(model, name)
+    if related is None:
+        return ""
+    return getattr(related, "legal_name", None) if name == "client" else str(related)
+
+
 class AuditView(ReadOnlyView):
+    """The audit log in words: what happened, to whom, before and after (names, not ids); the raw
+    record stays in the details page and the export, for support."""
+
     permission = AUDIT_VIEW
-    column_list = ("at", "actor_label", "action", "object_type", "object_id", "partner_id", "client_id",
-                   "before", "after", "ip")
-    column_details_list = ("at", "actor_label", "actor", "action", "object_type", "object_id", "partner_id",
-                           "client_id", "before", "after", "ip")
-    column_export_list = column_details_list
+    column_list = ("at", "actor_label", "action", "partner", "client", "before", "after", "ip")
+    column_details_list = ("at", "actor_label", "actor", "action", "partner", "client", "before", "after",
+                           "raw_action", "object_type", "object_id", "raw_before", "raw_after", "ip")
+    column_export_list = ("at", "actor_label", "actor", "action", "object_type", "object_id", "partner_id",
+                          "client_id", "before", "after", "ip")
     column_default_sort = ("at", True)
     column_filters = ("action", "object_type", "partner_id", "client_id", "actor_label")
     column_searchable_list = ("action", "actor_label")
-    column_formatters = {"before": _json_short, "after": _json_short}
-    column_formatters_detail = {"before": _json_full, "after": _json_full}
+    column_formatters = {"action": _audit_action, "before": _audit_changes, "after": _audit_changes,
+                         "partner": _named, "client": _named}
+    column_formatters_detail = {
+        "action": _audit_action, "before": _audit_changes, "after": _audit_changes, "partner": _named,
+        "client": _named, "raw_action": lambda v, c, m, n: m.action,
+        "raw_before": lambda v, c, m, n: _json_full(v, c, m, "before"),
+        "raw_after": lambda v, c, m, n: _json_full(v, c, m, "after"),
+    }
     column_labels = {"actor_label": _l("Quem"), "actor": _l("Usuário"), "action": _l("Ação"),
-                     "object_type": _l("Objeto"), "object_id": _l("Objeto (código)"), "before": _l("Antes"),
-                     "after": _l("Depois")}
+                     "partner": _l("Revenda"), "client": _l("Cliente"), "object_type": _l("Objeto"),
+                     "object_id": _l("Objeto (código)"), "before": _l("Antes"), "after": _l("Depois"),
+                     "raw_action": _l("Código da ação"), "raw_before": _l("Antes (registro)"),
+                     "raw_after": _l("Depois (registro)")}
+    _page_events: tuple = ()
+    _page_names: dict = {}
+
+    def get_list(self, *args, **kwargs):
+        from core.audit_words import resolve_names
+
+        count, data = super().get_list(*args, **kwargs)
+        if data is not None and not isinstance(data, int):
+            data = list(data)
+            self._page_events, self._page_names = tuple(data), resolve_names(data)
+        return count, data
 
 
 class OutboxView(ReadOnlyView):

@@ -30,6 +30,9 @@ class AuditEvent(db.Model):
     ip: Mapped[str | None] = mapped_column(String(45))
 
     actor = relationship("User")
+    # Names for the staff audit list (joined, one query per page); core knows the tables, not the models.
+    partner = relationship("Partner", viewonly=True)
+    client = relationship("Client", viewonly=True)
 
 
 def _plain(value):

@@ -6,7 +6,7 @@ import logging
 import smtplib
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import current_app, render_template
 from sqlalchemy import String, Text, event, select
@@ -40,17 +40,25 @@ class OutboxEmail(TimestampMixin, db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     kind: Mapped[str] = mapped_column(String(60), default="generic")
     partner_id: Mapped[int | None] = mapped_column(index=True)
+    #: Shown as the From display name ("<Revenda do cliente> via Revenda"); the address stays ours.
+    sender_name: Mapped[str | None] = mapped_column(String(200))
+    reply_to: Mapped[str | None] = mapped_column(String(254))
 
 
-def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", partner_id=None, **context):
-    """Render ``templates/email/<template>.txt`` (and ``.html`` if present) into the outbox."""
+def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", partner_id=None,
+                sender_name: str | None = None, reply_to: str | None = None, **context):
+    """Render ``templates/email/<template>.txt`` (and ``.html`` if present) into the outbox.
+
+    ``sender_name`` replaces the From display name (the address stays MAIL_DEFAULT_SENDER's, so SPF
+    and DKIM hold); ``reply_to`` is where answers go, e.g. the partner's own e-mail."""
     text = render_template(f"email/{template}.txt", **context)
     try:
         html = render_template(f"email/{template}.html", **context)
     except Exception:  # noqa: BLE001 - the HTML part is optional
         html = None
     message = OutboxEmail(
-        to=to, subject=subject, body_text=text, body_html=html, kind=kind, partner_id=partner_id
+        to=to, subject=subject, body_text=text, body_html=html, kind=kind, partner_id=partner_id,
+        sender_name=sender_name[:200] if sender_name else None, reply_to=reply_to or None,
     )
     db.session.add(message)
     db.session.flush()
@@ -65,8 +73,13 @@ def _forget_after_rollback(session):
 
 def _build_message(row: OutboxEmail, sender: str) -> EmailMessage:
     msg = EmailMessage()
+    if row.sender_name:
+        address = parseaddr(sender)[1]
+        sender = formataddr((row.sender_name, address))
     msg["From"] = sender
     msg["To"] = row.to
+    if row.reply_to:
+        msg["Reply-To"] = row.reply_to
     msg["Subject"] = row.subject
     msg["Message-ID"] = make_msgid(domain="revenda.local")
     msg.set_content(row.body_text)

@@ -2,10 +2,11 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
+from core.text import fold
 
 
 class Payer(enum.StrEnum):
@@ -122,7 +123,11 @@ class Client(TimestampMixin, AddressMixin, db.Model):
     __tablename__ = "clients"
     __table_args__ = (
         UniqueConstraint("partner_id", "cnpj"),
-        Index("ix_clients_partner_legal_name", "partner_id", "legal_name", "id"),
+        Index("ix_clients_partner_sort_name", "partner_id", "sort_name", "id"),
+        # The dashboard's "contains" search. On PostgreSQL a pg_trgm GIN index serves LIKE '%…%'
+        # (migration 0006 creates the extension); SQLite ignores the options and keeps a plain index.
+        Index("ix_clients_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
         Index("ix_clients_partner_created", "partner_id", "created_at", "id"),
         Index("ix_clients_partner_status", "partner_id", "status"),
     )
@@ -149,6 +154,10 @@ class Client(TimestampMixin, AddressMixin, db.Model):
     trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     trial_auto_activate: Mapped[bool] = mapped_column(default=False, server_default=false())
     trial_warning_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Kept by the model on every insert and update (``_fill_search_columns``); bulk inserts that bypass
+    # the ORM call ``search_columns`` themselves. See core/text.py.
+    search_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    sort_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     partner = relationship("Partner")
     software = relationship("Software")
@@ -156,6 +165,21 @@ class Client(TimestampMixin, AddressMixin, db.Model):
 
     def __str__(self) -> str:
         return self.trade_name or self.legal_name
+
+    @staticmethod
+    def search_columns(legal_name: str, trade_name: str | None, cnpj: str | None, email: str | None) -> dict:
+        """The folded ``search_text`` (names, CNPJ characters, e-mail; one per line so a search does
+        not run across two fields) and ``sort_name`` for these values."""
+        fields = (legal_name, trade_name, (cnpj or "").lower(), email)
+        return {"search_text": "\n".join(fold(f) for f in fields), "sort_name": fold(legal_name)[:200]}
+
+
+@event.listens_for(Client, "before_insert")
+@event.listens_for(Client, "before_update")
+def _fill_search_columns(_mapper, _connection, client: Client) -> None:
+    for key, value in Client.search_columns(client.legal_name, client.trade_name, client.cnpj, client.email).items():
+        if getattr(client, key) != value:
+            setattr(client, key, value)
 
 
 class ApiToken(TimestampMixin, db.Model):

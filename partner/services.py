@@ -3,7 +3,7 @@
 import hashlib
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -12,10 +12,11 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
 from accounts.models import User
-from accounts.services import create_user, send_first_access
+from accounts.services import create_user
 from core import audit
 from core.db import db, utcnow
 from core.permissions import Role
+from core.text import fold, like_pattern
 from core.validators import (
     ValidationError,
     clean_cep,
@@ -29,6 +30,7 @@ from core.validators import (
 from partner import signals
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
 from partner.pricing import price_for
+from partner.tabs import dashboard_filters
 
 CLIENT_FIELDS = (
     "legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
@@ -135,13 +137,15 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
     client = Client(partner_id=partner.id, status=status, **clean)
     db.session.add(client)
     db.session.flush()
-    user = create_user(client.email, Role.CLIENT, name=client.legal_name, client_id=client.id)
+    create_user(client.email, Role.CLIENT, name=client.legal_name, client_id=client.id)
     audit.record(
         "client.created", client, actor=actor, client_id=client.id,
         after=audit.snapshot(client, CLIENT_FIELDS),
     )
-    send_first_access(user)
-    signals.client_registered.send(client, actor=actor)  # contracts asks the client to accept the terms
+    # No separate welcome e-mail: the acceptance e-mail (contracts, answering the signal) carries the
+    # first-access link, so the client gets one message, in the partner's name; the contract shows
+    # "Aguardando aceite" until accepted.
+    signals.client_registered.send(client, actor=actor)
     return client
 
 
@@ -171,11 +175,12 @@ def update_client(client: Client, data: dict, *, actor=None) -> Client:
 # -- searching ---------------------------------------------------------------------------
 
 SORTS = {
-    "name": (Client.legal_name, Client.id),
-    "-name": (Client.legal_name.desc(), Client.id.desc()),
+    # sort_name is the folded legal name: "Ótica" before "Zé", as people read them (core/text.py)
+    "name": (Client.sort_name, Client.id),
+    "-name": (Client.sort_name.desc(), Client.id.desc()),
     "created": (Client.created_at, Client.id),
     "-created": (Client.created_at.desc(), Client.id.desc()),
-    "status": (Client.status, Client.legal_name, Client.id),
+    "status": (Client.status, Client.sort_name, Client.id),
 }
 
 
@@ -185,52 +190,88 @@ class Page:
     total: int
     page: int
     per_page: int
+    #: per client id, what the registered dashboard columns computed in the page's query
+    extras: dict = field(default_factory=dict)
 
     @property
     def pages(self) -> int:
         return max(1, math.ceil(self.total / self.per_page))
 
+    def numbers(self, around: int = 2) -> list[int | None]:
+        """Page numbers to link: the first, the last and ``around`` either side of the current one;
+        None where a run is left out ("1 2 3 … 10")."""
+        shown = sorted({1, self.pages, *range(self.page - around, self.page + around + 1)} & set(range(1, self.pages + 1)))
+        numbers: list[int | None] = []
+        for n in shown:
+            if numbers and n - numbers[-1] > 1:
+                numbers.append(n - 1 if n - numbers[-1] == 2 else None)
+            numbers.append(n)
+        return numbers
+
+
+def search_condition(q: str):
+    """Accent- and case-insensitive "contains" on name, trade name, CNPJ (with or without
+    punctuation) and e-mail, through the folded ``search_text`` column; None for an empty search."""
+    needle = fold(q)
+    if not needle:
+        return None
+    conditions = [Client.search_text.like(like_pattern(needle), escape="\\")]
+    characters = "".join(ch for ch in needle if ch.isalnum())
+    if characters != needle and any(ch.isdigit() for ch in characters):  # 11.222.333/0001-81
+        conditions.append(Client.search_text.like(like_pattern(characters), escape="\\"))
+    return or_(*conditions)
+
 
 def filter_clients(query, params: dict):
-    """Apply search (name, trade name, CNPJ, e-mail) and filters (status, software, plan, payer)."""
-    q = (params.get("q") or "").strip()[:100]
-    if q:
-        # autoescape: a typed "%" or "_" is a character to find, not a wildcard
-        text = q.lower()
-        digits = "".join(ch for ch in q if ch.isalnum()).upper()
-        conditions = [
-            func.lower(Client.legal_name).contains(text, autoescape=True),
-            func.lower(Client.trade_name).contains(text, autoescape=True),
-            func.lower(Client.email).contains(text, autoescape=True),
-        ]
-        if digits:
-            conditions.append(Client.cnpj.contains(digits, autoescape=True))
-        query = query.where(or_(*conditions))
-    for field, enum_cls in (("status", ContractStatus), ("payer", Payer)):
-        value = params.get(field)
+    """Apply search (name, trade name, CNPJ, e-mail) and filters (status, software, plan, payer, and the
+    filters other domains register, e.g. the certificate's)."""
+    condition = search_condition((params.get("q") or "").strip()[:100])
+    if condition is not None:
+        query = query.where(condition)
+    for field_name, enum_cls in (("status", ContractStatus), ("payer", Payer)):
+        value = params.get(field_name)
         if value in {m.value for m in enum_cls}:
-            query = query.where(getattr(Client, field) == value)
-    for field in ("software_id", "plan_id"):
-        value = params.get(field)
+            query = query.where(getattr(Client, field_name) == value)
+    for field_name in ("software_id", "plan_id"):
+        value = params.get(field_name)
         if value and str(value).isdigit():
-            query = query.where(getattr(Client, field) == int(value))
+            query = query.where(getattr(Client, field_name) == int(value))
+    for dashboard_filter in dashboard_filters():
+        value = params.get(dashboard_filter.key)
+        if value in dashboard_filter.choices:
+            query = query.where(dashboard_filter.condition(value))
     return query
 
 
-def paginate(query, *, page, per_page: int, sort: str | None) -> Page:
+#: While searching, the name order must not walk the (partner, sort_name) index: for a rare match that
+#: walk visits every client of the partner (a table lookup each) before it fills a page. Ordering by an
+#: expression makes the database filter first (the trigram index on PostgreSQL) and sort what matched.
+SEARCH_SORTS = {
+    "name": (func.lower(Client.sort_name), Client.id),
+    "-name": (func.lower(Client.sort_name).desc(), Client.id.desc()),
+}
+
+
+def paginate(query, *, page, per_page: int, sort: str | None, columns=(), searching: bool = False) -> Page:
+    """One page of ``query``; ``columns`` (registered dashboard columns) are computed in the same query."""
     try:
         page = min(max(1, int(page or 1)), 1_000_000)  # the offset must fit the database's integer
     except ValueError:
         page = 1
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    order = SORTS.get(sort or "name", SORTS["name"])
-    # Every page shows software and plan names: join them into the page query instead of one
-    # lazy load per distinct plan (many-to-one, so LIMIT/OFFSET still count clients).
-    items = db.session.scalars(
-        query.options(joinedload(Client.software), joinedload(Client.plan))
-        .order_by(*order).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return Page(items=list(items), total=total, page=page, per_page=per_page)
+    key = sort if sort in SORTS else "name"
+    order = (SEARCH_SORTS.get(key) if searching else None) or SORTS[key]
+    # The page's ids first, from the index alone (a late page skips index entries, not table rows),
+    # then those rows with their software and plan names joined in (no lazy load per plan).
+    page_ids = query.with_only_columns(Client.id).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    page_query = (select(Client).where(Client.id.in_(page_ids))
+                  .options(joinedload(Client.software), joinedload(Client.plan)).order_by(*order))
+    if not columns:
+        items = db.session.scalars(page_query).all()
+        return Page(items=list(items), total=total, page=page, per_page=per_page)
+    rows = db.session.execute(page_query.add_columns(*(c.expression() for c in columns))).all()
+    extras = {row[0].id: {c.key: c.present(value) for c, value in zip(columns, row[1:], strict=True)} for row in rows}
+    return Page(items=[row[0] for row in rows], total=total, page=page, per_page=per_page, extras=extras)
 
 
 # -- partner profile ----------------------------------------------------------------------

@@ -97,3 +97,69 @@ def actions_for(user) -> list[ClientAction]:
     from core.permissions import has_permission
 
     return sorted((a for a in _ACTIONS.values() if has_permission(user, a.permission)), key=lambda a: a.order)
+
+
+# -- dashboard columns and filters other domains add (e.g. the certificate's) ----------------------
+
+@dataclass(frozen=True)
+class DashboardColumn:
+    """A column computed in the dashboard's page query: ``expression()`` is a correlated scalar
+    subquery on ``Client`` (one query per page, whatever the number of rows); ``present(value)``
+    turns its value into what the cell shows (a Flag: text and colour)."""
+
+    key: str
+    label: str  # a lazy-gettext string
+    expression: Callable
+    present: Callable
+    order: int = 50
+
+
+@dataclass(frozen=True)
+class DashboardFilter:
+    """A select in the dashboard's filter bar; ``condition(value)`` is a WHERE clause on ``Client``."""
+
+    key: str
+    label: str  # lazy-gettext: the "any" option, e.g. "Qualquer certificado"
+    choices: dict  # value -> lazy-gettext label
+    condition: Callable
+    order: int = 50
+
+
+_COLUMNS: dict[str, DashboardColumn] = {}
+_FILTERS: dict[str, DashboardFilter] = {}
+
+
+def register_dashboard_column(column: DashboardColumn) -> None:
+    _COLUMNS[column.key] = column
+
+
+def register_dashboard_filter(dashboard_filter: DashboardFilter) -> None:
+    _FILTERS[dashboard_filter.key] = dashboard_filter
+
+
+def dashboard_columns() -> list[DashboardColumn]:
+    return sorted(_COLUMNS.values(), key=lambda c: c.order)
+
+
+def dashboard_filters() -> list[DashboardFilter]:
+    return sorted(_FILTERS.values(), key=lambda f: f.order)
+
+
+# -- what the status badge says, when another domain knows better (e.g. "Aguardando aceite") ---------
+
+_STATUS_PROVIDERS: list[Callable] = []
+
+
+def register_status_provider(provider: Callable) -> None:
+    """``provider(clients) -> {client_id: Flag}``: a Flag replaces the client's status badge (one
+    bounded query per provider for the whole page)."""
+    _STATUS_PROVIDERS.append(provider)
+
+
+def status_overrides_for(clients: list) -> dict[int, Flag]:
+    overrides: dict[int, Flag] = {}
+    if not clients:
+        return overrides
+    for provider in _STATUS_PROVIDERS:
+        overrides.update(provider(clients))
+    return overrides

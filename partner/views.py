@@ -21,9 +21,17 @@ from core.permissions import (
 from core.validators import ValidationError, format_cep, format_cnpj, format_phone
 from partner import services
 from partner.access import clients_visible_to, get_client_for
-from partner.history import history_rows
+from partner.history import history_rows, visible_actions
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
-from partner.tabs import actions_for, client_area_sections, flags_for, tabs_for
+from partner.tabs import (
+    actions_for,
+    client_area_sections,
+    dashboard_columns,
+    dashboard_filters,
+    flags_for,
+    status_overrides_for,
+    tabs_for,
+)
 
 bp = Blueprint("partner", __name__)
 
@@ -48,14 +56,20 @@ def catalogue():
 def dashboard():
     params = request.args.to_dict()
     query = services.filter_clients(clients_visible_to(current_user), params)
+    columns = dashboard_columns()
     page = services.paginate(
-        query, page=params.get("page"), per_page=current_app.config["DASHBOARD_PER_PAGE"], sort=params.get("sort")
+        query, page=params.get("page"), per_page=current_app.config["DASHBOARD_PER_PAGE"], sort=params.get("sort"),
+        columns=columns, searching=bool((params.get("q") or "").strip()),
     )
     software, plans = catalogue()
+    filters = dashboard_filters()
     return render_template(
         "partner/dashboard.html", page=page, params=params, software=software, plans=plans,
         statuses=list(ContractStatus), payers=list(Payer), is_manager=current_user.role == Role.MANAGER,
-        flags=flags_for([c.id for c in page.items]),
+        flags=flags_for([c.id for c in page.items]), columns=columns, filters=filters,
+        status_overrides=status_overrides_for(page.items),
+        filtered=any(params.get(k) for k in ("q", "status", "software_id", "plan_id", "payer",
+                                             *(f.key for f in filters))),
     )
 
 
@@ -86,8 +100,8 @@ def new_client():
         except services.DuplicateError as exc:
             errors = {exc.field: exc.message}
         else:
-            flash(_("Cliente %(name)s cadastrado. Enviamos o e-mail de primeiro acesso.", name=client.legal_name),
-                  "success")
+            flash(_("Cliente %(name)s cadastrado. Enviamos a ele um e-mail, em nome da revenda, para aceitar o "
+                    "contrato e definir a senha.", name=client.legal_name), "success")
             return redirect(url_for("partner.manage_client", client_id=client.id))
     software, plans = catalogue()
     return render_template(
@@ -102,17 +116,20 @@ def manage_client(client_id):
     client = get_client_for(current_user, client_id)
     tabs = tabs_for(current_user)
     active = next((t for t in tabs if t.key == request.args.get("tab")), None)
-    # The tab first: opening one may record something (the first integration key) the history should show.
     tab_html = Markup(render_template(active.template, client=client, **active.context(client))) if active else None
-    history = db.session.scalars(
-        select(AuditEventView).where(AuditEventView.client_id == client.id)
-        .order_by(AuditEventView.at.desc(), AuditEventView.id.desc()).limit(50)
-    ).all()
+    # The accountant reads the contract's state and the client's documents: not prices, keys or accesses.
+    is_accountant = current_user.role == Role.ACCOUNTANT
+    query = select(AuditEventView).where(AuditEventView.client_id == client.id)
+    visible = visible_actions(is_accountant)
+    if visible is not None:
+        query = query.where(AuditEventView.action.in_(sorted(visible)))
+    history = db.session.scalars(query.order_by(AuditEventView.at.desc(), AuditEventView.id.desc()).limit(50)).all()
     return render_template(
-        "partner/manage.html", client=client, history=history_rows(history),
+        "partner/manage.html", client=client, history=history_rows(history, for_accountant=is_accountant),
         price=services.monthly_price(client.plan, client.payer),
-        is_manager=current_user.role == Role.MANAGER,
+        is_manager=current_user.role == Role.MANAGER, is_accountant=is_accountant,
         tabs=tabs, active_tab=active, tab_html=tab_html, actions=actions_for(current_user),
+        status_override=status_overrides_for([client]).get(client.id),
     )
 
 

@@ -1,6 +1,7 @@
 """Versioned terms and the evidence of their acceptance; the signed acceptance link."""
 
 from datetime import datetime
+from email.utils import parseaddr
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -8,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.tokens import FIRST_ACCESS, make_user_token
 from contracts.models import (
     Acceptance,
     AcceptanceChannel,
@@ -105,15 +107,35 @@ def client_for_acceptance_token(token: str) -> Client:
     return client
 
 
+def _first_access_link(client: Client) -> str | None:
+    """The client login's first-access link while it has no password yet (a manager registered it):
+    the acceptance e-mail carries it, so the client gets one e-mail, not two at once."""
+    user = db.session.scalar(select(User).where(User.client_id == client.id, User.is_active.is_(True)))
+    if user is None or user.password_hash:
+        return None
+    return external_url("accounts.first_access", token=make_user_token(user, FIRST_ACCESS))
+
+
+def partner_sender(partner) -> dict:
+    """From "<Partner> via Revenda", answers to the partner: the client knows its reseller, not us."""
+    platform = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")[0] or "Revenda"
+    return {"sender_name": f"{partner} via {platform}", "reply_to": partner.email or None}
+
+
 def request_acceptance(client: Client, *, actor=None, label=None) -> None:
-    """E-mail the client the terms and a signed acceptance link (also the "Reenviar" button)."""
+    """E-mail the client the terms and a signed acceptance link (also the "Reenviar" button), in the
+    partner's name; while the client's login has no password, the same e-mail carries its first access."""
     if acceptance_for(client) is not None:
         raise AlreadyAccepted(_("O cliente já aceitou o contrato."))
     terms = current_terms()
+    first_access = _first_access_link(client)
+    subject = (_("Aceite do contrato e primeiro acesso — %(partner)s", partner=client.partner) if first_access
+               else _("Aceite do contrato — %(partner)s", partner=client.partner))
     queue_email(
-        client.email, _("Aceite do contrato — %(partner)s", partner=client.partner), "contract_acceptance",
+        client.email, subject, "contract_acceptance",
         kind="contract_acceptance", partner_id=client.partner_id, client=client, terms=terms,
-        link=external_url("contracts.accept", token=acceptance_token(client)),
+        link=external_url("contracts.accept", token=acceptance_token(client)), first_access=first_access,
+        **partner_sender(client.partner),
     )
     _event(client, EventKind.ACCEPTANCE_REQUESTED, after=client.email, actor=actor, label=label)
     _audit("contract.acceptance_requested", client, after={"email": client.email, "terms_version": terms.version},

@@ -1,7 +1,7 @@
 """fiscal documents, events, exports, panel imports and per-client settings
 
 Revision ID: 0008_fiscal
-Revises: 0004
+Revises: 0006_search
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import core.db
 
 
 revision = '0008_fiscal'
-down_revision = '0004'
+down_revision = '0006_search'
 branch_labels = None
 depends_on = None
 

@@ -267,7 +267,7 @@ def test_inactive_user_gets_no_reset_mail(client, partner, committed, deliver_ma
     assert deliver_mail() == 0
 
 
-# -- first access from the welcome e-mail -------------------------------------------------------
+# -- first access from the registration e-mail -------------------------------------------------------
 
 
 def test_first_access_link_from_welcome_email(db, client, manager, plan, committed, inbox, deliver_mail):
@@ -283,7 +283,7 @@ def test_first_access_link_from_welcome_email(db, client, manager, plan, committ
     client.post("/logout")
     deliver_mail()
     inbox.wait_for(1)
-    [welcome] = [m for m in inbox.to("dono@primeiro.example") if m["Subject"].startswith("Bem-vindo")]
+    [welcome] = inbox.to("dono@primeiro.example")  # one e-mail: contract acceptance and first access
     link = link_in(welcome, "/primeiro-acesso/")
     user = db.session.scalar(select(User).where(User.email == "dono@primeiro.example"))
     assert user.role == Role.CLIENT and user.password_hash is None

@@ -207,7 +207,7 @@ def test_create_client(db, api, partner, body, inbox, deliver_mail):
     assert event is not None and event.actor_label.startswith("api:rvp_")
     deliver_mail()
     inbox.wait_for(1)
-    [welcome] = [m for m in inbox.to("financeiro@empresanova.example") if m["Subject"].startswith("Bem-vindo")]
+    [welcome] = inbox.to("financeiro@empresanova.example")  # one e-mail: acceptance and first access
     assert "/primeiro-acesso/" in welcome.get_body(("plain",)).get_content()
 
 

@@ -55,6 +55,10 @@ def test_manager_registers_a_client_and_finds_it_on_the_dashboard(login, live_se
     expect(page.get_by_role("alert")).to_contain_text(f"Cliente {legal_name} cadastrado")
     expect(page.get_by_test_id("price")).to_contain_text("R$ 59,95")
     expect(page.get_by_test_id("manager-buttons")).to_be_visible()
+    # Until the client accepts, the status says so — not "Efetivado" beside "Aguardando aceite".
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("Aguardando aceite")
+    expect(heading).not_to_contain_text("Efetivado")
 
     page.get_by_role("link", name="Dashboard").first.click()
     page.fill("[name=q]", f"grão fino {suffix}")
@@ -62,6 +66,8 @@ def test_manager_registers_a_client_and_finds_it_on_the_dashboard(login, live_se
     table = page.get_by_test_id("clients-table")
     expect(table.locator("tbody tr")).to_have_count(1)
     expect(table).to_contain_text(legal_name)
+    expect(table.locator("tbody tr")).to_contain_text("Aguardando aceite")
+    expect(table.locator("tbody tr")).not_to_contain_text("Efetivado")
     expect(table).to_contain_text(cnpj)
     expect(page.get_by_test_id("total")).to_have_text("1")
 

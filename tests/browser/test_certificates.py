@@ -61,7 +61,17 @@ def test_manager_reveals_and_rotates_the_integration_key(login, live_server, dem
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
     page = login("manager")
     open_tab(page, "Chave de integração")
+    # Opening the tab creates nothing: a GET must not write. The button does, and shows the key once.
+    expect(page.get_by_test_id("no-key")).to_contain_text("Nenhuma chave gerada")
+    page.reload()
+    expect(page.get_by_test_id("no-key")).to_be_visible()
+    page.get_by_role("button", name="Gerar chave", exact=True).click()
+    expect(page.get_by_test_id("key-created")).to_contain_text("Chave gerada")
+    first_key = page.get_by_test_id("key-value").input_value()
+    assert KEY_RE.fullmatch(first_key)
+    page.get_by_test_id("back-to-client").click()
     masked = page.get_by_test_id("masked-key").input_value()
+    assert masked.endswith(first_key[-4:])
     assert "•" in masked and not KEY_RE.search(masked)
 
     page.get_by_label("Para revelar a chave, digite sua senha").fill(demo_logins["users"]["manager"]["password"])

@@ -62,8 +62,9 @@ def test_manager_link_client_signs_up_and_accepts(login, browser, browser_contex
         visitor.get_by_test_id("signup-submit").click()
         # forgot the checkbox: the page says so next to it, and nothing was created
         expect(visitor.locator("[data-field-error=accept_terms]")).to_contain_text("aceite os termos")
-        visitor.fill("[name=password]", "sorvete-de-flocos")
-        visitor.fill("[name=confirm_password]", "sorvete-de-flocos")
+        # the passwords typed are still there: only the checkbox is missing
+        expect(visitor.locator("[name=password]")).to_have_value("sorvete-de-flocos")
+        expect(visitor.locator("[name=confirm_password]")).to_have_value("sorvete-de-flocos")
         visitor.get_by_label("Li e aceito os termos").check()
         visitor.get_by_test_id("signup-submit").click()
         visitor.wait_for_url(f"{live_server}/cliente")
@@ -83,8 +84,10 @@ def test_manager_link_client_signs_up_and_accepts(login, browser, browser_contex
     row.get_by_role("link", name=legal_name).click()
     page.wait_for_url(re.compile(r"/clientes/\d+$"))
     history = page.get_by_test_id("history")
-    expect(history).to_contain_text("client.created")
-    expect(history).to_contain_text("contract.accepted")
+    expect(history).to_contain_text("Cliente cadastrado")
+    expect(history).to_contain_text("Contrato aceito")
+    expect(history).to_contain_text("Onde: na página de contratação")
+    expect(history).not_to_contain_text("client.created")
     page.get_by_role("link", name="Contrato", exact=True).click()
     expect(page.get_by_test_id("acceptance")).to_contain_text("v1")
     expect(page.get_by_test_id("contract-history")).to_contain_text("Aceite do contrato")
@@ -97,3 +100,45 @@ def test_manager_link_client_signs_up_and_accepts(login, browser, browser_contex
         acceptance = db.session.scalar(select(Acceptance).where(Acceptance.client_id == new.id))
         assert acceptance.ip == "127.0.0.1" and "Chrome" in acceptance.user_agent
         db.session.remove()
+
+
+def test_signup_keeps_the_ticked_terms_and_both_passwords_after_an_error(browser, browser_context_args, live_app,
+                                                                        live_server):
+    """A wrong CNPJ: the message sits by the CNPJ; the terms box stays ticked and the passwords stay typed."""
+    from contracts import services as contract_services
+    from partner.models import Partner, Plan
+
+    with live_app.test_request_context(base_url=live_server):
+        partner = db.session.scalar(select(Partner).order_by(Partner.id))
+        plan = db.session.scalar(select(Plan).where(Plan.is_active).order_by(Plan.id))
+        link = contract_services.create_signup_link(partner, {"plan_id": str(plan.id), "payer": "client"})
+        url = contract_services.link_url(link)
+        db.session.commit()
+        db.session.remove()
+
+    suffix = uuid.uuid4().hex[:6]
+    context = browser.new_context(**browser_context_args)
+    try:
+        visitor = context.new_page()
+        visitor.goto(url)
+        for name, value in {
+            "legal_name": f"Quitanda Árvore {suffix} Ltda", "cnpj": "11.111.111/1111-11", "cep": "01310-100",
+            "street": "Rua Augusta", "number": "500", "district": "Consolação", "city": "São Paulo", "state": "SP",
+            "email": f"quitanda-{suffix}@example.com", "password": "banana-da-terra", "confirm_password": "banana-da-terra",
+        }.items():
+            visitor.fill(f"[name={name}]", value)
+        visitor.get_by_label("Li e aceito os termos").check()
+        visitor.get_by_test_id("signup-submit").click()
+
+        expect(visitor.locator("[data-field-error=cnpj]")).to_be_visible()
+        expect(visitor.get_by_label("Li e aceito os termos")).to_be_checked()
+        expect(visitor.locator("[name=password]")).to_have_value("banana-da-terra")
+        expect(visitor.locator("[name=confirm_password]")).to_have_value("banana-da-terra")
+        expect(visitor.locator("[name=legal_name]")).to_have_value(f"Quitanda Árvore {suffix} Ltda")
+
+        # fixing the one field is enough
+        visitor.fill("[name=cnpj]", new_cnpj())
+        visitor.get_by_test_id("signup-submit").click()
+        visitor.wait_for_url(f"{live_server}/cliente")
+    finally:
+        context.close()

@@ -24,6 +24,10 @@ PANEL = [
                                       finance=403, anonymous=302)),
     ("POST", C + "/chave-integracao/revelar", dict(manager=422, accountant=403, other_manager=404, client=403,
                                                    admin=403, finance=403, anonymous=302)),
+    # the client already has a key: "Gerar chave" only says so (302 back to the tab)
+    ("POST", C + "/chave-integracao/criar", dict(manager=302, accountant=403, other_manager=404, client=403,
+                                                 admin=403, finance=403, anonymous=302)),
+    ("POST", OTHER + "/chave-integracao/criar", dict(manager=404)),
     ("POST", C + "/chave-integracao/gerar", dict(manager=422, accountant=403, other_manager=404, client=403,
                                                  admin=403, finance=403, anonymous=302)),
     ("POST", C + "/chave-integracao/{old_key_id}/encerrar", dict(manager=302, accountant=403, other_manager=404,

@@ -38,21 +38,40 @@ def key_tab(http, client_id) -> str:
 # -- creation and display ---------------------------------------------------------------------------------
 
 
-def test_first_view_of_the_tab_creates_the_key_once(login_as, manager, client_row):
+def test_opening_the_tab_writes_nothing_and_the_button_creates_the_key_once(login_as, manager, client_row):
+    """A GET must not write: the tab says "Nenhuma chave gerada"; "Gerar chave" (a POST) creates it."""
     assert services.current_integration_key(client_row.id) is None
     http = login_as(manager)
-    first = key_tab(http, client_row.id)
+    empty = key_tab(http, client_row.id)
+    assert 'data-testid="no-key"' in empty and "Nenhuma chave gerada" in empty and "Gerar chave" in empty
+    assert f'action="/clientes/{client_row.id}/chave-integracao/criar"' in empty
+    key_tab(http, client_row.id)
+    assert count(IntegrationKey) == 0 and audit_actions(client_row.id) == []
+
+    shown = http.post(f"/clientes/{client_row.id}/chave-integracao/criar")
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
     key = services.current_integration_key(client_row.id)
     assert key is not None and key.created_by_id == manager.id
-    assert key_tab(http, client_row.id) and count(IntegrationKey) == 1
-    assert key.masked in first and key.last4 in first
-    assert audit_actions(client_row.id) == ["integration_key.created"]
     plaintext = services.reveal_integration_key(key, manager, PASSWORD)
-    assert KEY_RE.fullmatch(plaintext)
+    assert KEY_RE.fullmatch(plaintext) and plaintext in shown.get_data(as_text=True)  # shown once
+    assert audit_actions(client_row.id)[0] == "integration_key.created"
+
+    first = key_tab(http, client_row.id)
+    assert key.masked in first and key.last4 in first and "Nenhuma chave gerada" not in first
     assert plaintext not in first  # masked only
     for label in ("Revelar", "Gerar nova chave", "Nenhum", "1 hora", "24 horas", "7 dias", "data-confirm",
                   "para de funcionar"):
         assert label in first
+
+    again = http.post(f"/clientes/{client_row.id}/chave-integracao/criar")
+    assert again.status_code == 302 and count(IntegrationKey) == 1
+    assert services.current_integration_key(client_row.id).id == key.id
+
+
+def test_revealing_before_any_key_exists_is_a_404(login_as, manager, client_row):
+    response = login_as(manager).post(f"/clientes/{client_row.id}/chave-integracao/revelar",
+                                      data={"password": PASSWORD})
+    assert response.status_code == 404 and count(IntegrationKey) == 0
 
 
 def test_keys_are_random_256_bit_with_a_prefix(client_row):
@@ -95,6 +114,7 @@ def test_reveal_needs_the_password_and_is_audited(login_as, manager, client_row,
 
 def test_reveal_attempts_are_rate_limited(login_as, manager, client_row, db, app, monkeypatch):
     monkeypatch.setitem(app.config, "LOGIN_RATE_LIMIT", "3 per minute")
+    services.ensure_integration_key(client_row)
     db.session.commit()
     http = login_as(manager)
     url = f"/clientes/{client_row.id}/chave-integracao/revelar"

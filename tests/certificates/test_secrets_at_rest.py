@@ -62,7 +62,7 @@ def test_database_holds_no_plaintext_secrets(login_as, manager, ecnpj_client, pa
     form = {"file": (io.BytesIO(pfx), "a1.pfx"), "password": PFX_PASSWORD}
     assert http.post(f"/clientes/{ecnpj_client.id}/certificado", data=form).status_code == 302
     keys = []
-    http.get(f"/clientes/{ecnpj_client.id}?tab=chave-integracao")  # creates the first key
+    http.post(f"/clientes/{ecnpj_client.id}/chave-integracao/criar")  # the first key
     first = services.current_integration_key(ecnpj_client.id)
     keys.append(services.reveal_integration_key(first, manager, PASSWORD))
     revealed = http.post(f"/clientes/{ecnpj_client.id}/chave-integracao/revelar", data={"password": PASSWORD})

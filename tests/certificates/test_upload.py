@@ -4,7 +4,9 @@ generated ones get their own message next to the right field, and nothing is sto
 import io
 import logging
 import os
+import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pfxgen
 import pytest
@@ -359,23 +361,67 @@ def test_api_status_thresholds(days_left, status, partner_api, ecnpj_client, db)
 # -- dashboard badges -----------------------------------------------------------------------------------
 
 
-def test_dashboard_badges_for_expiring_and_expired_certificates(login_as, manager, partner, plan, db):
-    expiring, expired, healthy = (ClientFactory(partner=partner, plan=plan) for _ in range(3))
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    now = datetime(2026, 11, 1, 12, tzinfo=UTC)
+def test_dashboard_certificate_column_and_filter(login_as, manager, partner, plan, db):
+    from core.db import utcnow
+
+    expiring, expired, healthy, none = (ClientFactory(partner=partner, plan=plan) for _ in range(4))
+    now = utcnow()
+    start = now - timedelta(days=300)
     store_certificate(expiring, not_before=start, not_after=now + timedelta(days=12, hours=3))
     store_certificate(expired, not_before=start, not_after=now - timedelta(days=2))
     store_certificate(healthy, not_before=start, not_after=now + timedelta(days=90))
     db.session.commit()
-    with time_machine.travel(now, tick=False):
-        html = login_as(manager).get("/painel?per_page=100").get_data(as_text=True)
+    http = login_as(manager)
+    html = http.get("/painel").get_data(as_text=True)
 
-    def row_of(client_row):
-        return html.split(f'data-client-id="{client_row.id}"', 1)[1].split("</tr>", 1)[0]
+    def cell_of(client_row, page=html):
+        row = page.split(f'data-client-id="{client_row.id}"', 1)[1].split("</tr>", 1)[0]
+        return row.split('data-column="certificate">', 1)[1].split("</td>", 1)[0]
 
-    assert "Certificado vence em 13 dias" in row_of(expiring) and "text-bg-warning" in row_of(expiring)
-    assert "Certificado vencido" in row_of(expired) and "text-bg-danger" in row_of(expired)
-    assert "Certificado" not in row_of(healthy)
+    valid_until = (now + timedelta(days=90)).astimezone(ZoneInfo("America/Sao_Paulo")).strftime("%d/%m/%Y")
+    assert "<th>Certificado</th>" in html
+    assert "expira em 13 dias" in cell_of(expiring) and "text-bg-warning" in cell_of(expiring)
+    assert "vencido" in cell_of(expired) and "text-bg-danger" in cell_of(expired)
+    assert f"válido até {valid_until}" in cell_of(healthy) and "text-bg-success" in cell_of(healthy)
+    assert "sem certificado" in cell_of(none)
+
+    def ids(value):
+        page = http.get(f"/painel?certificado={value}").get_data(as_text=True)
+        return {int(i) for i in re.findall(r'data-client-id="(\d+)"', page)}
+
+    mine = {expiring.id, expired.id, healthy.id, none.id}
+    assert ids("valid") & mine == {healthy.id}
+    assert ids("expiring") & mine == {expiring.id}
+    assert ids("expired") & mine == {expired.id}
+    assert ids("none") & mine == {none.id}
+    assert ids("nonsense") & mine == mine  # an unknown value filters nothing
+
+
+def test_the_certificate_column_costs_no_query_per_row(login_as, manager, partner, plan, db):
+    from core.db import utcnow
+
+    http = login_as(manager)
+    ClientFactory(partner=partner, plan=plan)
+    db.session.commit()
+
+    def queries():
+        statements = []
+        engine = db.session.get_bind()
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            assert http.get("/painel").status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    one = queries()
+    now = utcnow()
+    for _ in range(6):
+        row = ClientFactory(partner=partner, plan=plan)
+        store_certificate(row, not_before=now - timedelta(days=10), not_after=now + timedelta(days=5))
+    db.session.commit()
+    assert queries() == one
 
 
 def test_flag_provider_runs_one_query(partner, plan, db):

@@ -1,6 +1,7 @@
 """Acceptance evidence: the e-mail sent on direct registration, the signed link, resending,
 the client area button; version, hash, time, IP and user agent are recorded."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -28,7 +29,7 @@ def register(login_as, manager, plan):
     return db.session.scalar(select(Client).where(Client.email == NEW_CLIENT["email"]))
 
 
-def acceptance_mail(inbox, deliver_mail, address, count=2):
+def acceptance_mail(inbox, deliver_mail, address, count=1):
     deliver_mail()
     inbox.wait_for(count)
     mails = [m for m in inbox.to(address) if m["Subject"].startswith("Aceite do contrato")]
@@ -36,16 +37,48 @@ def acceptance_mail(inbox, deliver_mail, address, count=2):
     return mails[-1]
 
 
-def test_direct_registration_sends_the_acceptance_email(db, login_as, manager, plan, inbox, deliver_mail):
+def test_direct_registration_sends_one_email_in_the_partners_name(db, login_as, manager, partner, plan, inbox,
+                                                                   deliver_mail):
+    """One message, from "<Partner> via Revenda", answers to the partner: acceptance and first access."""
     client = register(login_as, manager, plan)
     message = acceptance_mail(inbox, deliver_mail, client.email)
+    assert len(inbox.to(client.email)) == 1  # not a welcome e-mail and an acceptance e-mail at once
+    assert message["From"].addresses[0].display_name == f"{partner} via Revenda"
+    assert message["From"].addresses[0].addr_spec == "nao-responda@revenda.local"
+    assert message["Reply-To"] == partner.email
+    assert message["Subject"] == f"Aceite do contrato e primeiro acesso — {partner}"
     body = message.get_body(("plain",)).get_content()
-    assert "Padaria Aceite Ltda" in body and "versão v1" in body
+    assert "Padaria Aceite Ltda" in body and "versão v1" in body and str(partner) in body
     assert link_in(message, "/aceite/").startswith("/aceite/")
+    assert link_in(message, "/primeiro-acesso/").startswith("/primeiro-acesso/")
     tab = login_as(manager).get(f"/clientes/{client.id}?tab=contrato").get_data(as_text=True)
     assert 'data-testid="acceptance-pending"' in tab and "Aguardando aceite" in tab
-    dashboard = login_as(manager).get("/painel").get_data(as_text=True)
-    assert "Aguardando aceite" in dashboard
+
+    # The status reads "Aguardando aceite" — never "Efetivado" beside it — until the client accepts.
+    def status_cell(page):
+        row = page.split(f'data-client-id="{client.id}"', 1)[1].split("</tr>", 1)[0]
+        return re.search(r'<span class="badge[^"]*" data-status="active">([^<]+)</span>', row).group(1)
+
+    assert status_cell(login_as(manager).get("/painel").get_data(as_text=True)) == "Aguardando aceite"
+    header = login_as(manager).get(f"/clientes/{client.id}").get_data(as_text=True).split("</h1>", 1)[0]
+    assert "Aguardando aceite" in header and "Efetivado" not in header
+    services.accept_terms(client, channel=AcceptanceChannel.CLIENT_AREA, ip=None, user_agent=None)
+    assert status_cell(login_as(manager).get("/painel").get_data(as_text=True)) == "Efetivado"
+
+
+def test_resending_once_the_password_is_set_sends_only_the_acceptance(db, login_as, manager, plan, inbox,
+                                                                        deliver_mail):
+    from accounts.models import User
+
+    client = register(login_as, manager, plan)
+    db.session.scalar(select(User).where(User.client_id == client.id)).set_password("senha-do-cliente-1")
+    db.session.commit()
+    deliver_mail()
+    inbox.clear()
+    assert login_as(manager).post(f"/clientes/{client.id}/contrato/reenviar-aceite").status_code == 302
+    message = acceptance_mail(inbox, deliver_mail, client.email)
+    assert message["Subject"].startswith("Aceite do contrato — ")
+    assert "/primeiro-acesso/" not in message.get_body(("plain",)).get_content()
     requested = db.session.scalar(select(ContractEvent).where(ContractEvent.client_id == client.id,
                                                               ContractEvent.kind == EventKind.ACCEPTANCE_REQUESTED))
     assert requested.actor_id == manager.id and requested.to_value == client.email

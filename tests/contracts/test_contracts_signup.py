@@ -221,3 +221,21 @@ def test_terms_version_shown_is_the_one_recorded(db, client, make_link):
     assert response.status_code == 302
     acceptance = db.session.scalar(select(Acceptance).order_by(Acceptance.id.desc()))
     assert acceptance.terms_version_id == shown.id and acceptance.text_sha256 == shown.sha256
+
+
+def test_after_an_error_the_terms_stay_ticked_and_the_passwords_stay_typed(db, client, make_link, committed):
+    link = make_link()
+    committed()
+    response = client.post(url_of(link), data=signup_form(cnpj="11.111.111/1111-11"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and response.headers["Cache-Control"] == "no-store"
+    assert 'id="accept-terms" required checked' in html
+    assert html.count(f'value="{SIGNUP_PASSWORD}"') == 2
+
+
+def test_a_refused_password_is_cleared_from_both_fields(db, client, make_link, committed):
+    link = make_link()
+    committed()
+    html = client.post(url_of(link), data=signup_form(confirm_password="outra-senha-123")).get_data(as_text=True)
+    assert SIGNUP_PASSWORD not in html and "outra-senha-123" not in html
+    assert 'id="accept-terms" required checked' in html

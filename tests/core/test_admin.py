@@ -122,7 +122,7 @@ ENGLISH = ("Created At", "Is Active", "Price Cents", "Legal Name", "Trade Name",
     ("plans", ("Software", "Nome", "Preço mensal", "Ativo", "Criado em")),
     ("partners", ("Razão social", "Nome fantasia", "CNPJ", "E-mail de cobrança", "Ativo", "Criado em")),
     ("users", ("E-mail", "Nome", "Papel", "Revenda", "Ativo", "Último acesso")),
-    ("audit", ("Quando", "Quem", "Ação", "Objeto", "Antes", "Depois")),
+    ("audit", ("Quando", "Quem", "Ação", "Revenda", "Cliente", "Antes", "Depois")),
     ("outbox", ("Criado em", "Para", "Assunto", "Tipo", "Situação", "Tentativas", "Enviado em")),
 ])
 def test_core_views_speak_portuguese(db, login_as, admin_user, view, expected):
@@ -146,20 +146,23 @@ def test_roles_show_in_portuguese_and_filter_by_role(db, login_as, admin_user, m
     assert finance_user.email in text(filtered) and manager.email not in text(filtered)
 
 
-def test_audit_list_is_compact_and_details_are_whole(db, login_as, admin_user):
+def test_audit_list_is_in_words_and_details_keep_the_record(db, login_as, admin_user, client_row, plan):
     long_value = "x" * 300
-    event = AuditEvent(action="test.long", object_type="client", object_id=1, before={"note": long_value},
-                       after={"note": "curta", "valor": 10})
+    event = AuditEvent(action="contract.plan_changed", object_type="client", object_id=client_row.id,
+                       partner_id=client_row.partner_id, client_id=client_row.id,
+                       before={"note": long_value}, after={"plan_id": plan.id, "monthly_price_cents": 5995})
     db.session.add(event)
     db.session.flush()
     http = login_as(admin_user)
     listing = text(http.get("/admin/audit/"))
-    shown = re.search(r'<td class="col-before">\s*<code[^>]*>(.*?)</code>', listing, re.S).group(1)
-    assert shown.endswith("…") and len(unescape(shown)) <= 80
-    assert '{"note":"curta","valor":10}' in unescape(listing)
+    row = listing.split('<td class="col-before">', 1)[1].split("</tr>", 1)[0]
+    assert "x" * 40 not in row and "…" in row  # long values cut short
+    assert "Plano:</span> " + str(plan) in unescape(row) and "Mensalidade:</span> R$ 59,95" in unescape(row)
+    assert "Plano alterado" in listing and client_row.legal_name in listing and str(client_row.partner) in listing
+    assert "contract.plan_changed" not in listing and "monthly_price_cents" not in listing
     assert '<div class="table-responsive">' in listing and ".table-responsive { overflow-x: auto; }" in listing
     details = text(http.get(f"/admin/audit/details/?id={event.id}"))
-    assert long_value in details and "audit-json-full" in details
+    assert long_value in details and "audit-json-full" in details and "contract.plan_changed" in details
 
 
 # -- catalogue forms ------------------------------------------------------------------------------------

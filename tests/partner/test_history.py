@@ -21,7 +21,7 @@ def history_html(http, client_row) -> str:
     ("payer", "partner", "Revenda (gestor)"),
     ("status_reason", "non_payment", "Falta de pagamento"),
     ("cnpj", "11222333000181", "11.222.333/0001-81"),
-    ("grace_seconds", 86400, "24 h"),
+    ("grace_seconds", 86400, "24 horas"),
     ("effective_at", "2026-12-01T03:00:00+00:00", "01/12/2026 00:00"),  # Brasília time
     ("plan", "FazNota Ouro", "FazNota Ouro"),
 ])
@@ -45,8 +45,10 @@ def test_long_values_are_cut_and_kept_whole_in_a_title(db, login_as, manager, cl
     assert "05/06/2034" in history and "None" not in history
 
 
-def test_the_first_integration_key_shows_in_the_history_at_once(db, login_as, manager, client_row):
-    """Opening the Chave de integração tab creates the key; the same page already lists it."""
-    html = login_as(manager).get(f"/clientes/{client_row.id}?tab=chave-integracao").get_data(as_text=True)
+def test_the_first_integration_key_shows_in_the_history(db, login_as, manager, client_row):
+    """"Gerar chave" creates the key; the client's page then lists it."""
+    http = login_as(manager)
+    http.post(f"/clientes/{client_row.id}/chave-integracao/criar")
+    html = http.get(f"/clientes/{client_row.id}?tab=chave-integracao").get_data(as_text=True)
     history = re.search(r'data-testid="history">(.*?)</table>', html, re.S).group(1)
     assert "integration_key.created" in history and "Chave de integração criada" in history

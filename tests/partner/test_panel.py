@@ -135,8 +135,9 @@ def test_new_client_success(db, login_as, manager, partner, client_form):
     assert new.phone == "1133334444" and new.accountant_email == "contador@contabil.example"
     login = db.session.scalar(select(User).where(User.client_id == new.id))
     assert login.email == new.email and login.role == Role.CLIENT and login.password_hash is None
-    welcome = db.session.scalar(select(OutboxEmail).where(OutboxEmail.to == new.email, OutboxEmail.kind == "welcome"))
-    assert welcome is not None and "/primeiro-acesso/" in welcome.body_text
+    sent = db.session.scalars(select(OutboxEmail).where(OutboxEmail.to == new.email)).all()
+    assert [m.kind for m in sent] == ["contract_acceptance"]  # one e-mail: acceptance and first access
+    assert "/primeiro-acesso/" in sent[0].body_text and sent[0].reply_to == partner.email
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "client.created",
                                                       AuditEvent.client_id == new.id))
     assert event.actor_id == manager.id and event.after["cnpj"] == "11222333000181"
