@@ -35,6 +35,7 @@ from wtforms import SelectField, validators
 from wtforms.validators import ValidationError as FieldError
 
 from core import validators as clean
+from core.csvsafe import safe_row
 from core.db import db
 from core.mail import OutboxStatus
 from core.permissions import (
@@ -309,9 +310,9 @@ class StaffModelView(_Guard, ModelView):
         _count, data = self._export_data()
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([csv_encode(title) for _name, title in self._export_columns])
+        writer.writerow(safe_row(csv_encode(title) for _name, title in self._export_columns))
         for row in data:
-            writer.writerow([csv_encode(self.get_export_value(row, name)) for name, _title in self._export_columns])
+            writer.writerow(safe_row(csv_encode(self.get_export_value(row, name)) for name, _title in self._export_columns))
         return Response(buffer.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f"attachment;filename={secure_filename(self.get_export_name(export_type='csv'))}"})
 
