@@ -62,7 +62,7 @@ def _refuse_nul_bytes() -> None:
         raise NulByteError()
     for multi in (request.args, request.form):
         for key, values in multi.lists():
-            if "\x00" in key or any("\x00" in v for v in values):
+            if _has_nul(key) or any(_has_nul(v) for v in values):
                 raise NulByteError()
     if request.is_json and b"\\u0000" in request.get_data(cache=True):
         # JSON spells a NUL as \u0000; only a real one in a decoded string counts.
