@@ -11,7 +11,10 @@ document.addEventListener("click", (event) => {
     window.modelActions?.execute(action.dataset.adminAction);  // Flask-Admin's actions.js
     return;
   }
-  // Flask-Admin's placeholder links (filters, the current page): navigating to javascript: is an
-  // inline script too; their own handlers have already run.
-  if (event.target.closest('a[href^="javascript:"]')) event.preventDefault();
 });
+// Flask-Admin's placeholder links (dropdown toggles, filters, the current page): following a
+// javascript: URL is an inline script too. Cancelled while capturing, before any handler can stop
+// the event; their own handlers still run.
+document.addEventListener("click", (event) => {
+  if (event.target.closest('a[href^="javascript:"]')) event.preventDefault();
+}, true);
