@@ -21,6 +21,7 @@ from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Webho
 from core.admin import ReadOnlyView
 from core.db import db
 from core.permissions import INVOICES_REVIEW
+from core.security import parse_id
 from core.validators import ValidationError
 from partner.models import Partner
 
@@ -144,10 +145,8 @@ class InvoiceAdmin(ReadOnlyView):
     # -- details and actions ------------------------------------------------------------------
 
     def _invoice(self, invoice_id) -> Invoice:
-        try:
-            invoice = db.session.get(Invoice, int(invoice_id))
-        except (TypeError, ValueError):
-            invoice = None
+        invoice_id = parse_id(invoice_id)
+        invoice = db.session.get(Invoice, invoice_id) if invoice_id else None
         if invoice is None:
             abort(404)
         return invoice

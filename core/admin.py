@@ -353,7 +353,7 @@ class StaffModelView(_Guard, ModelView):
     def _get_list_filter_args(self):
         """Flask-Admin's filters from the query string, each value checked first: one a filter cannot
         compare (a status that is not one of its options, text in a number or date filter, an id
-        past 64 bits) is dropped with a message instead of failing the query."""
+        the database cannot hold) is dropped with a message instead of failing the query."""
         if not self._filters:
             return None
         filters = []

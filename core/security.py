@@ -9,10 +9,10 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import BadRequest, NotFound
 from werkzeug.routing import IntegerConverter
 
-#: The largest id any of our databases stores (SQLite INTEGER and PostgreSQL BIGINT are 64-bit):
-#: SQLite's driver raises OverflowError binding a larger Python int, so such an id answers 404 before
-#: it reaches a query.
-MAX_ID = 2**63 - 1
+#: The largest id a row can have: every id column is INTEGER, 32-bit on PostgreSQL (a larger value
+#: fails the query there: "integer out of range"; SQLite's driver raises OverflowError past 64 bits).
+#: A larger id answers 404 before it reaches a query.
+MAX_ID = 2**31 - 1
 
 NUL_MESSAGE = _l("O texto enviado contém caracteres inválidos (NUL). Remova-os e tente novamente.")
 
@@ -30,8 +30,12 @@ class BoundedIdConverter(IntegerConverter):
 
 def parse_id(value) -> int | None:
     """``value`` as a database id, or None when it is not one (not a number, negative, too large)."""
+    if isinstance(value, str):
+        value = value.strip()
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
+    elif isinstance(value, float) and value.is_integer():  # JSON's 5.0
+        number = int(value)
     elif isinstance(value, str) and value.isascii() and value.isdigit():
         number = int(value)
     else:
@@ -72,13 +76,15 @@ def _refuse_nul_bytes() -> None:
 
 def _refuse_out_of_range_ids() -> None:
     """Ids typed as text in a route (``/clientes/<client_id>``) or in Flask-Admin's ``?id=``: a number
-    too large for the database is a row that cannot exist (404), not a query that fails."""
+    too large for the database, or an admin id that is no number, is a row that cannot exist (404),
+    not a query that fails."""
     candidates = [v for k, v in (request.view_args or {}).items() if k == "id" or k.endswith("_id")]
-    if request.path.startswith("/admin/"):
-        candidates += request.args.getlist("id")
     for value in candidates:
         if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > MAX_ID:
             raise NotFound()
+    # Flask-Admin passes ?id= to the database as text: PostgreSQL fails on "1e400" or "-1x".
+    if request.path.startswith("/admin/") and any(parse_id(v) is None for v in request.args.getlist("id")):
+        raise NotFound()
 
 
 def content_security_policy() -> str:

@@ -16,7 +16,8 @@ HUGE = "99999999999999999999"
 
 @pytest.mark.parametrize(("value", "expected"), [
     ("1", 1), (str(MAX_ID), MAX_ID), (str(MAX_ID + 1), None), (HUGE, None), ("0", None), ("-1", None),
-    ("1e400", None), ("١٢", None), ("²", None), (" 1", None), ("", None), (None, None), (7, 7), (True, None),
+    ("1e400", None), ("١٢", None), ("²", None), (" 1 ", 1), ("", None), (None, None), (7, 7), (True, None),
+    (5.0, 5), (float("inf"), None), (2**31, None),
 ])
 def test_parse_id(value, expected):
     assert parse_id(value) == expected
