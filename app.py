@@ -74,6 +74,10 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
 
+    from core.security import init_security
+
+    init_security(app)  # before the blueprints: their <int:…> rules take its bounded converter
+
     from core.tasks import init_celery
 
     for module in TASK_MODULES:

@@ -15,6 +15,7 @@ from billing.errors import BillingError
 from billing.models import Invoice, InvoiceStatus
 from billing.run import Month
 from core.db import db
+from core.security import parse_id
 from core.validators import ValidationError
 from partner.models import Payer
 
@@ -68,10 +69,7 @@ def boleto_json(boleto) -> dict:
 
 
 def _load_invoice(invoice_id) -> Invoice:
-    try:
-        invoice_id = int(invoice_id)
-    except (TypeError, ValueError):
-        invoice_id = None
+    invoice_id = parse_id(invoice_id)
     invoice = db.session.scalar(
         services.partner_api_invoices(g.partner.id).where(Invoice.id == invoice_id)
     ) if invoice_id else None
@@ -95,7 +93,7 @@ def _filters(query):
         except ValidationError as exc:
             errors["month"] = exc.fields["month"]
     client_id = request.args.get("client_id") or None
-    if client_id and not client_id.isdigit():
+    if client_id and parse_id(client_id) is None:
         errors["client_id"] = _("Informe um número inteiro.")
     if errors:
         raise ApiError(422, "invalid_parameter", _("Parâmetros de consulta inválidos."), errors)

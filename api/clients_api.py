@@ -19,6 +19,7 @@ from api.common import (
     schema,
 )
 from core.db import db
+from core.security import parse_id
 from core.validators import ValidationError
 from partner import services
 from partner.access import get_partner_client
@@ -142,10 +143,10 @@ def _id_param(name: str, errors: dict) -> int | None:
     value = request.args.get(name)
     if value in (None, ""):
         return None
-    if not value.isdigit():
+    number = parse_id(value)  # digits only, and within what the database can compare
+    if number is None:
         errors[name] = _("Informe um número inteiro.")
-        return None
-    return int(value)
+    return number
 
 
 def _raise_if(errors: dict) -> None:

@@ -8,7 +8,8 @@ message on the details page with status 4xx, so nothing is saved."""
 
 from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
-from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
+from flask_admin.contrib.sqla import tools
+from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, IntEqualFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -21,6 +22,7 @@ from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, Webho
 from core.admin import ReadOnlyView, add_shortcut
 from core.db import db
 from core.permissions import INVOICES_REVIEW
+from core.security import parse_id
 from core.validators import ValidationError
 from partner.models import Partner
 
@@ -38,6 +40,19 @@ class OverdueFilter(BaseSQLAFilter):
 
     def operation(self):
         return "é"
+
+
+class PartnerNameFilter(BaseSQLAFilter):
+    """The partner's name contains the text. A subquery, not a join: the list already joins
+    ``partners`` (``get_query``), and Flask-Admin's own join for a related column made every use of
+    this filter a 500 ("ambiguous column name")."""
+
+    def apply(self, query, value, alias=None):
+        names = select(Partner.id).where(Partner.legal_name.ilike(tools.parse_like_term(value)))
+        return query.filter(Invoice.partner_id.in_(names))
+
+    def operation(self):
+        return "contém"
 
 
 PAYMENT_STATUS_LABELS = {
@@ -117,7 +132,7 @@ class InvoiceAdmin(ReadOnlyView):
     column_filters = (
         FilterEqual(Invoice.status, "Situação", options=STATUS_OPTIONS),
         IntEqualFilter(Invoice.partner_id, "Revenda (id)"),
-        FilterLike(Partner.legal_name, "Revenda (nome)"),
+        PartnerNameFilter(Invoice.partner_id, "Revenda (nome)"),
         FilterEqual(Invoice.month, "Mês (AAAA-MM)"),
         OverdueFilter(Invoice.due_date, "Vencida", options=[("1", "Sim"), ("0", "Não")]),
     )
@@ -131,10 +146,8 @@ class InvoiceAdmin(ReadOnlyView):
     # -- details and actions ------------------------------------------------------------------
 
     def _invoice(self, invoice_id) -> Invoice:
-        try:
-            invoice = db.session.get(Invoice, int(invoice_id))
-        except (TypeError, ValueError):
-            invoice = None
+        invoice_id = parse_id(invoice_id)
+        invoice = db.session.get(Invoice, invoice_id) if invoice_id else None
         if invoice is None:
             abort(404)
         return invoice
@@ -278,7 +291,7 @@ def register(admin) -> None:
                  filter=("Vencida", "1"), order=10)
     add_shortcut(admin, "payments", INVOICES_REVIEW, _l("Pagamentos a aprovar"),
                  _l("Pagamentos manuais aguardando um segundo usuário do financeiro."),
-                 filter=("Situação", "PENDING_APPROVAL"), order=20)
+                 filter=("Situação", PaymentStatus.PENDING_APPROVAL.value), order=20)
     add_shortcut(admin, "invoices", INVOICES_REVIEW, _l("Todas as faturas"), _l("Busca, filtros e exportação CSV."),
                  order=30)
 

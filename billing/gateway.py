@@ -22,6 +22,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -236,7 +237,21 @@ def boleto_from_payment_intent(pi: Any) -> BoletoResult:
     )
 
 
+def _signed_at(sig_header: str) -> int | None:
+    """The ``t=`` of a ``Stripe-Signature`` header (seconds since the epoch)."""
+    for part in (sig_header or "").split(","):
+        key, _sep, value = part.strip().partition("=")
+        if key == "t" and value.isascii() and value.isdigit():
+            return int(value)
+    return None
+
+
 def _verify_and_load(payload: bytes, sig_header: str, secret: str, tolerance: int) -> dict:
+    # Stripe's check refuses a signature older than ``tolerance`` (a replayed delivery) but not one
+    # dated in the future; a clock ahead of ours by more than the same margin is refused here.
+    signed_at = _signed_at(sig_header)
+    if signed_at is not None and signed_at > time.time() + tolerance:
+        raise WebhookSignatureError("Assinatura do webhook com data no futuro.")
     try:
         stripe.WebhookSignature.verify_header(payload, sig_header, secret, tolerance)
         event = json.loads(payload)

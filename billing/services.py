@@ -57,6 +57,7 @@ from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import INVOICES_REVIEW, has_permission
+from core.security import parse_id
 from core.validators import ValidationError
 from partner.models import Client, ContractStatus, Partner, Payer
 
@@ -226,9 +227,8 @@ def invoices_visible_to(user):
 
 
 def get_invoice_for(user, invoice_id) -> Invoice | None:
-    try:
-        invoice_id = int(invoice_id)
-    except (TypeError, ValueError):
+    invoice_id = parse_id(invoice_id)
+    if invoice_id is None:
         return None
     return db.session.scalar(invoices_visible_to(user).where(Invoice.id == invoice_id))
 

@@ -4,11 +4,23 @@
 2. Every event is stored by its Stripe id (unique), so a repeated delivery is a no-op.
 3. The handler acts, and the event keeps its outcome: processed, ignored (a type we do not use)
    or failed (with the error: e.g. an invoice we cannot find).
+
+Dates: a signature older than the gateway's tolerance (5 minutes, Stripe's own check) is a replay
+and one dated more than ``MAX_CLOCK_SKEW`` ahead is refused too (400, nothing stored); an event
+whose ``created`` lies more than ``MAX_CLOCK_SKEW`` in the future is refused the same way. An old
+``created`` is normal: Stripe retries an event for up to three days, signing each attempt afresh.
+
+Money: a payment marks its invoice paid only when its amount and currency are exactly the
+invoice's (BRL, ``total_cents``). Otherwise the event is kept as ``failed`` with the difference in
+``error``, an audit row ``payment.mismatch`` points finance at the invoice, and the answer is 200:
+Stripe retries any other answer for days, and a retry cannot change the amount. Finance reviews
+it in the staff admin (webhook events, status "Falhou"; Auditoria).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -41,6 +53,20 @@ class HandlerFailure(Exception):
     """The event is valid but cannot be applied (kept as ``failed`` with this message)."""
 
 
+class PaymentMismatch(HandlerFailure):
+    """A payment whose amount or currency is not the invoice's: never marks it paid."""
+
+    def __init__(self, invoice: Invoice, message: str, details: dict):
+        super().__init__(message)
+        self.invoice, self.details = invoice, details
+
+
+#: How far ahead of our clock a signature or an event may be dated (seconds).
+MAX_CLOCK_SKEW = 300
+#: The one currency invoices are issued in.
+INVOICE_CURRENCY = "brl"
+
+
 def receive_stripe_event(payload: bytes, signature: str) -> tuple[WebhookEvent, bool]:
     """Verify and store the event, then apply it. Returns (event row, was it new)."""
     gateway = services.get_gateway()
@@ -51,6 +77,9 @@ def receive_stripe_event(payload: bytes, signature: str) -> tuple[WebhookEvent, 
     event_id, event_type = event.get("id"), event.get("type")
     if not isinstance(event_id, str) or not isinstance(event_type, str):
         raise WebhookRejected("evento sem id ou tipo")
+    created = event.get("created")
+    if isinstance(created, int | float) and created > time.time() + MAX_CLOCK_SKEW:
+        raise WebhookRejected("evento com data no futuro")
     existing = db.session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == event_id))
     if existing is not None:
         return existing, False
@@ -77,6 +106,11 @@ def _dispatch(row: WebhookEvent, event: dict) -> None:
             row.status = WebhookStatus.FAILED
             row.error = str(exc)[:2000]
             log.warning("stripe webhook %s (%s) failed: %s", row.stripe_event_id, row.type, exc)
+            if isinstance(exc, PaymentMismatch):
+                invoice = exc.invoice
+                row.invoice_id = invoice.id
+                audit.record("payment.mismatch", invoice, partner_id=invoice.partner_id, client_id=invoice.client_id,
+                             after={"invoice": invoice.number, "event": row.stripe_event_id, **exc.details})
     row.processed_at = utcnow()
     db.session.flush()
 
@@ -110,6 +144,10 @@ def _invoice_for_intent(intent: dict) -> Invoice:
     return invoice
 
 
+def _cents(value, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else default
+
+
 def _payment_for(invoice: Invoice, intent: dict) -> Payment:
     payment = db.session.scalar(
         select(Payment).where(Payment.reference == intent.get("id"), Payment.gateway == PaymentGatewayKind.STRIPE)
@@ -117,7 +155,7 @@ def _payment_for(invoice: Invoice, intent: dict) -> Payment:
     if payment is None:
         types = intent.get("payment_method_types") or ["card"]
         payment = Payment(invoice_id=invoice.id, gateway=PaymentGatewayKind.STRIPE, method=str(types[0])[:20],
-                          reference=intent.get("id"), amount_cents=int(intent.get("amount") or invoice.total_cents),
+                          reference=intent.get("id"), amount_cents=_cents(intent.get("amount"), invoice.total_cents),
                           status=PaymentStatus.PROCESSING)
         db.session.add(payment)
     return payment
@@ -130,8 +168,7 @@ def on_payment_succeeded(intent: dict) -> int:
     payment.status = PaymentStatus.SUCCEEDED
     db.session.flush()
     if invoice.status in PAYABLE:
-        if payment.amount_cents < invoice.total_cents:
-            raise HandlerFailure(f"valor pago {payment.amount_cents} menor que o total {invoice.total_cents}")
+        _check_amount_and_currency(invoice, intent)
         services.mark_paid(invoice)
     elif not known:
         # Money for a void invoice, or a second payment of a paid one: keep the payment and tell
@@ -139,6 +176,20 @@ def on_payment_succeeded(intent: dict) -> int:
         audit.record("payment.unexpected", payment, partner_id=invoice.partner_id, client_id=invoice.client_id,
                      after={"invoice": invoice.number, "status": invoice.status, "reference": payment.reference})
     return invoice.id
+
+
+def _check_amount_and_currency(invoice: Invoice, intent: dict) -> None:
+    """The intent pays exactly this invoice: its total, in reais; else ``PaymentMismatch``."""
+    amount, currency = intent.get("amount"), intent.get("currency")
+    currency = currency.lower() if isinstance(currency, str) else currency
+    if isinstance(amount, int) and not isinstance(amount, bool) and amount == invoice.total_cents \
+            and currency == INVOICE_CURRENCY:
+        return
+    details = {"amount_cents": amount if isinstance(amount, int) else str(amount)[:40],
+               "currency": str(currency)[:10], "expected_cents": invoice.total_cents,
+               "expected_currency": INVOICE_CURRENCY}
+    raise PaymentMismatch(invoice, f"valor ou moeda divergente da fatura {invoice.number}: recebido {amount} "
+                                   f"{currency}, esperado {invoice.total_cents} {INVOICE_CURRENCY}", details)
 
 
 def on_payment_failed(intent: dict) -> int:

@@ -33,6 +33,7 @@ from werkzeug.utils import secure_filename
 from wtforms import validators
 from wtforms.validators import ValidationError as FieldError
 
+from core.csvsafe import safe_row
 from core.db import db
 from core.mail import OutboxStatus
 from core.money import format_brl
@@ -43,6 +44,7 @@ from core.permissions import (
     Role,
     has_permission,
 )
+from core.security import MAX_ID
 from core.validators import ValidationError
 
 log = logging.getLogger(__name__)
@@ -263,6 +265,31 @@ class _Guard:
         abort(403)
 
 
+def _within_id_range(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | list | tuple):
+        return True
+    values = value if isinstance(value, list | tuple) else [value]
+    return all(not isinstance(v, int) or -MAX_ID <= v <= MAX_ID for v in values)
+
+
+def filter_value_ok(view, flt, value: str) -> bool:
+    """Whether ``flt`` can compare ``value``: its own check, one of its options when it offers some
+    (each item of a list filter), a value its ``clean`` accepts and an integer the database can bind."""
+    try:
+        if not flt.validate(value):
+            return False
+        options = flt.get_options(view)
+        if options:
+            keys = {str(key) for key, _label in options}
+            parts = value.split(",") if isinstance(flt, sqla_filters.FilterInList | sqla_filters.FilterNotInList) \
+                else [value]
+            if not all(part.strip() in keys for part in parts):
+                return False
+        return _within_id_range(flt.clean(value))
+    except (ValueError, TypeError, KeyError, LookupError, OverflowError, ArithmeticError):
+        return False
+
+
 class StaffModelView(_Guard, ModelView):
     """Base for staff views: role-checked, CSV export capped, Portuguese and local-time presentation.
 
@@ -277,9 +304,9 @@ class StaffModelView(_Guard, ModelView):
         _count, data = self._export_data()
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow([csv_encode(title) for _name, title in self._export_columns])
+        writer.writerow(safe_row(csv_encode(title) for _name, title in self._export_columns))
         for row in data:
-            writer.writerow([csv_encode(self.get_export_value(row, name)) for name, _title in self._export_columns])
+            writer.writerow(safe_row(csv_encode(self.get_export_value(row, name)) for name, _title in self._export_columns))
         return Response(buffer.getvalue(), mimetype="text/csv", headers={
             "Content-Disposition": f"attachment;filename={secure_filename(self.get_export_name(export_type='csv'))}"})
 
@@ -306,6 +333,37 @@ class StaffModelView(_Guard, ModelView):
         # Exports are for machines: raw values unless the view says otherwise.
         self.column_formatters_export = {} if own_export is None else own_export
         super().__init__(model, db_session, *args, **kwargs)
+
+    #: The last page a list may ask for: page × page size stays far inside a 64-bit OFFSET.
+    MAX_PAGE = 10**6
+
+    def _get_list_extra_args(self):
+        """Query-string values a person or a fuzzer typed: a page outside 0…MAX_PAGE is the first or
+        the last one Flask-Admin would show, never a negative or overflowing OFFSET."""
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), self.MAX_PAGE)
+        return args
+
+    def _get_list_filter_args(self):
+        """Flask-Admin's filters from the query string, each value checked first: one a filter cannot
+        compare (a status that is not one of its options, text in a number or date filter, an id
+        the database cannot hold) is dropped with a message instead of failing the query."""
+        if not self._filters:
+            return None
+        filters = []
+        for arg in request.args:
+            if not arg.startswith("flt") or "_" not in arg:
+                continue
+            pos, key = arg[3:].split("_", 1)
+            if key not in self._filter_args:
+                continue
+            idx, flt = self._filter_args[key]
+            value = request.args[arg]
+            if filter_value_ok(self, flt, value):
+                filters.append((pos, (idx, str(flt.name), value)))
+            else:
+                flash(self.get_invalid_value_msg(value, flt), "error")
+        return [v[1] for v in sorted(filters, key=lambda n: n[0])]
 
     def _money_columns(self, model) -> list[str]:
         names = {attr.key for attr in inspect(model).column_attrs}

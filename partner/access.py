@@ -5,6 +5,7 @@ from sqlalchemy import Select, select
 
 from core.db import db
 from core.permissions import Role
+from core.security import parse_id
 from partner.models import Client
 
 
@@ -22,9 +23,8 @@ def clients_visible_to(user) -> Select:
 
 def get_client_for(user, client_id) -> Client:
     """The client if ``user`` may see it, else 404 (never 403: no hint that it exists)."""
-    try:
-        client_id = int(client_id)
-    except (TypeError, ValueError):
+    client_id = parse_id(client_id)  # a number within the id column's range
+    if client_id is None:
         abort(404)
     client = db.session.scalar(clients_visible_to(user).where(Client.id == client_id))
     if client is None:
@@ -33,9 +33,8 @@ def get_client_for(user, client_id) -> Client:
 
 
 def get_partner_client(partner_id: int, client_id) -> Client | None:
-    try:
-        client_id = int(client_id)
-    except (TypeError, ValueError):
+    client_id = parse_id(client_id)
+    if client_id is None:
         return None
     return db.session.scalar(
         select(Client).where(Client.id == client_id, Client.partner_id == partner_id)

@@ -27,6 +27,7 @@ from contracts.services.common import (
 )
 from core.db import db, utcnow
 from core.mail import queue_email
+from core.security import parse_id
 from partner.models import Client
 
 # -- terms and acceptance -------------------------------------------------------------------------
@@ -150,8 +151,6 @@ def clients_awaiting_acceptance(client_ids: list[int]) -> set[int]:
 
 def terms_shown(value) -> TermsVersion:
     """The terms version the form showed (so the evidence names what was read), else the current one."""
-    try:
-        terms = db.session.get(TermsVersion, int(value))
-    except (TypeError, ValueError):
-        terms = None
+    terms_id = parse_id(value)
+    terms = db.session.get(TermsVersion, terms_id) if terms_id else None
     return terms if terms is not None and terms.published_at <= utcnow() else current_terms()

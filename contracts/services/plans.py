@@ -19,6 +19,7 @@ from contracts.services.common import (
     _who,
 )
 from core.db import db, utcnow
+from core.security import parse_id
 from core.validators import ValidationError
 from partner import services as partner_services
 from partner.models import Client, Payer, Plan
@@ -42,10 +43,8 @@ def pending_plan_change(client: Client) -> PendingPlanChange | None:
 
 def resolve_plan(plan_id) -> Plan:
     """An active plan of an active software, or a ValidationError on ``plan_id``."""
-    try:
-        plan = db.session.get(Plan, int(plan_id))
-    except (TypeError, ValueError):
-        plan = None
+    plan_id = parse_id(plan_id)  # within the id column's range, or no plan
+    plan = db.session.get(Plan, plan_id) if plan_id else None
     if plan is None or not plan.is_active or not plan.software.is_active:
         raise ValidationError({"plan_id": _("Escolha um plano ativo.")})
     return plan

@@ -339,7 +339,7 @@ def test_boleto_paid_webhook_marks_the_invoice_paid(db, boleto_gateway, invoice,
 def test_a_second_payment_of_a_paid_invoice_is_kept_and_flagged(db, stripe_app, invoice, post_webhook):
     from core.audit import AuditEvent
 
-    first = {"id": "pi_first", "amount": invoice.total_cents, "payment_method_types": ["boleto"],
+    first = {"id": "pi_first", "amount": invoice.total_cents, "currency": "brl", "payment_method_types": ["boleto"],
              "metadata": {"invoice_ref": invoice.number}}
     assert post_webhook(event_payload("payment_intent.succeeded", first)).status_code == 200
     assert invoice.status == InvoiceStatus.PAID

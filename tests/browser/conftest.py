@@ -144,3 +144,30 @@ def login(page, live_server, demo_logins):
         return page
 
     return do
+
+
+@pytest.fixture(autouse=True)
+def no_csp_violation(request):
+    """Every browser test fails on a Content-Security-Policy violation (an inline script or handler
+    left in a template, a script from a host the policy does not name). Pages of the ``context``
+    fixture (hence ``page`` and ``login``) are watched; tests opening their own contexts can call
+    ``watch_csp(context)``."""
+    if "context" not in request.fixturenames and "page" not in request.fixturenames:
+        yield
+        return
+    context = request.getfixturevalue("context")
+    violations = watch_csp(context)
+    yield
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+def watch_csp(context) -> list[str]:
+    """Collect the CSP violations Chromium reports on the console of any page of ``context``."""
+    violations: list[str] = []
+
+    def on_console(message):
+        if "Content Security Policy" in message.text:
+            violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    context.on("console", on_console)
+    return violations
