@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from core.config import Config
+from core.config import Config, check_production
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
 log = logging.getLogger("revenda")
@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.from_mapping(config)
+    check_production(app.config)
     app.instance_path = app.config["INSTANCE_PATH"]
 
     for module in MODEL_MODULES:

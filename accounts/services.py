@@ -1,6 +1,5 @@
 """Account rules: authentication, password changes, reset and first-access links."""
 
-from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, inspect, select
 
@@ -10,6 +9,7 @@ from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import Role
+from core.urls import public_url
 from core.validators import ValidationError, clean_email
 
 MIN_PASSWORD = 8
@@ -65,7 +65,7 @@ def send_password_reset(email: str) -> None:
         "password_reset",
         kind="password_reset",
         user=user,
-        link=url_for("accounts.reset_password", token=token, _external=True),
+        link=public_url("accounts.reset_password", token=token),
     )
 
 
@@ -78,7 +78,7 @@ def send_first_access(user: User) -> None:
         kind="welcome",
         partner_id=user.partner_id,
         user=user,
-        link=url_for("accounts.first_access", token=token, _external=True),
+        link=public_url("accounts.first_access", token=token),
     )
 
 

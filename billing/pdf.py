@@ -7,6 +7,7 @@ from flask import current_app, render_template
 from weasyprint import HTML
 
 from billing.models import Invoice
+from core.urls import public_url
 
 DEFAULT_ISSUER = {
     "name": "Revenda Software Fiscal Ltda",
@@ -32,7 +33,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         "billing/invoice_pdf.html", invoice=invoice, payer=services.payer_of(invoice), issuer=issuer(),
         boleto=services.current_boleto(invoice), status=services.display_status(invoice),
         refunds=invoice.refunds, online=services.online_payments_enabled(),
-        invoice_url=f"{current_app.config['PUBLIC_URL'].rstrip('/')}/faturas/{invoice.id}",  # as in the e-mails
+        invoice_url=public_url("billing.invoice", invoice_id=invoice.id),  # as in the e-mails
     )
     return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
 
