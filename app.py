@@ -96,11 +96,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 @login_manager.user_loader
-def _load_user(user_id):
-    from accounts.models import User
+def _load_user(login_id):
+    from accounts.sessions import load_user
 
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    return load_user(login_id)  # a live server-side login of an active user, else anonymous
 
 
 def _wants_json() -> bool:

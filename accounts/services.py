@@ -3,7 +3,8 @@
 from flask_babel import gettext as _
 from sqlalchemy import func, inspect, select
 
-from accounts.models import User
+from accounts.models import User, check_dummy_password
+from accounts.sessions import can_log_in, end_sessions
 from accounts.tokens import FIRST_ACCESS, RESET, make_user_token
 from core import audit
 from core.db import db, utcnow
@@ -23,7 +24,10 @@ def find_user_by_email(email: str) -> User | None:
 
 def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
-    if user is None or not user.is_active or not user.check_password(password or ""):
+    if user is None:
+        check_dummy_password(password or "")  # as slow as a wrong password: no hint the e-mail is unknown
+        return None
+    if not user.check_password(password or "") or not can_log_in(user):
         return None
     user.last_login_at = utcnow()
     return user
@@ -43,13 +47,15 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if not user.check_password(current or ""):
         raise ValidationError({"current_password": _("Senha atual incorreta.")})
     check_new_password(new, confirm)
-    set_password(user, new, action="user.password_changed")
+    set_password(user, new, action="user.password_changed", keep_current_session=True)
 
 
-def set_password(user: User, new: str, *, action: str) -> None:
+def set_password(user: User, new: str, *, action: str, keep_current_session: bool = False) -> None:
+    """Store a new password and end the user's other logins (all of them after a reset or first access)."""
     user.set_password(new)
     user.password_changed_at = utcnow()
     audit.record(action, user, actor=user, partner_id=user.partner_id)
+    end_sessions(user, keep_current=keep_current_session)
     db.session.flush()
 
 

@@ -4,9 +4,9 @@ from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from accounts import services
+from accounts import services, sessions
 from accounts.tokens import FIRST_ACCESS, RESET, TokenInvalid, load_user_token
 from core import audit
 from core.extensions import limiter
@@ -63,8 +63,7 @@ def login():
                 "accounts/login.html", error=_("E-mail ou senha incorretos."),
                 email=request.form.get("email", "")[:254],
             ), 401
-        login_user(user, remember=bool(request.form.get("remember")))
-        session.permanent = True
+        sessions.log_in(user, remember=bool(request.form.get("remember")))
         audit.record("user.login", user, actor=user, partner_id=user.partner_id)
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
     if current_user.is_authenticated:
@@ -74,7 +73,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    sessions.log_out()
     flash(_("Você saiu da sua conta."), "info")
     return redirect(url_for("accounts.login"))
 

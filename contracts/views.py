@@ -3,13 +3,14 @@ the acceptance pages, and the client area's contract section."""
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import select
 
+from accounts import sessions
 from contracts import services
 from contracts.models import (
     LINK_STATE_LABELS,
@@ -409,8 +410,7 @@ def signup(token):
         except services.LinkUnavailable as exc:
             return _unavailable(exc)
         else:
-            login_user(user)
-            session.permanent = True
+            sessions.log_in(user)
             flash(_("Cadastro concluído! Bem-vindo(a) à área do cliente."), "success")
             return redirect(url_for("partner.client_area"))
     terms = services.current_terms()

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from accounts.models import User
 from accounts.services import create_user, send_first_access
+from accounts.sessions import end_sessions_of_users, turned_off
 from billing.pricing import price_for
 from core import audit
 from core.db import db, utcnow
@@ -351,3 +352,20 @@ def load_software_token(token: str) -> dict:
     """For the software side (and tests): the payload if valid and fresh."""
     serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.software-access")
     return serializer.loads(token, max_age=current_app.config["SOFTWARE_TOKEN_MAX_AGE"])
+
+
+# -- deactivation by staff ------------------------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _end_sessions_of_deactivated_partners(session, flush_context, instances):
+    """A partner deactivated by staff (however it is saved) logs its managers out everywhere.
+
+    ``accounts.sessions.can_log_in`` also refuses them while the partner stays inactive; API tokens
+    are refused by ``api_token_for`` and signup links by ``contracts.services.ensure_link_usable``."""
+    partner_ids = [obj.id for obj in session.dirty
+                   if isinstance(obj, Partner) and obj.id is not None and turned_off(obj)]
+    if partner_ids:
+        connection = session.connection()
+        user_ids = connection.scalars(select(User.id).where(User.partner_id.in_(partner_ids))).all()
+        end_sessions_of_users(connection, user_ids)

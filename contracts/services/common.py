@@ -69,6 +69,8 @@ class LinkUnavailable(Exception):
             LinkState.EXPIRED: _("Este link de contratação expirou. Peça um novo link à sua revenda."),
             LinkState.REVOKED: _("Este link de contratação foi cancelado pela revenda. Peça um novo link."),
             "plan": _("O plano deste link não está mais disponível. Peça um novo link à sua revenda."),
+            "partner": _("Este link de contratação está indisponível: a revenda que o criou não está ativa no "
+                         "momento. Fale com a sua revenda."),
         }.get(self.state, _("Este link de contratação não pode mais ser usado."))
 
 
