@@ -294,6 +294,11 @@ def certificate_flags(client_ids: Iterable[int], now: datetime | None = None) ->
 # -- expiry alerts ----------------------------------------------------------------------------------
 
 
+def upload_rate_limited_message() -> str:
+    """Checking a PFX is costly, so uploads are limited per user (panel) and per partner (API)."""
+    return _("Muitos envios de certificado em pouco tempo. Aguarde alguns minutos e tente novamente.")
+
+
 def _public_url(endpoint: str, **values) -> str:
     """An absolute link for an e-mail, on PUBLIC_URL (never the request's Host)."""
     return public_url(endpoint, **values)

@@ -48,7 +48,9 @@ class Config:
             "CELERY_BROKER_URL", redis_url or f"sqla+sqlite:///{instance / 'celery-broker.db'}"
         )
         self.CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
-        self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
+        # Shared by every process: Redis, or a SQLite file in the instance folder (core/ratelimit.py).
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
+            redis_url or f"revenda+sqlite:///{instance.resolve() / 'ratelimit.db'}")
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -87,6 +89,10 @@ class Config:
         self.FIRST_ACCESS_MAX_AGE = int(os.environ.get("FIRST_ACCESS_MAX_AGE", str(7 * 24 * 3600)))
         self.SOFTWARE_TOKEN_MAX_AGE = int(os.environ.get("SOFTWARE_TOKEN_MAX_AGE", "120"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # Per account (the e-mail typed), from any address: failed logins and reset requests.
+        self.LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute;30 per hour")
+        # Checking a PFX costs up to ~1 s of CPU: per user (panel) or partner (API).
+        self.PFX_UPLOAD_RATE_LIMIT = os.environ.get("PFX_UPLOAD_RATE_LIMIT", "10 per minute;60 per hour")
         self.INTEGRATION_RATE_LIMIT = os.environ.get("INTEGRATION_RATE_LIMIT", "120 per minute")
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
         self.DASHBOARD_PER_PAGE = 25
