@@ -12,7 +12,7 @@ from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from accounts.models import User
-from accounts.services import create_user, send_first_access
+from accounts.services import create_user, request_email_change, send_first_access
 from accounts.sessions import end_sessions_of_users, turned_off
 from billing.pricing import price_for
 from core import audit
@@ -148,7 +148,8 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
 
 
 def update_client(client: Client, data: dict, *, actor=None) -> Client:
-    """Change the given company fields (a PATCH); e-mail changes move the client's login too.
+    """Change the given company fields (a PATCH); an e-mail change asks the client's login to follow
+    (accounts.services.request_email_change), it does not move it.
 
     Plan, software and payer are contract changes: contracts.services.change_plan / change_payer."""
     rules = {k: v for k, v in client_rules().items() if k not in CONTRACT_CHANGE_FIELDS}
@@ -160,10 +161,12 @@ def update_client(client: Client, data: dict, *, actor=None) -> Client:
     before = audit.snapshot(client, CLIENT_FIELDS)
     for key, value in clean.items():
         setattr(client, key, value)
-    if "email" in clean:
-        for user in db.session.scalars(select(User).where(User.client_id == client.id)):
-            user.email = clean["email"]
     db.session.flush()
+    if "email" in clean:
+        # The company's e-mail changes now; its login only when the new address confirms (with the
+        # client's password): a manager typing an address of their own must not get the client's login.
+        for user in db.session.scalars(select(User).where(User.client_id == client.id)):
+            request_email_change(user, clean["email"], actor=actor)
     old, new = audit.changed(before, audit.snapshot(client, CLIENT_FIELDS))
     if new:
         audit.record("client.updated", client, actor=actor, client_id=client.id, before=old, after=new)
