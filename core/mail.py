@@ -18,6 +18,7 @@ from flask import current_app, render_template
 from sqlalchemy import LargeBinary, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.crypto import CryptoError
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,10 @@ def deliver(row: OutboxEmail) -> bool:
     row.attempts += 1
     try:
         send_smtp(row)
+    except CryptoError:
+        # The master key that sealed it is gone (rotated out before delivery): nothing to retry.
+        row.status, row.last_error = OutboxStatus.FAILED, "the message body cannot be decrypted (master key removed)"
+        return False
     except (OSError, smtplib.SMTPException) as exc:
         row.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:

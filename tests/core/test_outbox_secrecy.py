@@ -55,7 +55,7 @@ def test_finance_sees_that_the_reset_was_sent_but_never_the_link(db, login_as, f
 def test_the_stored_row_holds_no_plain_text(db, reset_for_admin, admin_user):
     row, token = reset_for_admin
     raw = db.session.execute(text("SELECT * FROM outbox_emails WHERE id = :id"), {"id": row.id}).one()
-    stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in raw)
+    stored = b"".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in raw)
     assert token.encode() not in stored and b"redefinir-senha" not in stored
     assert admin_user.email.encode() in stored  # the recipient stays readable for staff
 
