@@ -60,7 +60,7 @@ def main() -> None:
     try:
         for _ in range(600):
             try:
-                requests.get(f"{base}/healthz", timeout=1)
+                requests.get(f"{base}/healthz", timeout=60)
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
@@ -72,7 +72,11 @@ def main() -> None:
               f"{sum(v for k, v in statuses.items() if k not in (401, 429))}")
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     timing(env, flask)
 
 
