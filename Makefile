@@ -14,6 +14,10 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 BIND ?= 0.0.0.0:8000
 WORKERS ?= 4
+# make run: gunicorn with one worker process and threads (the embedded SQLite has a single writer anyway).
+RUN_WORKERS ?= 1
+RUN_THREADS ?= 8
+GUNICORN := $(VENV)/bin/gunicorn
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 RUN_STAMP := $(VENV)/.stamp-run
@@ -25,10 +29,10 @@ EXTRACT_IGNORE := --ignore-dirs='.* ._ tests bench migrations instance static no
 .PHONY: help run test test-pg lint translations compile-translations serve-prod worker beat clean
 
 help:
-	@echo "make run          web app on http://$(HOST):$(PORT) + Celery worker with beat (demo data, SQLite)"
+	@echo "make run          web app (gunicorn) on http://$(HOST):$(PORT) + Celery worker with beat (demo data, SQLite)"
 	@echo "make test         the whole test suite on SQLite (browser tests need $(CHROMIUM))"
 	@echo "make test-pg      the suite on PostgreSQL (PG_TEST_URL=$(PG_TEST_URL))"
-	@echo "make lint         ruff check"
+	@echo "make lint         ruff check and the import contracts (lint-imports, .importlinter)"
 	@echo "make translations extract strings, update and compile the catalogs"
 	@echo "make serve-prod   migrate, then gunicorn -w $(WORKERS) on $(BIND) (set DATABASE_URL, REDIS_URL, SECRET_KEY)"
 	@echo "make worker/beat  the production Celery worker / beat scheduler (one beat per deployment)"
@@ -56,7 +60,8 @@ translations: $(RUN_STAMP)
 	@$(MAKE) --no-print-directory compile-translations
 	@echo "Catalogs updated: translate the empty/fuzzy entries in translations/*/LC_MESSAGES/messages.po"
 
-# Web app and worker in one command. The trap stops both on Ctrl-C (or when either one dies);
+# Web app (gunicorn with threads, as in production) and worker in one command. The trap stops both on Ctrl-C
+# (or when either one dies);
 # background jobs of a non-interactive shell ignore SIGINT, hence the explicit kill.
 run: $(RUN_STAMP) compile-translations
 	@set -e; \
@@ -68,8 +73,8 @@ run: $(RUN_STAMP) compile-translations
 	instance="$${REVENDA_INSTANCE:-instance}"; mkdir -p "$$instance"; \
 	stop() { trap - INT TERM EXIT; echo; echo "==> Stopping the web app and the worker"; kill $$web $$worker 2>/dev/null || true; wait 2>/dev/null || true; }; \
 	trap 'stop; exit 0' INT TERM; trap stop EXIT; \
-	$(CELERY) -A core.worker worker -B --pool=solo --loglevel=INFO --schedule="$$instance/celerybeat-schedule" & worker=$$!; \
-	$(FLASK) run --host $(HOST) --port $(PORT) & web=$$!; \
+	$(CELERY) -A worker worker -B --pool=solo --loglevel=INFO --schedule="$$instance/celerybeat-schedule" & worker=$$!; \
+	$(GUNICORN) -w $(RUN_WORKERS) --threads $(RUN_THREADS) -b $(HOST):$(PORT) --access-logfile - 'wsgi:app' & web=$$!; \
 	for _ in $$(seq 1 150); do \
 		$(PY) -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "http://$(HOST):$(PORT)/healthz" 2>/dev/null && break; \
 		kill -0 $$web 2>/dev/null || { echo "The web app did not start (see above)."; exit 1; }; \
@@ -92,6 +97,7 @@ test-pg: $(DEV_STAMP) compile-translations
 
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # Production: DATABASE_URL=postgresql+psycopg://…, REDIS_URL=redis://…, SECRET_KEY, REVENDA_PRODUCTION=1.
 serve-prod: $(RUN_STAMP) compile-translations
@@ -99,10 +105,10 @@ serve-prod: $(RUN_STAMP) compile-translations
 	$(VENV)/bin/gunicorn -w $(WORKERS) -b $(BIND) --access-logfile - 'wsgi:app'
 
 worker: $(RUN_STAMP) compile-translations
-	$(CELERY) -A core.worker worker --loglevel=INFO
+	$(CELERY) -A worker worker --loglevel=INFO
 
 beat: $(RUN_STAMP)
-	$(CELERY) -A core.worker beat --loglevel=INFO --schedule="$${REVENDA_INSTANCE:-instance}/celerybeat-schedule"
+	$(CELERY) -A worker beat --loglevel=INFO --schedule="$${REVENDA_INSTANCE:-instance}/celerybeat-schedule"
 
 clean:
 	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo

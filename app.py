@@ -1,5 +1,6 @@
 """Revenda: application factory (config → extensions → blueprints → admin → CLI)."""
 
+import importlib
 import logging
 from pathlib import Path
 
@@ -9,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
+from core import ratelimit  # noqa: F401 - registers the shared "revenda+sqlite" limit storage (before init_app)
 from core.config import Config, check_production
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
@@ -23,29 +25,25 @@ MODEL_MODULES = (
     "contracts.models",
     "certificates.models",
     "billing.models",
+    "fiscal.models",
+    "fiscal.monitor",
 )
-TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks")
+TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
 BLUEPRINTS = (
     "accounts.views:bp",
     "partner.views:bp",
     "contracts.views:bp",
     "certificates.views:bp",
     "billing.views:bp",
+    "fiscal.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
-
-
-def _import_optional(path: str):
-    """Import a domain module that may not exist yet in a partial checkout of the tree."""
-    import importlib
-
-    try:
-        return importlib.import_module(path)
-    except ModuleNotFoundError as exc:
-        if exc.name and path.startswith(exc.name):
-            return None
-        raise
+#: Higher domains' reactions to lower domains' signals (blinker), connected on import.
+RECEIVER_MODULES = ("contracts.receivers", "billing.receivers")
+#: Each module's ``register(admin)`` adds its staff views, in this (menu) order.
+ADMIN_MODULES = ("partner.admin", "accounts.admin", "core.admin", "contracts.admin", "certificates.admin",
+                 "billing.admin")
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -57,7 +55,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.instance_path = app.config["INSTANCE_PATH"]
 
     for module in MODEL_MODULES:
-        _import_optional(module)
+        importlib.import_module(module)
 
     db.init_app(app)
     migrate.init_app(
@@ -73,23 +71,25 @@ def create_app(config: dict | None = None) -> Flask:
     from core.tasks import init_celery
 
     for module in TASK_MODULES:
-        _import_optional(module)
+        importlib.import_module(module)
     init_celery(app)
 
     for spec in BLUEPRINTS:
         module_path, name = spec.split(":")
-        module = _import_optional(module_path)
-        if module is not None:
-            app.register_blueprint(getattr(module, name))
+        app.register_blueprint(getattr(importlib.import_module(module_path), name))
+    for module in RECEIVER_MODULES:
+        importlib.import_module(module)
 
     from core.admin import init_admin
 
-    init_admin(app)
+    admin = init_admin(app)
+    for module in ADMIN_MODULES:
+        importlib.import_module(module).register(admin)
     _register_request_boundary(app)
     _register_error_handlers(app)
     _register_template_helpers(app)
 
-    from core.cli import register_cli
+    from cli import register_cli
 
     register_cli(app)
     return app
@@ -184,7 +184,7 @@ def _register_error_handlers(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from flask_login import current_user
 
-    from billing.pricing import format_brl
+    from core.money import format_brl
     from core.permissions import has_permission
     from core.validators import format_cep, format_cnpj, format_phone
 

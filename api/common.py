@@ -136,5 +136,6 @@ def schema(name: str, spec: dict) -> None:
 def error_responses(*codes: int) -> dict:
     ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
     descriptions = {400: "Bad request", 401: "Missing or invalid token", 403: "Forbidden", 404: "Not found",
-                    409: "Conflict", 413: "Too large", 422: "Invalid input", 429: "Rate limited"}
+                    409: "Conflict", 413: "Too large", 415: "Unsupported media type", 422: "Invalid input",
+                    429: "Rate limited"}
     return {str(code): {"description": descriptions.get(code, "Error"), **ref} for code in codes}

@@ -31,12 +31,7 @@ def openapi():
     )
 
 
-# Domain endpoint modules register their routes on ``bp`` when imported.
-def _load_endpoint_modules():
-    from app import _import_optional
-
-    for name in ("api.clients_api", "api.contracts_api", "api.certificates_api", "api.billing_api"):
-        _import_optional(name)
-
-
-_load_endpoint_modules()
+# Domain endpoint modules register their routes on ``bp`` when imported (after ``bp`` exists).
+from api import clients_api, contracts_api, certificates_api, billing_api, documents_api  # noqa: E402, F401, I001 - in this order
+# The integration API's fiscal routes join its blueprint (registered after this one by the factory).
+from api import fiscal_integration_api  # noqa: E402, F401, I001

@@ -9,18 +9,13 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "certificates")]
+sys.path.insert(0, str(ROOT))
 
-import pfxgen  # noqa: E402  (test helpers, found through the path set above)
-
+from certificates import samples as pfxgen  # noqa: E402  (the project's own generated certificates)
 from certificates.pfx import CertificateError, inspect_pfx  # noqa: E402
-
-FIXTURE = ROOT.parent / "shared" / "fixtures" / "certificates" / "java-nfe__NAO_UTILIZE.pfx"
-NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def median_ms(call: Callable[[], object], runs: int) -> float:
@@ -36,7 +31,7 @@ def median_ms(call: Callable[[], object], runs: int) -> float:
 def refused(data: bytes, password: str) -> Callable[[], object]:
     def call() -> object:
         try:
-            return inspect_pfx(data, password, expected_cnpj=None, now=NOW)
+            return inspect_pfx(data, password, expected_cnpj=None)
         except CertificateError as error:
             return error.code
 
@@ -44,16 +39,16 @@ def refused(data: bytes, password: str) -> Callable[[], object]:
 
 
 def main(runs: int) -> None:
-    fixture = FIXTURE.read_bytes()
-    generated = pfxgen.ecnpj_pfx(not_before=datetime(2025, 1, 1, tzinfo=UTC))
+    java_style = pfxgen.legacy_ecnpj_pfx()
+    generated = pfxgen.ecnpj_pfx()
     cases = {
-        "java-nfe fixture (SHA-1 MAC, 100000 iterations)": lambda: inspect_pfx(
-            fixture, "123456", expected_cnpj="99999999999999", now=NOW
+        "Java-style e-CNPJ (SHA-1 MAC, 100000 iterations)": lambda: inspect_pfx(
+            java_style, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ
         ),
         "generated e-CNPJ (cryptography defaults)": lambda: inspect_pfx(
-            generated, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ, now=NOW
+            generated, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ
         ),
-        "java-nfe fixture, wrong password": refused(fixture, "wrong"),
+        "Java-style e-CNPJ, wrong password": refused(java_style, "wrong"),
         "generated e-CNPJ, wrong password": refused(generated, "wrong"),
     }
     print(f"inspect_pfx, median of {runs} runs")

@@ -162,7 +162,7 @@ def main() -> int:
 
 def run(app, args) -> int:
     from accounts.models import User
-    from core.demo import load_demo
+    from demo import load_demo
     from partner.models import Client, Plan
 
     with app.app_context():

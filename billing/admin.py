@@ -10,6 +10,7 @@ from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, FilterLike, IntEqualFilter
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import and_, not_, select
@@ -17,7 +18,7 @@ from sqlalchemy import and_, not_, select
 from billing import services
 from billing.errors import BillingError
 from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, WebhookEvent
-from core.admin import ReadOnlyView
+from core.admin import ReadOnlyView, add_shortcut
 from core.db import db
 from core.permissions import INVOICES_REVIEW
 from core.validators import ValidationError
@@ -273,4 +274,11 @@ def register(admin) -> None:
     admin.add_view(PaymentAdmin(Payment, db, name="Pagamentos", category="Financeiro", endpoint="payments"))
     admin.add_view(WebhookEventAdmin(WebhookEvent, db, name="Webhooks Stripe", category="Financeiro",
                                      endpoint="webhook_events"))
+    add_shortcut(admin, "invoices", INVOICES_REVIEW, _l("Faturas vencidas"), _l("Faturas em aberto após o vencimento."),
+                 filter=("Vencida", "1"), order=10)
+    add_shortcut(admin, "payments", INVOICES_REVIEW, _l("Pagamentos a aprovar"),
+                 _l("Pagamentos manuais aguardando um segundo usuário do financeiro."),
+                 filter=("Situação", "PENDING_APPROVAL"), order=20)
+    add_shortcut(admin, "invoices", INVOICES_REVIEW, _l("Todas as faturas"), _l("Busca, filtros e exportação CSV."),
+                 order=30)
 

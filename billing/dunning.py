@@ -16,8 +16,12 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from billing import services
+from billing.errors import BillingError
 from billing.models import BillingProfile, Invoice, InvoiceNotice, InvoiceStatus, Payment, PaymentMethod
 from billing.run import local_today
+from billing.services import block_after_days, block_limit_date
+from contracts import services as contract_services
 from core import audit
 from core.db import db
 from partner.models import Client
@@ -42,15 +46,6 @@ def reminder_days_before() -> tuple[int, ...]:
 
 def reminder_days_after() -> tuple[int, ...]:
     return _days("BILLING_REMINDER_DAYS_AFTER", (1, 5))
-
-
-def block_after_days() -> int:
-    return int(current_app.config.get("BILLING_BLOCK_AFTER_DAYS", 15))
-
-
-def block_limit_date(today: date) -> date:
-    """Invoices due on or before this date are overdue long enough to block."""
-    return today - timedelta(days=block_after_days())
 
 
 def notice_due(invoice: Invoice, today: date) -> str | None:
@@ -112,8 +107,6 @@ def _mark(invoice: Invoice, kind: str) -> None:
 
 
 def _dun(invoice: Invoice, today: date, done: set[str], result: DunningResult) -> None:
-    from billing import services
-
     if "card-attempt" not in done and _pays_by_card(invoice) and services.online_payments_enabled():
         _mark(invoice, "card-attempt")
         if _charge(invoice):
@@ -124,7 +117,7 @@ def _dun(invoice: Invoice, today: date, done: set[str], result: DunningResult) -
         blocked = block_covered_clients(invoice)
         result.blocked_invoices += 1
         result.blocked_clients += len(blocked)
-        services._notify(invoice, "invoice_blocked", _("Contratos bloqueados por falta de pagamento — fatura %(n)s",
+        services.notify_invoice(invoice, "invoice_blocked", _("Contratos bloqueados por falta de pagamento — fatura %(n)s",
                                                         n=invoice.number), blocked=blocked, today=today)
         result.count("block")
         return
@@ -136,17 +129,15 @@ def _dun(invoice: Invoice, today: date, done: set[str], result: DunningResult) -
 
 
 def _send_notice(invoice: Invoice, kind: str, today: date) -> None:
-    from billing import services
-
     if kind == "issued":
-        services._notify(invoice, "invoice_issued", _("Nova fatura %(n)s — Revenda", n=invoice.number))
+        services.notify_invoice(invoice, "invoice_issued", _("Nova fatura %(n)s — Revenda", n=invoice.number))
         return
     phase, days = kind.split(":")
     if phase == "before":
         subject = _("Sua fatura %(n)s vence em %(d)s dia(s)", n=invoice.number, d=(invoice.due_date - today).days)
     else:
         subject = _("Fatura %(n)s vencida — evite o bloqueio", n=invoice.number)
-    services._notify(invoice, "invoice_reminder", subject, phase=phase, today=today,
+    services.notify_invoice(invoice, "invoice_reminder", subject, phase=phase, today=today,
                      days_overdue=(today - invoice.due_date).days, days_left=(invoice.due_date - today).days,
                      block_on=invoice.due_date + timedelta(days=block_after_days() - 1))  # last day before the block
 
@@ -158,9 +149,6 @@ def _pays_by_card(invoice: Invoice) -> bool:
 
 def _charge(invoice: Invoice) -> bool:
     """Charge a card payer's invoice once, automatically; a failure leaves it to the reminders."""
-    from billing import services
-    from billing.errors import BillingError
-
     if db.session.scalar(select(Payment.id).where(Payment.invoice_id == invoice.id).limit(1)):
         return False
     try:
@@ -173,13 +161,11 @@ def _charge(invoice: Invoice) -> bool:
 
 def block_covered_clients(invoice: Invoice) -> list[int]:
     """Block, for non-payment, the active contracts the invoice covers; returns their ids."""
-    from billing import services
-
     blocked = []
     for client_id in services.covered_client_ids(invoice):
         client = db.session.get(Client, client_id)
         # contracts blocks only trial/active contracts; blocked or cancelled ones are left alone
-        if client is not None and services._contracts().block_for_non_payment(client):
+        if client is not None and contract_services.block_for_non_payment(client):
             blocked.append(client_id)
     audit.record("invoice.dunning_block", invoice, client_id=invoice.client_id,
                  after={"number": invoice.number, "blocked_clients": blocked})

@@ -3,23 +3,22 @@
 Nothing is fetched while rendering (no network, no files outside the template), and the bytes
 are built per request: nothing secret is cached."""
 
-from flask import current_app, render_template
-from weasyprint import HTML
+import warnings
 
+from flask import render_template
+
+from billing import services
+from billing.issuer import DEFAULT_ISSUER, issuer  # noqa: F401 - re-exported (views, tests)
 from billing.models import Invoice
 from core.urls import public_url
 
-DEFAULT_ISSUER = {
-    "name": "Revenda Software Fiscal Ltda",
-    "cnpj": "11444777000161",
-    "address": "Av. Paulista, 1000 — Bela Vista — São Paulo/SP — CEP 01310-100",
-    "email": "financeiro@revenda.local",
-}
+#: What WeasyPrint says at import on a machine without libharfbuzz-subset0 (it then subsets the
+#: fonts with fontTools: same PDF, a little slower). Tolerated here and in pyproject.toml, nothing else.
+HARFBUZZ_SUBSET_WARNING = "HarfBuzz-Subset will be required by future versions of WeasyPrint"
 
-
-def issuer() -> dict:
-    """Who issues the invoices: ``BILLING_ISSUER`` in the app config, over the defaults."""
-    return {**DEFAULT_ISSUER, **(current_app.config.get("BILLING_ISSUER") or {})}
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=HARFBUZZ_SUBSET_WARNING, category=DeprecationWarning)
+    from weasyprint import HTML
 
 
 def _no_fetch(url, *args, **kwargs):
@@ -27,8 +26,6 @@ def _no_fetch(url, *args, **kwargs):
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
-    from billing import services
-
     html = render_template(
         "billing/invoice_pdf.html", invoice=invoice, payer=services.payer_of(invoice), issuer=issuer(),
         boleto=services.current_boleto(invoice), status=services.display_status(invoice),

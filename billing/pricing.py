@@ -7,8 +7,9 @@ invoice never changes when a plan's price changes later.
 
 Rules
 -----
-* Partner discount: when the payer is the partner (reseller) instead of the
-  end client, the partner pays half the list price.  The *discount* is what is
+* Partner discount (``partner.pricing``, the catalogue's rule, re-exported here):
+  when the payer is the partner (reseller) instead of the end client, the
+  partner pays half the list price.  The *discount* is what is
   rounded half-up to the centavo; the amount is ``price - discount``
   (4999 -> discount 2500, amount 2499), so ``amount + discount == price``
   always holds.
@@ -25,9 +26,12 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
-from babel.numbers import format_currency
+from core.money import check_cents as _check_cents
+from core.money import div_round_half_up as _div_round_half_up
+from core.money import format_brl
+from partner.pricing import PARTNER_DISCOUNT, PAYER_CLIENT, PAYER_PARTNER, PAYERS, discount_cents, price_for  # noqa: F401
+from partner.pricing import check_payer as _check_payer
 
 __all__ = [
     "PARTNER_DISCOUNT",
@@ -43,56 +47,6 @@ __all__ = [
     "prorate_span",
     "totals",
 ]
-
-PARTNER_DISCOUNT = Decimal("0.5")
-
-PAYER_PARTNER = "partner"
-PAYER_CLIENT = "client"
-PAYERS = frozenset({PAYER_PARTNER, PAYER_CLIENT})
-
-
-def _check_payer(payer: str) -> None:
-    if payer not in PAYERS:
-        raise ValueError(f"payer must be one of {sorted(PAYERS)}, got {payer!r}")
-
-
-def _check_cents(value: int, name: str) -> None:
-    # bool is an int subclass; refuse it so True/False never become 1/0 centavo.
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an int number of centavos, got {type(value).__name__}")
-
-
-def _div_round_half_up(numerator: int, denominator: int) -> int:
-    """``numerator / denominator`` rounded to an integer, halves away from zero.
-
-    Pure integer arithmetic, so the result never depends on the (thread-local,
-    mutable) ``decimal`` context.
-    """
-    if denominator <= 0:
-        raise ValueError("denominator must be positive")
-    if numerator < 0:
-        return -_div_round_half_up(-numerator, denominator)
-    return (2 * numerator + denominator) // (2 * denominator)
-
-
-def discount_cents(list_price_cents: int, payer: str) -> int:
-    """Discount granted on ``list_price_cents`` for ``payer``.
-
-    ``"partner"`` gets :data:`PARTNER_DISCOUNT` (50%) rounded half-up to the
-    centavo; ``"client"`` gets none.
-    """
-    _check_cents(list_price_cents, "list_price_cents")
-    _check_payer(payer)
-    if payer != PAYER_PARTNER:
-        return 0
-    num, den = PARTNER_DISCOUNT.as_integer_ratio()
-    return _div_round_half_up(list_price_cents * num, den)
-
-
-def price_for(list_price_cents: int, payer: str) -> int:
-    """Amount ``payer`` pays for something listed at ``list_price_cents``."""
-    return list_price_cents - discount_cents(list_price_cents, payer)
-
 
 def _days_in_month(year: int, month: int) -> int:
     return calendar.monthrange(year, month)[1]
@@ -149,18 +103,6 @@ def prorate_span(monthly_cents: int, period_start: date, period_end: date) -> in
     period covering whole months costs exactly ``monthly_cents`` per month.
     """
     return sum(prorate(monthly_cents, a, b) for a, b in _month_pieces(period_start, period_end))
-
-
-def format_brl(cents: int) -> str:
-    """Format centavos as Brazilian reais: ``123456 -> "R$ 1.234,56"``.
-
-    Negative values come out as ``"-R$ 1.234,56"``.  Babel's non-breaking
-    spaces are normalised to plain spaces so the text is stable in e-mails,
-    CSV exports and tests.
-    """
-    _check_cents(cents, "cents")
-    text = format_currency(Decimal(cents).scaleb(-2), "BRL", locale="pt_BR")
-    return text.replace("\u00a0", " ").replace("\u202f", " ")
 
 
 @dataclass(frozen=True)

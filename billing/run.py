@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from billing.models import Invoice, InvoiceLine, InvoiceSequence, LineKind
 from billing.pricing import line_for
+from contracts.models import ContractEvent
 from core.audit import AuditEvent
 from core.db import db, utcnow
 from core.validators import ValidationError
@@ -207,19 +208,10 @@ def _change_from_event(event) -> StateChange | None:
     return None
 
 
-def _contract_events():
-    try:
-        from contracts.models import ContractEvent
-    except ModuleNotFoundError:  # a tree without the contracts domain: no history, current state
-        return None
-    return ContractEvent
-
-
 def load_changes(client_ids: list[int], since: datetime) -> dict[int, list[StateChange]]:
     """Contract changes effective at or after ``since`` for the clients, oldest first (one query)."""
-    ContractEvent = _contract_events()
     changes: dict[int, list[StateChange]] = defaultdict(list)
-    if ContractEvent is None or not client_ids:
+    if not client_ids:
         return changes
     rows = db.session.execute(
         select(ContractEvent.client_id, ContractEvent.kind, ContractEvent.from_value, ContractEvent.to_value,
@@ -240,8 +232,7 @@ def load_changes(client_ids: list[int], since: datetime) -> dict[int, list[State
 
 def load_reasons_before(client_ids: list[int], since: datetime) -> dict[int, str | None]:
     """The status reason in force at ``since`` (from the last status event before it)."""
-    ContractEvent = _contract_events()
-    if ContractEvent is None or not client_ids:
+    if not client_ids:
         return {}
     rows = db.session.execute(
         select(ContractEvent.client_id, ContractEvent.reason)
@@ -461,7 +452,7 @@ def _load_plans() -> dict[int, PlanInfo]:
     return {r.id: PlanInfo(r.id, f"{r.software} {r.name}", r.price_cents) for r in rows}
 
 
-def _lock_sequence(year: int) -> int:
+def lock_sequence(year: int) -> int:
     """Take the year's counter lock for this transaction and return its current value.
 
     PostgreSQL: ``SELECT … FOR UPDATE`` locks the row until commit. SQLite has no row locks: a
@@ -595,7 +586,7 @@ def _key(payer: str, partner_id: int, client_id: int) -> str:
 def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) -> tuple:
     """Bill one batch of whole partners inside the counter's lock; returns (created, skipped,
     lines, (first number, last number) or None)."""
-    last_number = _lock_sequence(year)
+    last_number = lock_sequence(year)
     partner_ids = sorted({row.partner_id for row in batch})
     existing = set(db.session.scalars(
         select(Invoice.payer_key).where(Invoice.month == str(month), Invoice.partner_id.in_(partner_ids))

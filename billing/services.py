@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -26,6 +26,7 @@ from billing.errors import (
     PaymentsUnavailable,
     SameApprover,
 )
+from billing.issuer import issuer
 from billing.models import (
     PAYABLE,
     TRANSITIONS,
@@ -45,10 +46,13 @@ from billing.models import (
 from billing.run import (  # noqa: F401 - re-exported: the run is part of the billing services
     Month,
     billable_segments,
+    ensure_sequence,
     format_number,
     local_today,
+    lock_sequence,
     run_monthly_billing,
 )
+from contracts import services as contract_services
 from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
@@ -124,10 +128,8 @@ def transition(invoice: Invoice, target: InvoiceStatus | str, *, actor=None, rea
 def next_number(year: int) -> str:
     """Hand out the next number of ``year`` under the counter's lock (no gaps: it rolls back
     with the transaction that used it)."""
-    from billing.run import _lock_sequence, ensure_sequence
-
     ensure_sequence(year)
-    last = _lock_sequence(year)
+    last = lock_sequence(year)
     db.session.execute(
         update(InvoiceSequence).where(InvoiceSequence.year == year).values(last_number=last + 1),
         execution_options={"synchronize_session": False},
@@ -204,7 +206,7 @@ def mark_paid(invoice: Invoice, *, actor=None, notify: bool = True) -> Invoice:
     transition(invoice, InvoiceStatus.PAID, actor=actor)
     unblock_covered_clients(invoice, actor=actor)
     if notify:
-        _notify(invoice, "invoice_paid", _("Pagamento confirmado — fatura %(n)s", n=invoice.number))
+        notify_invoice(invoice, "invoice_paid", _("Pagamento confirmado — fatura %(n)s", n=invoice.number))
     return invoice
 
 
@@ -575,17 +577,18 @@ def record_refund(invoice: Invoice, amount_cents: int, *, payment: Payment | Non
 # -- contracts: blocks for non-payment -------------------------------------------------------------
 
 
-def _contracts():
-    from contracts import services as contract_services
+def block_after_days() -> int:
+    return int(current_app.config.get("BILLING_BLOCK_AFTER_DAYS", 15))
 
-    return contract_services
+
+def block_limit_date(today: date) -> date:
+    """Invoices due on or before this date are overdue long enough to block."""
+    return today - timedelta(days=block_after_days())
 
 
 def unblock_covered_clients(invoice: Invoice, *, actor=None) -> list[int]:
     """After a payment: lift the non-payment blocks of the clients this invoice covers, unless
     another invoice of theirs is still overdue past the block limit. Manual blocks stay."""
-    from billing.dunning import block_limit_date
-
     limit = block_limit_date(local_today())
     unblocked = []
     for client_id in covered_client_ids(invoice):
@@ -598,7 +601,7 @@ def unblock_covered_clients(invoice: Invoice, *, actor=None) -> list[int]:
         )))
         if still_overdue:
             continue
-        if _contracts().unblock_after_payment(client):
+        if contract_services.unblock_after_payment(client):
             unblocked.append(client_id)
     return unblocked
 
@@ -621,9 +624,8 @@ def invoice_recipient(invoice: Invoice) -> str | None:
     return getattr(owner, "email", None)
 
 
-def _notify(invoice: Invoice, template: str, subject: str, **context) -> None:
-    from billing.pdf import issuer
-
+def notify_invoice(invoice: Invoice, template: str, subject: str, **context) -> None:
+    """Queue the e-mail ``template`` about ``invoice`` to whoever pays it (nothing without an address)."""
     to = invoice_recipient(invoice)
     if not to:
         return
@@ -638,6 +640,6 @@ def resend_invoice(invoice: Invoice, *, actor=None) -> None:
     """Send the invoice e-mail again (finance's "Reenviar")."""
     if invoice.status == InvoiceStatus.DRAFT:
         raise InvalidTransition(invoice.status, "open")
-    _notify(invoice, "invoice_issued", _("Fatura %(n)s — Revenda", n=invoice.number))
+    notify_invoice(invoice, "invoice_issued", _("Fatura %(n)s — Revenda", n=invoice.number))
     audit.record("invoice.resent", invoice, actor=actor, client_id=invoice.client_id,
                  after={"to": invoice_recipient(invoice)})

@@ -152,7 +152,7 @@ def on_payment_failed(intent: dict) -> int:
     audit.record("payment.failed", payment, partner_id=invoice.partner_id, client_id=invoice.client_id,
                  after={"invoice": invoice.number, "code": payment.failure_code})
     if invoice.status in PAYABLE:
-        services._notify(invoice, "payment_failed", _("Pagamento não aprovado — fatura %(n)s", n=invoice.number),
+        services.notify_invoice(invoice, "payment_failed", _("Pagamento não aprovado — fatura %(n)s", n=invoice.number),
                          payment=payment)
     return invoice.id
 

@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueC
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
-from partner.models import ContractStatus, Payer
+from partner.models import REASON_LABELS, ContractStatus, Payer, StatusReason  # noqa: F401 - re-exported
 
 S = ContractStatus
 
@@ -42,28 +42,6 @@ STATUS_VERBS = {
     S.CANCELLED: _l("Cancelar contrato"),
 }
 
-
-class StatusReason(enum.StrEnum):
-    NON_PAYMENT = "non_payment"
-    MANUAL = "manual"
-    CLIENT_REQUEST = "client_request"
-    FRAUD = "fraud"
-    TRIAL_ENDED = "trial_ended"
-    OTHER = "other"
-
-    @property
-    def label(self) -> str:
-        return str(REASON_LABELS[self])
-
-
-REASON_LABELS = {
-    StatusReason.NON_PAYMENT: _l("Falta de pagamento"),
-    StatusReason.MANUAL: _l("Manual"),
-    StatusReason.CLIENT_REQUEST: _l("Pedido do cliente"),
-    StatusReason.FRAUD: _l("Fraude"),
-    StatusReason.TRIAL_ENDED: _l("Fim do período de teste"),
-    StatusReason.OTHER: _l("Outro"),
-}
 
 #: Reasons a person may pick; ``trial_ended`` is only set by the trial task.
 MANUAL_REASONS = tuple(r for r in StatusReason if r is not StatusReason.TRIAL_ENDED)

@@ -10,16 +10,15 @@ import enum
 import io
 import json
 import logging
+from dataclasses import dataclass
 from datetime import date, datetime
 from urllib.parse import urlparse
 
 from flask import Response, abort, flash, redirect, request, session, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin._compat import csv_encode
-from flask_admin.actions import action
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla import filters as sqla_filters
-from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.helpers import is_form_submitted
 from flask_admin.model import filters as base_filters
 from flask_admin.theme import Bootstrap4Theme
@@ -28,22 +27,19 @@ from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import func, inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from werkzeug.utils import secure_filename
-from wtforms import SelectField, validators
+from wtforms import validators
 from wtforms.validators import ValidationError as FieldError
 
-from core import validators as clean
 from core.db import db
 from core.mail import OutboxStatus
+from core.money import format_brl
 from core.permissions import (
     AUDIT_VIEW,
-    CATALOGUE_MANAGE,
-    INVOICES_REVIEW,
     OUTBOX_VIEW,
     STAFF_ADMIN,
-    USERS_MANAGE,
     Role,
     has_permission,
 )
@@ -139,8 +135,6 @@ def format_date(value: date) -> str:
 
 
 def _money(view, context, model, name):
-    from billing.pricing import format_brl
-
     value = rec_getattr(model, name)
     return "" if value is None else format_brl(value)
 
@@ -388,6 +382,12 @@ def filtered_url(view, filter_name: str, value: str) -> str:
 
 
 class StaffIndexView(_Guard, AdminIndexView):
+    """The staff home: each domain adds its shortcuts (``add_shortcut``) when it registers its views."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.shortcuts: list[Shortcut] = []
+
     @expose("/")
     def index(self):
         return self.render("admin/staff_index.html", shortcuts=self._shortcuts(),
@@ -396,198 +396,32 @@ class StaffIndexView(_Guard, AdminIndexView):
     def _shortcuts(self) -> list[dict]:
         """Quick links the current user may follow, in the order finance and admins use them."""
         views = {v.endpoint: v for v in self.admin._views}
-        specs = [
-            ("invoices", INVOICES_REVIEW, _l("Faturas vencidas"), _l("Faturas em aberto após o vencimento."),
-             ("Vencida", "1")),
-            ("payments", INVOICES_REVIEW, _l("Pagamentos a aprovar"),
-             _l("Pagamentos manuais aguardando um segundo usuário do financeiro."), ("Situação", "PENDING_APPROVAL")),
-            ("invoices", INVOICES_REVIEW, _l("Todas as faturas"), _l("Busca, filtros e exportação CSV."), None),
-            ("outbox", OUTBOX_VIEW, _l("E-mails com falha"), _l("Mensagens que não puderam ser entregues."),
-             ("Situação", OutboxStatus.FAILED.name)),
-            ("outbox", OUTBOX_VIEW, _l("E-mails enviados"), _l("Tudo o que a plataforma enviou ou tem na fila."),
-             None),
-            ("audit", AUDIT_VIEW, _l("Auditoria"), _l("Quem mudou o quê, quando e de onde."), None),
-            ("users", USERS_MANAGE, _l("Usuários"), _l("Criar gestores e equipe; desativar acessos."), None),
-            ("partners", CATALOGUE_MANAGE, _l("Revendas"), _l("Cadastro das revendas."), None),
-            ("plans", CATALOGUE_MANAGE, _l("Planos"), _l("Preços mensais por software."), None),
-        ]
         links = []
-        for endpoint, permission, title, text, flt in specs:
+        for shortcut in sorted(self.shortcuts, key=lambda s: s.order):
+            endpoint, flt = shortcut.endpoint, shortcut.filter
             view = views.get(endpoint)
-            if view is None or not has_permission(current_user, permission):
+            if view is None or not has_permission(current_user, shortcut.permission):
                 continue
             url = filtered_url(view, *flt) if flt else url_for(f"{endpoint}.index_view")
-            links.append({"title": str(title), "text": str(text), "url": url, "endpoint": endpoint})
+            links.append({"title": str(shortcut.title), "text": str(shortcut.text), "url": url, "endpoint": endpoint})
         return links
 
 
-# -- the foundation's views -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Shortcut:
+    endpoint: str
+    permission: str
+    title: str
+    text: str
+    filter: tuple[str, str] | None = None  # (filter name, value) applied to the view's list
+    order: int = 100
 
 
-class CatalogueView(StaffModelView):
-    permission = CATALOGUE_MANAGE
-
-
-class SoftwareView(CatalogueView):
-    column_list = ("name", "url", "is_active", "created_at")
-    column_details_list = ("name", "url", "is_active", "plans", "created_at")
-    column_export_list = ("id", "name", "url", "is_active", "created_at")
-    column_searchable_list = ("name",)
-    column_filters = ("is_active",)
-    form_columns = ("name", "url", "is_active")
-    column_labels = {"url": _l("Endereço (URL)"), "plans": _l("Planos")}
-    form_args = {
-        "name": {"validators": [required(_l("Informe o nome do software.")), validators.Length(max=120)]},
-        "url": {"validators": [required(_l("Informe o endereço do software.")), web_url, validators.Length(max=500)],
-                "description": _l("Endereço de acesso, por exemplo https://app.exemplo.com.br")},
-    }
-
-
-class PlanView(CatalogueView):
-    column_list = ("software", "name", "price_cents", "is_active", "created_at")
-    column_details_list = ("software", "name", "price_cents", "is_active", "created_at")
-    column_export_list = ("id", "software_id", "name", "price_cents", "is_active", "created_at")
-    column_sortable_list = ("name", "price_cents", "created_at", ("software", "software.name"))
-    column_filters = ("is_active", "software.name")
-    form_columns = ("software", "name", "price_cents", "is_active")
-    column_labels = {"software.name": _l("Software"), "software_id": _l("Software (código)")}
-    form_args = {
-        # A blank first option: the software is chosen on purpose, never by default.
-        "software": {"allow_blank": True, "blank_text": "—",
-                     "validators": [validators.DataRequired(message=str(_l("Escolha o software do plano.")))]},
-        "name": {"validators": [required(_l("Informe o nome do plano.")), validators.Length(max=120)]},
-        "price_cents": {
-            "label": _l("Preço mensal (centavos)"),
-            "description": _l("Em centavos: 4990 = R$ 49,90. A revenda que paga pelo cliente tem 50% de desconto."),
-            "validators": [required(_l("Informe o preço em centavos.")),
-                           NotNegative(_l("O preço não pode ser negativo."))],
-        },
-    }
-
-    def check_form(self, form):
-        from partner.models import Plan
-
-        if form.software.data is None or not form.name.data:
-            return
-        query = select(Plan.id).where(Plan.software_id == form.software.data.id,
-                                      func.lower(Plan.name) == form.name.data.strip().lower())
-        current = request.args.get("id", type=int)
-        if current is not None and request.endpoint.endswith("edit_view"):
-            query = query.where(Plan.id != current)
-        if db.session.scalar(query) is not None:
-            raise ValidationError({"name": _l("Este software já tem um plano com este nome.")})
-
-
-class PartnerView(CatalogueView):
-    column_list = ("legal_name", "trade_name", "cnpj", "email", "is_active", "created_at")
-    column_details_list = ("legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
-                           "complement", "district", "city", "state", "is_active", "linked_emails", "created_at")
-    column_export_list = ("id", "legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
-                          "complement", "district", "city", "state", "is_active", "created_at")
-    column_searchable_list = ("legal_name", "trade_name", "cnpj", "email")
-    column_filters = ("is_active", "state")
-    column_formatters = {"cnpj": lambda v, c, m, n: clean.format_cnpj(m.cnpj)}
-    column_formatters_detail = {
-        "cnpj": lambda v, c, m, n: clean.format_cnpj(m.cnpj),
-        "cep": lambda v, c, m, n: clean.format_cep(m.cep),
-        "phone": lambda v, c, m, n: clean.format_phone(m.phone),
-        "linked_emails": lambda v, c, m, n: ", ".join(e.email for e in m.linked_emails),
-    }
-    form_columns = ("legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
-                    "complement", "district", "city", "state", "is_active")
-    column_labels = {"email": _l("E-mail de cobrança"), "linked_emails": _l("E-mails vinculados")}
-    form_args = {
-        "legal_name": {"validators": [required(_l("Informe a razão social.")), validators.Length(max=200)]},
-        "cnpj": {"validators": [cleaned_by(clean.clean_cnpj)], "description": _l("Com ou sem pontuação.")},
-        "email": {"validators": [cleaned_by(clean.clean_email)]},
-        "phone": {"validators": [cleaned_by(clean.clean_phone)]},
-        "cep": {"validators": [cleaned_by(clean.clean_cep, required=False)]},
-        "state": {"validators": [cleaned_by(clean.clean_uf, required=False)]},
-    }
-
-
-def _role_choices():
-    return [(role, ROLE_LABELS[role]) for role in Role]
-
-
-def _partner_choices():
-    from partner.models import Partner
-
-    return db.session.scalars(select(Partner).order_by(Partner.legal_name)).all()
-
-
-class UserView(StaffModelView):
-    """Staff and managers. No password here: a new user gets the first-access e-mail and chooses one.
-    Users are deactivated, never deleted."""
-
-    permission = USERS_MANAGE
-    column_list = ("email", "name", "role", "partner", "is_active", "last_login_at", "created_at")
-    column_details_list = ("email", "name", "role", "partner", "client", "is_active", "created_at",
-                           "last_login_at", "password_changed_at")
-    column_export_list = ("id", "email", "name", "role", "partner_id", "client_id", "is_active", "created_at",
-                          "last_login_at")
-    column_searchable_list = ("email", "name")
-    column_filters = ("role", "is_active")
-    column_default_sort = ("email", False)
-    form_columns = ("email", "name", "role", "partner", "is_active")
-    form_overrides = {"role": SelectField}
-    form_args = {
-        "email": {"validators": [required(_l("Informe o e-mail.")), cleaned_by(clean.clean_email)],
-                  "description": _l("O primeiro acesso é enviado para este e-mail.")},
-        "name": {"validators": [validators.Length(max=200)]},
-        "role": {"choices": _role_choices, "coerce": Role,
-                 "description": _l("Administrador e Financeiro usam esta área; Gestor usa o painel da revenda.")},
-        "partner": {"query_factory": _partner_choices, "allow_blank": True, "blank_text": "—",
-                    "description": _l("Obrigatória para gestores; vazia para a equipe e contadores.")},
-        "is_active": {"description": _l("Desmarque para bloquear o acesso (o usuário não é excluído).")},
-    }
-    column_labels = {"role": _l("Papel"), "last_login_at": _l("Último acesso"),
-                     "password_changed_at": _l("Senha alterada em")}
-
-    def _edited_user(self):
-        from accounts.models import User
-
-        user_id = request.args.get("id", type=int)
-        if user_id is None or not request.endpoint.endswith("edit_view"):
-            return None
-        return db.session.get(User, user_id)
-
-    def prepare_form(self, form):
-        # The service checks uniqueness case-insensitively, with its own message.
-        form.email.validators = [v for v in form.email.validators if not isinstance(v, Unique)]
-
-    def check_form(self, form):
-        from accounts import services
-
-        services.check_user_account(form.email.data, form.role.data, form.partner.data,
-                                    is_active=form.is_active.data, user=self._edited_user(), actor=current_user)
-
-    def on_model_change(self, form, model, is_created):
-        from accounts import services
-
-        services.record_user_saved(model, created=is_created, actor=current_user)
-
-    def after_model_change(self, form, model, is_created):
-        from accounts import services
-
-        if is_created and model.is_active:
-            services.send_first_access(model)
-            flash(str(_l("E-mail de primeiro acesso enviado para %(email)s.", email=model.email)), "info")
-
-    @action("deactivate", _l("Desativar"), _l("Desativar os usuários selecionados? Eles não poderão mais entrar."))
-    def action_deactivate(self, ids):
-        from accounts import services
-        from accounts.models import User
-
-        done = 0
-        for user in db.session.scalars(select(User).where(User.id.in_([int(i) for i in ids]))):
-            try:
-                done += services.deactivate_user(user, actor=current_user)
-            except ValidationError as exc:
-                for message in exc.fields.values():
-                    flash(str(message), "error")
-        if done:
-            flash(str(_l("%(n)s usuário(s) desativado(s).", n=done)), "success")
+def add_shortcut(admin: Admin, endpoint: str, permission: str, title, text, *,
+                 filter: tuple[str, str] | None = None, order: int = 100) -> None:
+    """A card on the staff home linking to ``endpoint``'s list (filtered), shown to whoever holds
+    ``permission``; cards are sorted by ``order``."""
+    admin.index_view.shortcuts.append(Shortcut(endpoint, permission, title, text, filter, order))
 
 
 def _json_short(view, context, model, name):
@@ -641,27 +475,24 @@ class OutboxView(ReadOnlyView):
 
 
 def init_admin(app) -> Admin:
-    from accounts.models import User
-    from core.audit import AuditEvent
-    from core.mail import OutboxEmail
-    from partner.models import Partner, Payer, Plan, Software
-
-    register_enum_labels(Payer, {Payer.PARTNER: _l("Revenda"), Payer.CLIENT: _l("Cliente")})
+    """The staff admin, empty: the factory asks each domain's ``admin.register`` for its views."""
     admin = Admin(
         app, name="Revenda — Equipe", url="/admin", index_view=StaffIndexView(url="/admin"),
         theme=Bootstrap4Theme(swatch="default", fluid=True),
     )
-    admin.add_view(SoftwareView(Software, db, name="Software", category="Catálogo", endpoint="software"))
-    admin.add_view(PlanView(Plan, db, name="Planos", category="Catálogo", endpoint="plans"))
-    admin.add_view(PartnerView(Partner, db, name="Revendas", endpoint="partners"))
-    admin.add_view(UserView(User, db, name="Usuários", endpoint="users"))
-    admin.add_view(AuditView(AuditEvent, db, name="Auditoria", endpoint="audit"))
-    admin.add_view(OutboxView(OutboxEmail, db, name="E-mails enviados", endpoint="outbox"))
-    from app import _import_optional
-
-    for module_path in ("contracts.admin", "certificates.admin", "billing.admin"):
-        module = _import_optional(module_path)
-        if module is not None:
-            module.register(admin)
     app.extensions["revenda_admin"] = admin
     return admin
+
+
+def register(admin: Admin) -> None:
+    """The foundation's own views: the audit log and the e-mail outbox."""
+    from core.audit import AuditEvent
+    from core.mail import OutboxEmail
+
+    admin.add_view(AuditView(AuditEvent, db, name="Auditoria", endpoint="audit"))
+    admin.add_view(OutboxView(OutboxEmail, db, name="E-mails enviados", endpoint="outbox"))
+    add_shortcut(admin, "outbox", OUTBOX_VIEW, _l("E-mails com falha"), _l("Mensagens que não puderam ser entregues."),
+                 filter=("Situação", OutboxStatus.FAILED.name), order=40)
+    add_shortcut(admin, "outbox", OUTBOX_VIEW, _l("E-mails enviados"),
+                 _l("Tudo o que a plataforma enviou ou tem na fila."), order=50)
+    add_shortcut(admin, "audit", AUDIT_VIEW, _l("Auditoria"), _l("Quem mudou o quê, quando e de onde."), order=60)

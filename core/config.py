@@ -95,6 +95,19 @@ class Config:
         self.PFX_UPLOAD_RATE_LIMIT = os.environ.get("PFX_UPLOAD_RATE_LIMIT", "10 per minute;60 per hour")
         self.INTEGRATION_RATE_LIMIT = os.environ.get("INTEGRATION_RATE_LIMIT", "120 per minute")
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
+        # Blob storage (fiscal XML, exports): "local" folder or "s3" (S3-compatible object storage).
+        self.BLOB_BACKEND = os.environ.get("BLOB_BACKEND", "local")
+        self.BLOB_PATH = os.environ.get("BLOB_PATH", "")  # default: <INSTANCE_PATH>/blobs
+        self.S3_BUCKET = os.environ.get("S3_BUCKET", "")
+        self.S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL") or None
+        self.S3_REGION = os.environ.get("S3_REGION", "us-east-1")
+        self.S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY") or None
+        self.FISCAL_EXPORT_DAY = int(os.environ.get("FISCAL_EXPORT_DAY", "5"))  # automatic export (per client too)
+        self.FISCAL_EXPORT_VALID_DAYS = int(os.environ.get("FISCAL_EXPORT_VALID_DAYS", "7"))
+        self.FISCAL_CONTINGENCY_HOURS = int(os.environ.get("FISCAL_CONTINGENCY_HOURS", "24"))
+        self.FISCAL_CONTINGENCY_HOURS_BY_STATE = os.environ.get("FISCAL_CONTINGENCY_HOURS_BY_STATE", "")  # "MG:48"
+        self.FISCAL_MAX_UPLOAD = int(os.environ.get("FISCAL_MAX_UPLOAD", str(50 * 1024 * 1024)))
         self.DASHBOARD_PER_PAGE = 25
         self.API_MAX_PER_PAGE = 100
 

@@ -8,7 +8,6 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
-from core import ratelimit  # noqa: F401 - registers the shared "revenda+sqlite" storage with limits
 from core.db import db
 
 migrate = Migrate()

@@ -101,20 +101,6 @@ def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", 
     return message
 
 
-@event.listens_for(Session, "after_commit")
-def _dispatch_after_commit(session):
-    ids = session.info.pop("outbox_new", None)
-    if not ids:
-        return
-    try:
-        from core.mail_tasks import deliver_email
-
-        for message_id in ids:
-            deliver_email.delay(message_id)
-    except Exception:  # noqa: BLE001 - the periodic sweep delivers what could not be queued
-        log.warning("could not enqueue outbox delivery; the sweep will pick it up")
-
-
 @event.listens_for(Session, "after_rollback")
 def _forget_after_rollback(session):
     session.info.pop("outbox_new", None)

@@ -1,8 +1,16 @@
-"""Celery tasks delivering the outbox, with retries and backoff."""
+"""Celery tasks delivering the outbox, with retries and backoff, queued when the transaction that
+wrote the messages commits (``core.mail.queue_email`` lists them in the session)."""
+
+import logging
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from core.db import db
 from core.mail import OutboxEmail, deliver, deliver_pending
 from core.tasks import celery
+
+log = logging.getLogger("core.mail")
 
 
 class DeliveryFailed(Exception):
@@ -30,3 +38,15 @@ def deliver_email(message_id: int) -> bool:
 @celery.task(name="core.deliver_outbox")
 def deliver_outbox() -> int:
     return deliver_pending()
+
+
+@event.listens_for(Session, "after_commit")
+def _dispatch_after_commit(session):
+    ids = session.info.pop("outbox_new", None)
+    if not ids:
+        return
+    try:
+        for message_id in ids:
+            deliver_email.delay(message_id)
+    except Exception:  # noqa: BLE001 - the periodic sweep delivers what could not be queued
+        log.warning("could not enqueue outbox delivery; the sweep will pick it up")

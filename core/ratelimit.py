@@ -16,6 +16,8 @@ from flask import current_app
 from limits import parse_many
 from limits.storage import Storage
 
+from core.extensions import limiter
+
 SCHEME = "revenda+sqlite"
 
 
@@ -90,8 +92,6 @@ def hit(limits: str, scope: str, key: str) -> bool:
     """Count one attempt of ``scope`` by ``key`` against ``limits`` ("10 per minute;50 per hour");
     False when any of them is exceeded. For limits that need the view's own knowledge (the user
     behind a token, the account named in a form), in the same storage as Flask-Limiter's."""
-    from core.extensions import limiter
-
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return True
     return all([limiter.limiter.hit(item, scope, key) for item in parse_many(limits)])

@@ -42,6 +42,8 @@ BEAT_SCHEDULE = {
     },
     "monthly-billing": {"task": "billing.run_monthly", "schedule": crontab(day_of_month=1, hour=3, minute=0)},
     "dunning": {"task": "billing.dunning", "schedule": crontab(hour=9, minute=0)},
+    "fiscal-monthly-exports": {"task": "fiscal.monthly_exports", "schedule": crontab(hour=6, minute=0)},
+    "fiscal-contingency-monitor": {"task": "fiscal.contingency_monitor", "schedule": 600.0},
 }
 
 

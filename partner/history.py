@@ -11,8 +11,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
 
-from billing.pricing import format_brl
+from core.money import format_brl
 from core.validators import format_cep, format_cnpj, format_phone
+from partner.models import StatusReason
 
 #: A value longer than this is cut (fingerprints, serials, long notes); the full text goes in ``title``.
 MAX_VALUE_CHARS = 40
@@ -108,10 +109,6 @@ class HistoryRow:
 
 
 def _reason_label(value: str) -> str:
-    try:
-        from contracts.models import StatusReason  # optional domain: the panel works without it
-    except ImportError:
-        return value
     try:
         return StatusReason(value).label
     except ValueError:

@@ -1,6 +1,7 @@
 import enum
 from datetime import datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -17,6 +18,30 @@ class ContractStatus(enum.StrEnum):
     ACTIVE = "active"
     BLOCKED = "blocked"
     CANCELLED = "cancelled"
+
+
+#: Why a contract is blocked or cancelled (``Client.status_reason``); the rules are in contracts.
+class StatusReason(enum.StrEnum):
+    NON_PAYMENT = "non_payment"
+    MANUAL = "manual"
+    CLIENT_REQUEST = "client_request"
+    FRAUD = "fraud"
+    TRIAL_ENDED = "trial_ended"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str(REASON_LABELS[self])
+
+
+REASON_LABELS = {
+    StatusReason.NON_PAYMENT: _l("Falta de pagamento"),
+    StatusReason.MANUAL: _l("Manual"),
+    StatusReason.CLIENT_REQUEST: _l("Pedido do cliente"),
+    StatusReason.FRAUD: _l("Fraude"),
+    StatusReason.TRIAL_ENDED: _l("Fim do período de teste"),
+    StatusReason.OTHER: _l("Outro"),
+}
 
 
 class Software(TimestampMixin, db.Model):
@@ -118,7 +143,7 @@ class Client(TimestampMixin, AddressMixin, db.Model):
     accountant_email: Mapped[str | None] = mapped_column(String(254), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # Contract lifecycle (migration 0002, rules in contracts/services.py). ``status_reason`` is the
-    # reason of the current block/cancellation (a contracts.models.StatusReason value), so dunning
+    # reason of the current block/cancellation (a StatusReason value), so dunning
     # can lift exactly the blocks made for non-payment.
     status_reason: Mapped[str | None] = mapped_column(String(32))
     trial_ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, joinedload
 from accounts.models import User
 from accounts.services import create_user, request_email_change, send_first_access
 from accounts.sessions import end_sessions_of_users, turned_off
-from billing.pricing import price_for
 from core import audit
 from core.db import db, utcnow
 from core.permissions import Role
@@ -28,7 +27,9 @@ from core.validators import (
     clean_uf,
     collect,
 )
+from partner import signals
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
+from partner.pricing import price_for
 
 CLIENT_FIELDS = (
     "legal_name", "trade_name", "cnpj", "email", "phone", "cep", "street", "number",
@@ -100,7 +101,7 @@ def _resolve_plan(software_id: int, plan_id: int) -> Plan:
     return plan
 
 
-def _check_unique(partner_id: int, email: str | None, cnpj: str | None, exclude_id=None) -> None:
+def check_unique(partner_id: int, email: str | None, cnpj: str | None, exclude_id=None) -> None:
     if email:
         users = select(User.id).where(func.lower(User.email) == email)
         if exclude_id is not None:
@@ -130,7 +131,7 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
     """Create a client, its login (first-access e-mail) and the audit event; nothing on bad input."""
     clean = collect(client_rules(), data)
     _resolve_plan(clean["software_id"], clean["plan_id"])
-    _check_unique(partner.id, clean["email"], clean["cnpj"])
+    check_unique(partner.id, clean["email"], clean["cnpj"])
     status = initial_status or ContractStatus.ACTIVE
     client = Client(partner_id=partner.id, status=status, **clean)
     db.session.add(client)
@@ -141,9 +142,7 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
         after=audit.snapshot(client, CLIENT_FIELDS),
     )
     send_first_access(user)
-    from contracts.services import request_acceptance  # contracts builds on partner: imported late
-
-    request_acceptance(client, actor=actor)  # the contract shows "Aguardando aceite" until accepted
+    signals.client_registered.send(client, actor=actor)  # contracts asks the client to accept the terms
     return client
 
 
@@ -157,7 +156,7 @@ def update_client(client: Client, data: dict, *, actor=None) -> Client:
     if unknown:
         raise ValidationError({k: _("Campo desconhecido.") for k in sorted(unknown)})
     clean = collect({k: rules[k] for k in data}, data)
-    _check_unique(client.partner_id, clean.get("email"), clean.get("cnpj"), exclude_id=client.id)
+    check_unique(client.partner_id, clean.get("email"), clean.get("cnpj"), exclude_id=client.id)
     before = audit.snapshot(client, CLIENT_FIELDS)
     for key, value in clean.items():
         setattr(client, key, value)

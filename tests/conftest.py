@@ -3,12 +3,17 @@ a real SMTP server (aiosmtpd), login helpers, factories.
 
 Database: SQLite in a temporary file by default; set ``TEST_DATABASE_URL`` to a PostgreSQL
 server URL (e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) to run the same suite on a
-fresh database created for this run."""
+fresh database created for this run.
+
+Clock: ``REVENDA_TEST_CLOCK_OFFSET_DAYS=365`` runs the whole session with the clock that many days
+ahead (a ticking ``time_machine`` travel started before the app exists; tests' own travels nest
+inside it). CI runs the suite so, to catch a test that only passes until some calendar day."""
 
 import os
 import socket
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 
 import pytest
@@ -19,8 +24,58 @@ from flask_migrate import upgrade
 
 from core.db import db as _db
 from core.scratchdb import scratch_database
+from tests import shared_fixtures
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+CLOCK_OFFSET_DAYS = int(os.environ.get("REVENDA_TEST_CLOCK_OFFSET_DAYS") or 0)
+_session_travel = None
+_SHARED_SKIPPED = pytest.StashKey[int]()
+
+
+def pytest_configure(config):
+    global _session_travel
+    if CLOCK_OFFSET_DAYS and _session_travel is None:
+        import time_machine
+
+        _session_travel = time_machine.travel(datetime.now(UTC) + timedelta(days=CLOCK_OFFSET_DAYS), tick=True)
+        _session_travel.start()
+
+
+def pytest_unconfigure(config):
+    global _session_travel
+    if _session_travel is not None:
+        _session_travel.stop()
+        _session_travel = None
+_SHARED_SKIPPED = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: count only what would run
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``shared_fixtures`` need ../shared/fixtures: skipped without it, or the run fails
+    (``REQUIRE_SHARED_FIXTURES=1``, as in CI)."""
+    marked = [item for item in items if item.get_closest_marker(shared_fixtures.MARKER)]
+    if not marked or shared_fixtures.available():
+        return
+    if shared_fixtures.required():
+        raise pytest.UsageError(
+            f"REQUIRE_SHARED_FIXTURES is set but {shared_fixtures.skip_reason().split(' (')[0]}: "
+            f"{len(marked)} real-world fixture tests would be skipped"
+        )
+    skip = pytest.mark.skip(reason=shared_fixtures.skip_reason())
+    for item in marked:
+        item.add_marker(skip)
+    config.stash[_SHARED_SKIPPED] = len(marked)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    skipped = config.stash.get(_SHARED_SKIPPED, 0)
+    if skipped:
+        terminalreporter.write_line(f"NOTE: {skipped} tests skipped: {shared_fixtures.skip_reason()}")
+
+
+def pytest_report_header(config):
+    if CLOCK_OFFSET_DAYS:
+        return f"clock: {CLOCK_OFFSET_DAYS:+d} days (REVENDA_TEST_CLOCK_OFFSET_DAYS), today is {datetime.now(UTC):%Y-%m-%d}"
 
 
 def free_port() -> int:

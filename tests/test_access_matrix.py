@@ -46,6 +46,9 @@ PUBLIC_ROUTES = {
     "accounts.healthz",  # liveness probe: {"status": "ok"}, nothing else
     "partner_api.openapi",  # the published API description, the same document for everyone
     "integration_api.ping",  # liveness for the clients' software, no key needed
+    # the e-mailed export link: authorized by its signed token alone, which names one export of one client
+    # and stops working when it expires (tests/fiscal/test_exports.py)
+    "fiscal.download_export",
     # Stripe's callback: no login or role, authenticated by the Stripe-Signature header alone (400
     # without it: rows in tests/billing/access_routes.py; signature tests in tests/billing/test_stripe.py).
     "billing.stripe_webhook",

@@ -1,4 +1,4 @@
-"""The process entry points: ``wsgi:app`` (gunicorn), ``core.worker`` (celery -A), and the embedded
+"""The process entry points: ``wsgi:app`` (gunicorn), ``worker`` (celery -A), and the embedded
 SQLite broker working alongside the app's own SQLite transaction hooks (core/db.py)."""
 
 import json
@@ -24,7 +24,7 @@ def _run(code: str, tmp_path) -> dict:
 
 def test_worker_module_exposes_the_celery_app_with_the_embedded_broker(tmp_path):
     info = _run(
-        "import json, core.worker as w; from celery import Celery; "
+        "import json, worker as w; from celery import Celery; "
         "print(json.dumps({'is_celery': isinstance(w.celery, Celery), 'flask_app': type(w.flask_app).__name__, "
         "'broker': w.celery.conf.broker_url, 'options': w.celery.conf.broker_transport_options, "
         "'has_app_attr': hasattr(w, 'app')}))",
@@ -32,7 +32,7 @@ def test_worker_module_exposes_the_celery_app_with_the_embedded_broker(tmp_path)
     )
     assert info["is_celery"]
     assert info["flask_app"] == "Flask"
-    assert not info["has_app_attr"]  # `celery -A core.worker` would pick a Flask `app` first
+    assert not info["has_app_attr"]  # `celery -A worker` would pick a Flask `app` first
     assert info["broker"] == f"sqla+sqlite:///{tmp_path / 'celery-broker.db'}"
     assert info["options"]["execution_options"] == {"sqlite_manual_begin": True}
 

@@ -2,10 +2,10 @@
 
 Every change writes a ContractEvent (the contract's own history, which billing reads to prorate)
 and an audit event with the client's id (the client page's "Histórico de alterações"). Services
-flush, never commit. Other domains call these names from ``contracts.services``:
-
-* billing (dunning): ``block_for_non_payment(client)``, ``unblock_after_payment(client)``;
-* partner (direct registration): ``request_acceptance(client, actor=...)``.
+flush, never commit. Billing (above contracts) calls ``block_for_non_payment(client)`` and
+``unblock_after_payment(client)``; lower domains never import contracts: partner announces
+``client_registered`` and contracts/receivers.py asks for acceptance, and contracts asks billing
+``payment_method_asked`` (contracts/signals.py) when a trial ends.
 """
 
 from contracts.models import MAX_TRIAL_DAYS, ContractError, ForbiddenTransition  # re-exported for callers

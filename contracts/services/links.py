@@ -175,7 +175,7 @@ def share_texts(link: SignupLink) -> dict:
     """What the panel offers to share a link: the URL, a QR code, WhatsApp and SMS texts."""
     url = link_url(link)
     price = partner_services.monthly_price(link.plan, link.payer)
-    from billing.pricing import format_brl
+    from core.money import format_brl
 
     text = _("Olá! Segue o link para contratar %(plan)s com a %(partner)s (%(price)s/mês): %(url)s",
              plan=str(link.plan), partner=str(link.partner), price=format_brl(price), url=url)
@@ -242,7 +242,7 @@ def validate_signup(link: SignupLink, data: dict) -> dict:
         errors["accept_terms"] = _("Para contratar, leia e aceite os termos do contrato.")
     if not errors:
         try:
-            partner_services._check_unique(link.partner_id, clean["email"], clean["cnpj"])
+            partner_services.check_unique(link.partner_id, clean["email"], clean["cnpj"])
         except partner_services.DuplicateError as exc:
             errors[exc.field] = exc.message
     if errors:

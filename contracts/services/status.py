@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from contracts import signals
 from contracts.models import (
     ALLOWED_TRANSITIONS,
     REASON_REQUIRED,
@@ -101,12 +102,8 @@ def unblock_after_payment(client: Client, *, label: str = "sistema (cobrança)")
 
 
 def has_payment_method(client: Client) -> bool:
-    """Ask billing whether the payer of ``client`` has a payment method on file (False without billing)."""
-    from app import _import_optional
-
-    billing = _import_optional("billing.services")
-    check = getattr(billing, "has_payment_method", None)
-    return bool(check(client)) if check is not None else False
+    """Ask (billing answers) whether the payer of ``client`` has a payment method on file."""
+    return any(answer for _receiver, answer in signals.payment_method_asked.send(client))
 
 
 def update_trial(client: Client, ends_on: date | None, auto_activate: bool, *, actor=None, label=None) -> None:

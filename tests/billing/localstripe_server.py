@@ -34,7 +34,14 @@ from collections.abc import Iterable, Iterator
 
 # Started with ``python -c``: disable the on-disk pickle store, then run
 # localstripe's own CLI entry point (argparse reads the remaining argv).
+# With REVENDA_TEST_CLOCK_OFFSET_DAYS (tests/conftest.py) the server's clock moves ahead with the suite's,
+# so the webhook timestamps it signs are "now" for the app.
 _BOOTSTRAP = (
+    "import os, datetime, time_machine\n"
+    "offset = int(os.environ.get('REVENDA_TEST_CLOCK_OFFSET_DAYS') or 0)\n"
+    "if offset:\n"
+    "    now = datetime.datetime.now(datetime.UTC)\n"
+    "    time_machine.travel(now + datetime.timedelta(days=offset), tick=True).start()\n"
     "from localstripe import resources\n"
     "resources.Store.dump_to_disk = lambda self: None\n"
     "resources.Store.try_load_from_disk = lambda self: None\n"

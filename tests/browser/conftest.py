@@ -86,8 +86,8 @@ def _live(app, tmp_path_factory, smtp_server):
     """(app, base URL, demo logins). Depends on the suite ``app`` so that one is created first:
     both share the Celery singleton, which is pointed back at the suite app below."""
     from app import create_app
-    from core.demo import load_demo
     from core.tasks import init_celery
+    from demo import load_demo
 
     url, drop = _new_database(tmp_path_factory, "browser")
     port = free_port()

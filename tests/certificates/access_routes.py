@@ -45,6 +45,13 @@ PARTNER_API = [
     ("POST", API + "/integration-key/rotate", dict(own=201, other_partner=404, none=401, integration_key=401)),
     ("GET", "/api/v1/clients/abc/certificate", dict(own=404)),
     ("GET", "/api/v1/clients/{other_cid}/certificate", dict(own=404)),
+    # fiscal documents (bodies and filters: tests/fiscal/test_documents_api.py)
+    ("GET", API + "/documents", dict(own=200, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/totals?month=2026-01", dict(own=200, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/" + "1" * 44, dict(own=404, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/" + "1" * 44 + "/xml", dict(own=404, other_partner=404, none=401, integration_key=401)),
+    ("GET", API + "/documents/" + "1" * 44 + "/pdf", dict(own=404, other_partner=404, none=401, integration_key=401)),
+    ("GET", "/api/v1/clients/{other_cid}/documents", dict(own=404)),
 ]
 
 INTEGRATION_API = [
@@ -52,6 +59,9 @@ INTEGRATION_API = [
     ("GET", "/api/v1/integration/certificate", dict(integration_key=404, none=401, own=401, session=401)),
     ("GET", "/api/v1/integration/ping", dict(integration_key=200, none=200, own=200, session=200)),
     ("POST", "/api/v1/integration/me", dict(integration_key=405)),
+    # fiscal documents pushed by the client's software (tests/fiscal/test_ingest.py for the bodies)
+    ("GET", "/api/v1/integration/documents/pending", dict(integration_key=200, none=401, own=401, session=401)),
+    ("POST", "/api/v1/integration/documents", dict(integration_key=415, none=401, own=401, session=401)),
 ]
 
 # (endpoint, id placeholder, roles that may use it): read-only views, never the encrypted blobs.

@@ -1,25 +1,31 @@
-"""Test A1 certificates made with ``cryptography``: e-CNPJ / e-CPF look-alikes and broken PFX files.
-
-Certificates are issued by a throwaway test CA, with the ICP-Brasil subjectAltName otherNames real
-e-CNPJ certificates carry. RSA keys are generated once per process (see :func:`rsa_key`) because
-key generation dominates the cost of these helpers.
-"""
+"""Test A1 certificates made with ``cryptography``: the e-CNPJ / e-CPF look-alikes of
+:mod:`certificates.samples` (re-exported here), broken PFX files, and the names of the real-world
+certificates of ../shared/fixtures (read through tests/shared_fixtures.py, skipped in a plain clone)."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+import hashlib
+import hmac
+import os
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import serialization
+
+from certificates.samples import *  # noqa: F403 - the generators and constants the tests use as pfxgen.X
+from certificates.samples import (
+    COMPANY,
+    KEY_STRANGER,
+    PASSWORD,
+    VALID_CNPJ,
+    ecnpj_other_names,
+    issuing_ca,
+    make_certificate,
+    make_pfx,
+    rsa_key,
+)
+from tests.shared_fixtures import SHARED_FIXTURES
 
 #: The real certificates of ../shared/fixtures (see its README) and their passwords.
-FIXTURE_CERTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "certificates"
+FIXTURE_CERTS = SHARED_FIXTURES / "certificates"
 JAVA_NFE = "java-nfe__NAO_UTILIZE.pfx"
 SPED_CNPJ = "sped-nfe__novo_cert_cnpj_06157250000116_senha_minhasenha.pfx"
 SPED_CPF = "sped-nfe__cert_cpf_90483926086_minhasenha.pfx"
@@ -32,182 +38,6 @@ PASSWORDS = {
     DUMMY: "dummy_password",
     SEFAZ_RS: "associacao",
 }
-
-PASSWORD = "senha-do-teste"
-VALID_CNPJ = "11222333000181"
-OTHER_VALID_CNPJ = "06157250000116"
-ALPHANUMERIC_CNPJ = "12ABC34501DE35"
-VALID_CPF = "52998224725"
-COMPANY = "EMPRESA X LTDA"
-
-# DER tags for the otherName value: DOC-ICP-04 says OCTET STRING, CAs also use the others.
-OCTET_STRING, UTF8_STRING, PRINTABLE_STRING, IA5_STRING = 0x04, 0x0C, 0x13, 0x16
-
-# ICP-Brasil otherName OIDs (DOC-ICP-04).
-OID_HOLDER_DATA = "2.16.76.1.3.1"  # e-CPF: birth date, CPF, NIS, RG, issuer
-OID_RESPONSIBLE_NAME = "2.16.76.1.3.2"
-OID_CNPJ = "2.16.76.1.3.3"
-OID_RESPONSIBLE_DATA = "2.16.76.1.3.4"
-OID_CEI = "2.16.76.1.3.7"
-
-KEY_HOLDER, KEY_CA, KEY_STRANGER = 0, 1, 2
-
-
-def rsa_key(slot: int = KEY_HOLDER) -> rsa.RSAPrivateKey:
-    """An RSA 2048 key, generated once per process per slot."""
-    return _cached_rsa_key(slot)  # one cache key per slot, however the slot is passed
-
-
-@functools.cache
-def _cached_rsa_key(slot: int) -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-@functools.cache
-def issuing_ca() -> x509.Certificate:
-    """A self-signed CA standing in for an ICP-Brasil AC."""
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "BR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ICP-Brasil"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "AC TESTE REVENDA"),
-        ]
-    )
-    key = rsa_key(KEY_CA)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(datetime(2000, 1, 1, tzinfo=UTC))
-        .not_valid_after(datetime(2099, 12, 31, tzinfo=UTC))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-
-
-def der_string(text: str | bytes, tag: int = OCTET_STRING) -> bytes:
-    """DER-encode a short string (< 128 bytes) with ``tag``."""
-    content = text.encode("utf-8") if isinstance(text, str) else text
-    return bytes([tag, len(content)]) + content
-
-
-def other_name(oid: str, value: str, tag: int = OCTET_STRING) -> x509.OtherName:
-    return x509.OtherName(x509.ObjectIdentifier(oid), der_string(value, tag))
-
-
-def ecnpj_other_names(cnpj: str, tag: int = OCTET_STRING) -> list[x509.OtherName]:
-    """The otherNames of an ICP-Brasil e-CNPJ; 3.4 holds the responsible person's CPF."""
-    responsible = "01011970" + VALID_CPF + "0" * 11 + "123456789012345" + "SSPSP "
-    return [
-        other_name(OID_RESPONSIBLE_DATA, responsible),
-        other_name(OID_RESPONSIBLE_NAME, "FULANO DE TAL"),
-        other_name(OID_CNPJ, cnpj, tag),
-        other_name(OID_CEI, "0" * 12),
-    ]
-
-
-def ecpf_other_names(cpf: str = VALID_CPF) -> list[x509.OtherName]:
-    """The otherNames of an ICP-Brasil e-CPF (no CNPJ)."""
-    return [other_name(OID_HOLDER_DATA, "01011970" + cpf + "0" * 11 + "123456789012345" + "SSPSP ")]
-
-
-def make_certificate(
-    common_name: str,
-    *,
-    other_names: Iterable[x509.GeneralName] = (),
-    not_before: datetime | None = None,
-    not_after: datetime | None = None,
-    key: rsa.RSAPrivateKey | None = None,
-) -> x509.Certificate:
-    """An end-entity certificate for ``key`` (the holder key by default) issued by the test CA."""
-    key = key or rsa_key(KEY_HOLDER)
-    not_before = not_before or utcnow() - timedelta(days=30)
-    not_after = not_after or not_before + timedelta(days=365)
-    subject = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "BR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "ICP-Brasil"),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Certificado PJ A1"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(issuing_ca().subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-    )
-    names = list(other_names)
-    if names:
-        builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    return builder.sign(rsa_key(KEY_CA), hashes.SHA256())
-
-
-def make_pfx(
-    key: rsa.RSAPrivateKey | None,
-    cert: x509.Certificate | None,
-    *,
-    extra_certs: Iterable[x509.Certificate] = (),
-    password: str = PASSWORD,
-    mac_hash: hashes.HashAlgorithm | None = None,
-) -> bytes:
-    """Serialize a PFX; ``mac_hash`` picks the MAC digest (and the legacy 3DES cipher with it)."""
-    if mac_hash is None:
-        encryption = serialization.BestAvailableEncryption(password.encode("utf-8"))
-    else:
-        encryption = (
-            serialization.PrivateFormat.PKCS12.encryption_builder()
-            .kdf_rounds(2048)
-            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
-            .hmac_hash(mac_hash)
-            .build(password.encode("utf-8"))
-        )
-    return pkcs12.serialize_key_and_certificates(b"certificado a1", key, cert, list(extra_certs) or None, encryption)
-
-
-# --- ready-made files -------------------------------------------------------------------------
-
-
-def ecnpj_pfx(
-    cnpj: str = VALID_CNPJ,
-    *,
-    in_oid: bool = True,
-    in_cn: bool = True,
-    tag: int = OCTET_STRING,
-    not_before: datetime | None = None,
-    not_after: datetime | None = None,
-    password: str = PASSWORD,
-) -> bytes:
-    """An e-CNPJ-like PFX: CNPJ in the otherName 2.16.76.1.3.3 and/or the CN ``COMPANY:CNPJ``."""
-    common_name = f"{COMPANY}:{cnpj}" if in_cn else COMPANY
-    cert = make_certificate(
-        common_name,
-        other_names=ecnpj_other_names(cnpj, tag) if in_oid else (),
-        not_before=not_before,
-        not_after=not_after,
-    )
-    return make_pfx(rsa_key(), cert, extra_certs=[issuing_ca()], password=password)
-
-
-def ecpf_pfx(cpf: str = VALID_CPF, *, password: str = PASSWORD) -> bytes:
-    """An e-CPF-like PFX: CN ``NAME:CPF`` and the otherName 2.16.76.1.3.1."""
-    cert = make_certificate(f"FULANO DE TAL:{cpf}", other_names=ecpf_other_names(cpf))
-    return make_pfx(rsa_key(), cert, extra_certs=[issuing_ca()], password=password)
-
-
-def pfx_for(cert: x509.Certificate, *, password: str = PASSWORD) -> bytes:
-    """A PFX holding ``cert`` with the holder key and the CA."""
-    return make_pfx(rsa_key(), cert, extra_certs=[issuing_ca()], password=password)
 
 
 def mismatched_key_pfx() -> bytes:
@@ -288,3 +118,80 @@ def _der_next(data: bytes) -> tuple[int, bytes, bytes]:
         length = int.from_bytes(data[2 : 2 + size], "big")
         position += size
     return tag, data[position : position + length], data[position + length :]
+
+
+def unparseable_pfx(*, flawed: bool = True, password: str = PASSWORD) -> bytes:
+    """A PFX with the right MAC whose certificate ``cryptography`` refuses to parse, as the SEFAZ-RS test
+    certificate: an extension spells out ``critical FALSE``, a DEFAULT value DER forbids ("EncodedDefault").
+
+    Built by hand (cryptography will not write such a certificate): the certificate and the key in plain
+    bags, and a SHA-1 MAC over them. ``flawed=False`` gives the same file with the certificate as issued,
+    which cryptography loads: the control that shows the flaw is the only problem."""
+    cert = make_certificate(f"{COMPANY}:{VALID_CNPJ}", other_names=ecnpj_other_names(VALID_CNPJ))
+    cert_der = cert.public_bytes(serialization.Encoding.DER)
+    if flawed:
+        cert_der = _with_explicit_critical_false(cert_der)
+    key_der = rsa_key().private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    local_key_id = der_tlv(0x31, der_tlv(0x30, der_oid("1.2.840.113549.1.9.21") + der_tlv(0x31, der_tlv(0x04, b"\x01"))))
+    cert_bag = der_tlv(0x30, der_oid("1.2.840.113549.1.12.10.1.3") + der_tlv(0xA0, der_tlv(0x30, (
+        der_oid("1.2.840.113549.1.9.22.1") + der_tlv(0xA0, der_tlv(0x04, cert_der))))) + local_key_id)
+    key_bag = der_tlv(0x30, der_oid("1.2.840.113549.1.12.10.1.1") + der_tlv(0xA0, key_der) + local_key_id)
+    auth_safe = der_tlv(0x30, _data_content_info(der_tlv(0x30, cert_bag + key_bag)))
+    salt, iterations = os.urandom(8), 2048
+    mac_key = _pkcs12_mac_key(password.encode("utf-16-be") + b"\x00\x00", salt, iterations)
+    digest = hmac.new(mac_key, auth_safe, hashlib.sha1).digest()
+    sha1 = der_tlv(0x30, der_oid("1.3.14.3.2.26") + b"\x05\x00")
+    mac_data = der_tlv(0x30, der_tlv(0x30, sha1 + der_tlv(0x04, digest)) + der_tlv(0x04, salt)
+                       + der_tlv(0x02, iterations.to_bytes(2, "big")))
+    return der_tlv(0x30, der_tlv(0x02, b"\x03") + _data_content_info(auth_safe) + mac_data)
+
+
+def der_oid(dotted: str) -> bytes:
+    first, second, *rest = (int(part) for part in dotted.split("."))
+    body = bytearray([first * 40 + second])
+    for arc in rest:
+        chunk = [arc & 0x7F]
+        while arc > 0x7F:
+            arc >>= 7
+            chunk.append(0x80 | (arc & 0x7F))
+        body.extend(reversed(chunk))
+    return der_tlv(0x06, bytes(body))
+
+
+def _data_content_info(content: bytes) -> bytes:
+    return der_tlv(0x30, der_oid("1.2.840.113549.1.7.1") + der_tlv(0xA0, der_tlv(0x04, content)))
+
+
+def _pkcs12_mac_key(password: bytes, salt: bytes, iterations: int) -> bytes:
+    """RFC 7292 B.2 with SHA-1, purpose 3 (MAC), written out here independently of certificates/pfx.py."""
+    block = 64
+
+    def fill(data: bytes) -> bytes:
+        length = block * -(-len(data) // block)
+        return (data * (length // len(data) + 1))[:length]
+
+    result = hashlib.sha1(bytes([3]) * block + fill(salt) + fill(password)).digest()
+    for _ in range(iterations - 1):
+        result = hashlib.sha1(result).digest()
+    return result
+
+
+def _with_explicit_critical_false(cert_der: bytes) -> bytes:
+    """Re-encode the certificate with ``critical FALSE`` spelled out in its non-critical extensions
+    (the signature goes stale; nothing checks it at this stage)."""
+    tbs, algorithm, signature = der_children(cert_der)
+    tbs_parts = der_children(der_tlv(*tbs))
+    tag, explicit = tbs_parts[-1]
+    assert tag == 0xA3, "extensions expected last"
+    ((_, extensions),) = der_children(der_tlv(tag, explicit))
+    rebuilt = b""
+    for ext_tag, ext in der_children(der_tlv(0x30, extensions)):
+        parts = der_children(der_tlv(ext_tag, ext))
+        if len(parts) == 2:  # extnID, extnValue: critical left to its DEFAULT
+            parts.insert(1, (0x01, b"\x00"))
+        rebuilt += der_tlv(ext_tag, b"".join(der_tlv(*part) for part in parts))
+    tbs_parts[-1] = (0xA3, der_tlv(0x30, rebuilt))
+    new_tbs = der_tlv(0x30, b"".join(der_tlv(*part) for part in tbs_parts))
+    return der_tlv(0x30, new_tbs + der_tlv(*algorithm) + der_tlv(*signature))

@@ -50,6 +50,7 @@ def refusal(data: bytes, password: str = pfxgen.PASSWORD, **kwargs) -> Certifica
 # --- real certificates -----------------------------------------------------------------------
 
 
+@pytest.mark.shared_fixtures
 def test_icp_brasil_like_certificate_reads_cnpj_from_the_oid():
     info = accepted(fixture(JAVA_NFE), "123456", expected_cnpj="99999999999999", now=IN_2025)
 
@@ -63,12 +64,14 @@ def test_icp_brasil_like_certificate_reads_cnpj_from_the_oid():
     assert info.not_after == datetime(2029, 5, 16, 3, 36, 1, tzinfo=UTC)
 
 
+@pytest.mark.shared_fixtures
 def test_expected_cnpj_may_be_punctuated():
     info = accepted(fixture(JAVA_NFE), "123456", expected_cnpj="99.999.999/9999-99", now=IN_2025)
 
     assert info.cnpj == "99999999999999"
 
 
+@pytest.mark.shared_fixtures
 def test_icp_brasil_like_certificate_of_another_company():
     error = refusal(fixture(JAVA_NFE), "123456", expected_cnpj="11222333000181", now=IN_2025)
 
@@ -78,6 +81,7 @@ def test_icp_brasil_like_certificate_of_another_company():
     )
 
 
+@pytest.mark.shared_fixtures
 @time_machine.travel(datetime(2030, 1, 1, tzinfo=UTC), tick=False)
 def test_icp_brasil_like_certificate_expires_in_2029():
     error = refusal(fixture(JAVA_NFE), "123456")
@@ -86,6 +90,7 @@ def test_icp_brasil_like_certificate_expires_in_2029():
     assert error.message == "O certificado expirou em 16/05/2029."
 
 
+@pytest.mark.shared_fixtures
 def test_cnpj_only_in_the_common_name():
     info = accepted(fixture(SPED_CNPJ), "minhasenha", expected_cnpj="06157250000116", now=IN_2025)
 
@@ -93,6 +98,7 @@ def test_cnpj_only_in_the_common_name():
     assert info.common_name == "06.157.250/0001-16"
 
 
+@pytest.mark.shared_fixtures
 def test_ecpf_is_refused():
     error = refusal(fixture(SPED_CPF), "minhasenha", now=IN_2025)
 
@@ -100,6 +106,7 @@ def test_ecpf_is_refused():
     assert error.message == ("Este certificado não contém um CNPJ de empresa (um e-CPF não é aceito).")
 
 
+@pytest.mark.shared_fixtures
 def test_dummy_certificate_expired_in_2023():
     error = refusal(fixture(DUMMY), "dummy_password", now=IN_2025)
 
@@ -107,12 +114,14 @@ def test_dummy_certificate_expired_in_2023():
     assert error.message == "O certificado expirou em 26/07/2023."
 
 
+@pytest.mark.shared_fixtures
 def test_dummy_certificate_has_no_cnpj_while_valid():
     error = refusal(fixture(DUMMY), "dummy_password", now=IN_2021)
 
     assert error.code == ErrorCode.NO_CNPJ
 
 
+@pytest.mark.shared_fixtures
 def test_certificate_cryptography_cannot_parse_is_not_a_wrong_password():
     error = refusal(fixture(SEFAZ_RS), "associacao")
 
@@ -122,6 +131,7 @@ def test_certificate_cryptography_cannot_parse_is_not_a_wrong_password():
     assert isinstance(error.__cause__, ValueError)  # cryptography's own error, for the logs
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("name", sorted(PASSWORDS))
 def test_real_certificates_with_a_wrong_password(name):
     error = refusal(fixture(name), PASSWORDS[name] + "x")
@@ -130,6 +140,7 @@ def test_real_certificates_with_a_wrong_password(name):
     assert error.message == "Senha do certificado incorreta."
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("name", sorted(PASSWORDS))
 def test_real_certificates_verify_their_mac(name):
     mac = pfx._parse_pfx(fixture(name))
@@ -139,12 +150,14 @@ def test_real_certificates_verify_their_mac(name):
     assert pfx._verify_mac(mac, "not-the-password") is False
 
 
+@pytest.mark.shared_fixtures
 def test_truncated_real_certificate_is_not_a_pfx():
     data = fixture(JAVA_NFE)
 
     assert refusal(data[: len(data) // 2], "123456").code == ErrorCode.NOT_PKCS12
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize(
     "path",
     [
@@ -154,6 +167,89 @@ def test_truncated_real_certificate_is_not_a_pfx():
 )
 def test_xml_is_not_a_pfx(path):
     assert refusal((FIXTURES / path).read_bytes()).code == ErrorCode.NOT_PKCS12
+
+
+# --- generated twins of the real-certificate tests (they run in a plain clone too) -------------
+
+
+def java_like_pfx(**kwargs) -> bytes:
+    """Encoded as the java-nfe file: 3DES bags, SHA-1 MAC, 100000 iterations."""
+    cert = pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}",
+                                   other_names=pfxgen.ecnpj_other_names(pfxgen.VALID_CNPJ))
+    return pfxgen.make_pfx(pfxgen.rsa_key(), cert, extra_certs=[pfxgen.issuing_ca()], mac_hash=hashes.SHA1(),
+                           kdf_rounds=100_000, **kwargs)
+
+
+def generated_files() -> dict[str, bytes]:
+    return {"cryptography defaults": pfxgen.ecnpj_pfx(), "java-like (SHA-1 MAC, 100000 iterations)": java_like_pfx(),
+            "SHA-256 MAC": pfxgen.make_pfx(pfxgen.rsa_key(), pfxgen.make_certificate(pfxgen.COMPANY),
+                                           mac_hash=hashes.SHA256()),
+            "unparseable certificate": pfxgen.unparseable_pfx()}
+
+
+GENERATED_FILES = sorted(generated_files())
+
+
+def test_java_like_encoding_is_read_like_the_real_one():
+    info = accepted(java_like_pfx(), expected_cnpj=pfxgen.VALID_CNPJ)
+
+    assert info.cnpj == pfxgen.VALID_CNPJ and info.issuer == "CN=AC TESTE REVENDA,O=ICP-Brasil,C=BR"
+
+
+def test_generated_expected_cnpj_may_be_punctuated():
+    assert accepted(pfxgen.ecnpj_pfx(), expected_cnpj="11.222.333/0001-81").cnpj == pfxgen.VALID_CNPJ
+
+
+def test_generated_certificate_without_a_cnpj_while_valid():
+    error = refusal(pfxgen.pfx_for(pfxgen.make_certificate(pfxgen.COMPANY)))
+
+    assert error.code == ErrorCode.NO_CNPJ
+
+
+def test_generated_certificate_cryptography_cannot_parse_is_not_a_wrong_password():
+    data = pfxgen.unparseable_pfx()
+    with pytest.raises(ValueError):
+        pkcs12.load_pkcs12(data, pfxgen.PASSWORD.encode())  # cryptography's verdict, as on the SEFAZ-RS file
+    control = pfxgen.unparseable_pfx(flawed=False)
+    assert pkcs12.load_pkcs12(control, pfxgen.PASSWORD.encode()).cert is not None  # the flaw is the only problem
+
+    error = refusal(data)
+
+    assert error.code == ErrorCode.UNSUPPORTED_ENCODING
+    assert error.message.startswith("O certificado foi lido, mas contém uma codificação inválida")
+    assert isinstance(error.__cause__, ValueError)
+    assert refusal(data, "senha-errada").code == ErrorCode.WRONG_PASSWORD
+    assert accepted(control, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+
+
+@pytest.mark.parametrize("name", GENERATED_FILES)
+def test_generated_files_with_a_wrong_password(name):
+    error = refusal(generated_files()[name], pfxgen.PASSWORD + "x")
+
+    assert error.code == ErrorCode.WRONG_PASSWORD
+    assert error.message == "Senha do certificado incorreta."
+
+
+@pytest.mark.parametrize("name", GENERATED_FILES)
+def test_generated_files_verify_their_mac(name):
+    mac = pfx._parse_pfx(generated_files()[name])
+
+    assert mac is not None
+    assert pfx._verify_mac(mac, pfxgen.PASSWORD) is True
+    assert pfx._verify_mac(mac, "not-the-password") is False
+
+
+def test_truncated_generated_certificate_is_not_a_pfx():
+    data = java_like_pfx()
+
+    assert refusal(data[: len(data) // 2]).code == ErrorCode.NOT_PKCS12
+
+
+def test_fiscal_xml_is_not_a_pfx():
+    xml = ('<?xml version="1.0" encoding="UTF-8"?><nfeProc xmlns="http://www.portalfiscal.inf.br/nfe" versao="4.00">'
+           '<NFe><infNFe Id="NFe35170000000000000000550010000000011000000010"><emit><CNPJ>11222333000181</CNPJ>'
+           '</emit></infNFe></NFe></nfeProc>')
+    assert refusal(xml.encode()).code == ErrorCode.NOT_PKCS12
 
 
 # --- generated certificates: the CNPJ ---------------------------------------------------------
@@ -476,6 +572,7 @@ def test_any_bytes_give_a_verdict(data):
         accepted(data)
 
 
+@pytest.mark.shared_fixtures
 @FUZZ
 @given(name=st.sampled_from(sorted(PASSWORDS)), position=st.integers(min_value=0), bit=st.integers(0, 7))
 def test_real_files_with_a_flipped_bit_give_a_verdict(name, position, bit):
@@ -486,6 +583,21 @@ def test_real_files_with_a_flipped_bit_give_a_verdict(name, position, bit):
         accepted(bytes(data), PASSWORDS[name], now=IN_2021)
     except CertificateError as error:
         assert error.message
+
+
+@FUZZ
+@given(name=st.sampled_from(GENERATED_FILES), position=st.integers(min_value=0), bit=st.integers(0, 7))
+def test_generated_files_with_a_flipped_bit_give_a_verdict(name, position, bit):
+    data = bytearray(GENERATED_BYTES[name])
+    data[position % len(data)] ^= 1 << bit
+
+    try:
+        accepted(bytes(data))
+    except CertificateError as error:
+        assert error.message
+
+
+GENERATED_BYTES = generated_files()
 
 
 # --- telling a wrong password from a file cryptography refuses --------------------------------

@@ -22,6 +22,7 @@ from certhelpers import (
     store_certificate,
     upload,
 )
+from cryptography.hazmat.primitives import hashes
 from sqlalchemy import event, select
 
 from certificates import services
@@ -60,6 +61,11 @@ def at_2026():
         yield
 
 
+def in_days(days: int) -> datetime:
+    """15:00 UTC (noon in Brasília, so the shown date is the same) ``days`` from today."""
+    return (datetime.now(UTC) + timedelta(days=days)).replace(hour=15, minute=0, second=0, microsecond=0)
+
+
 def client_with_cnpj(partner, plan, cnpj):
     row = ClientFactory(partner=partner, plan=plan, cnpj=cnpj)
     _db.session.commit()
@@ -69,6 +75,7 @@ def client_with_cnpj(partner, plan, cnpj):
 # -- the real certificates of ../shared/fixtures/certificates ------------------------------------------
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("name", sorted(ACCEPTED))
 def test_fixture_certificate_accepted_for_its_cnpj(name, login_as, manager, partner, plan, at_2026):
     cnpj, shown = ACCEPTED[name]
@@ -85,6 +92,7 @@ def test_fixture_certificate_accepted_for_its_cnpj(name, login_as, manager, part
     assert services.decrypt_certificate(cert) == (fixture_bytes(name), PASSWORDS[name])
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("name", sorted(REFUSED))
 def test_fixture_certificate_refused_with_its_message(name, login_as, manager, partner, plan, at_2026):
     cnpj, field, message = REFUSED[name]
@@ -100,6 +108,7 @@ def test_fixture_certificate_refused_with_its_message(name, login_as, manager, p
     assert services.active_certificate(row.id) is None
 
 
+@pytest.mark.shared_fixtures
 @pytest.mark.parametrize("name", sorted(PASSWORDS))
 def test_every_fixture_with_a_wrong_password_says_so_next_to_the_password(name, login_as, manager, partner, plan):
     row = client_with_cnpj(partner, plan, "06157250000116")
@@ -130,6 +139,7 @@ def generated_cases():
         "empty": (b"", "file", "O arquivo está vazio."),
         "pem_instead_of_pfx": (b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "file",
                                "não é um certificado A1 no formato PFX"),
+        "unparseable": (pfxgen.unparseable_pfx(), "file", "contém uma codificação inválida que não podemos processar"),
     }
 
 
@@ -142,16 +152,52 @@ def test_generated_certificate_refused_with_its_message(case, login_as, manager,
     response = upload(login_as(manager), ecnpj_client.id, data)
     assert response.status_code == 422
     assert message in field_error(response.get_data(as_text=True), field)
+    assert "Senha do certificado incorreta" not in response.get_data(as_text=True)
+    assert count(Certificate) == 0
+
+
+# The generated twins of the real-certificate tests above: the CNPJ in the ICP-Brasil OID or only in the CN,
+# encoded as cryptography does or as older Java exporters do.
+GENERATED_ACCEPTED = {
+    "oid": lambda: pfxgen.ecnpj_pfx(in_cn=False),
+    "cn_only": lambda: pfxgen.ecnpj_pfx(in_oid=False),
+    "java_like": lambda: pfxgen.make_pfx(
+        pfxgen.rsa_key(), pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}"),
+        extra_certs=[pfxgen.issuing_ca()], mac_hash=hashes.SHA1(), kdf_rounds=100_000),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GENERATED_ACCEPTED))
+def test_generated_certificate_accepted_for_its_cnpj(case, login_as, manager, ecnpj_client):
+    data = GENERATED_ACCEPTED[case]()
+    http = login_as(manager)
+    response = upload(http, ecnpj_client.id, data, filename=f"{case}.pfx")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/clientes/{ecnpj_client.id}?tab=certificado#configuracoes")
+    page = http.get(f"/clientes/{ecnpj_client.id}?tab=certificado").get_data(as_text=True)
+    assert "Parabéns! Certificado válido até" in page and pfxgen.PASSWORD not in page
+    cert = services.active_certificate(ecnpj_client.id)
+    assert cert.cnpj == pfxgen.VALID_CNPJ and cert.is_active and cert.uploaded_by_id == manager.id
+    assert services.decrypt_certificate(cert) == (data, pfxgen.PASSWORD)
+
+
+@pytest.mark.parametrize("case", ["ecnpj", "java_like", "unparseable"])
+def test_every_generated_file_with_a_wrong_password_says_so_next_to_the_password(case, login_as, manager,
+                                                                                 ecnpj_client):
+    data = pfxgen.unparseable_pfx() if case == "unparseable" else (GENERATED_ACCEPTED.get(case) or pfxgen.ecnpj_pfx)()
+    response = upload(login_as(manager), ecnpj_client.id, data, "not-the-password")
+    assert response.status_code == 422
+    assert field_error(response.get_data(as_text=True), "password") == "Senha do certificado incorreta."
     assert count(Certificate) == 0
 
 
 def test_generated_ecnpj_with_icp_oid_is_accepted(login_as, manager, ecnpj_client):
-    not_after = datetime(2027, 3, 10, 15, tzinfo=UTC)
+    not_after = in_days(300)
     data = pfxgen.ecnpj_pfx(in_cn=False, not_after=not_after)  # the CNPJ only in otherName 2.16.76.1.3.3
     http = login_as(manager)
     assert upload(http, ecnpj_client.id, data).status_code == 302
     page = http.get(f"/clientes/{ecnpj_client.id}?tab=certificado").get_data(as_text=True)
-    assert "Parabéns! Certificado válido até 10/03/2027" in page
+    assert f"Parabéns! Certificado válido até {not_after:%d/%m/%Y}" in page
     assert "11.222.333/0001-81" in page
     cert = services.active_certificate(ecnpj_client.id)
     assert cert.not_after == not_after
@@ -175,8 +221,7 @@ def test_a_request_over_the_global_limit_is_413_and_stores_nothing(login_as, man
 
 def test_replacing_keeps_the_history(login_as, manager, ecnpj_client):
     http = login_as(manager)
-    first_end = datetime(2027, 1, 20, 15, tzinfo=UTC)
-    second_end = datetime(2027, 9, 1, 15, tzinfo=UTC)
+    first_end, second_end = in_days(200), in_days(400)
     assert upload(http, ecnpj_client.id, pfxgen.ecnpj_pfx(not_after=first_end)).status_code == 302
     with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5)):
         assert upload(http, ecnpj_client.id, pfxgen.ecnpj_pfx(not_after=second_end)).status_code == 302
@@ -186,7 +231,7 @@ def test_replacing_keeps_the_history(login_as, manager, ecnpj_client):
     assert rows[1].replaced_at is not None
     http = login_as(manager)  # the session cookie signed "in the future" is not valid back in the present
     page = http.get(f"/clientes/{ecnpj_client.id}?tab=certificado").get_data(as_text=True)
-    assert "Parabéns! Certificado válido até 01/09/2027" in page
+    assert f"Parabéns! Certificado válido até {second_end:%d/%m/%Y}" in page
     assert 'data-testid="certificate-history"' in page and "Substituído em" in page
     # a failed replacement leaves the active one alone
     assert upload(http, ecnpj_client.id, os.urandom(100)).status_code == 422

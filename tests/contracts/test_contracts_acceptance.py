@@ -59,7 +59,7 @@ def test_accepting_through_the_emailed_link_records_the_evidence(db, client, log
     page = client.get(path)
     assert page.status_code == 200 and "TERMOS DE CONTRATAÇÃO DO SOFTWARE" in page.get_data(as_text=True)
 
-    moment = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
+    moment = (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0)  # after the link was made
     with time_machine.travel(moment, tick=False):
         response = client.post(path, data={"accept_terms": "1"}, headers={"User-Agent": "Firefox/140.0"},
                                environ_base={"REMOTE_ADDR": "203.0.113.9"})
@@ -95,7 +95,7 @@ def test_logged_in_client_user_is_named_in_the_evidence(db, client_row, client_u
 
 def test_tampered_and_expired_acceptance_links(db, client, client_row, committed):
     committed()
-    start = datetime(2026, 8, 1, 12, 0, tzinfo=UTC)
+    start = datetime.now(UTC).replace(microsecond=0)
     with time_machine.travel(start, tick=False):
         token = services.acceptance_token(client_row)
     tampered = client.get(f"/aceite/{token[:-2]}xx")

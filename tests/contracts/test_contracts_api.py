@@ -134,11 +134,13 @@ def test_status_validation_is_422(db, api, client_row, committed, body, field):
 
 def test_plan_change_now_and_next_cycle(db, api, client_row, plan):
     diamante = PlanFactory(software=plan.software, name="Diamante", price_cents=19990)
-    with time_machine.travel(datetime(2026, 5, 20, 14, tzinfo=UTC), tick=False):
+    today = datetime.now(UTC).date().replace(day=20)  # the 20th of this month, 14:00 UTC (11:00 in São Paulo)
+    with time_machine.travel(datetime(today.year, today.month, 20, 14, tzinfo=UTC), tick=False):
         scheduled = api.post(f"/api/v1/clients/{client_row.id}/plan",
                              json={"plan_id": diamante.id, "when": "next_cycle"}).get_json()
+    first = (today + timedelta(days=15)).replace(day=1)  # the 1st of next month, 00:00 in São Paulo (UTC-3)
     assert scheduled["plan_id"] == plan.id
-    assert scheduled["pending_plan_change"] == {"plan_id": diamante.id, "effective_at": "2026-06-01T03:00:00+00:00"}
+    assert scheduled["pending_plan_change"] == {"plan_id": diamante.id, "effective_at": f"{first}T03:00:00+00:00"}
     cancelled = api.delete(f"/api/v1/clients/{client_row.id}/plan/pending")
     assert cancelled.status_code == 200 and cancelled.get_json()["pending_plan_change"] is None
     now = api.post(f"/api/v1/clients/{client_row.id}/plan", json={"plan_id": diamante.id})

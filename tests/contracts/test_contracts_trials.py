@@ -1,7 +1,5 @@
 """Trials end by themselves: warned 3 days ahead (once), then active or blocked (time travel)."""
 
-import sys
-import types
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +8,7 @@ from sqlalchemy import select
 
 from contracts import services, tasks
 from contracts.models import ContractEvent, EventKind
+from contracts.signals import payment_method_asked
 from core.tasks import BEAT_SCHEDULE
 from partner.models import ContractStatus as S
 from tests.factories import ClientFactory
@@ -23,15 +22,17 @@ def trial(db, partner, plan, manager):
 
 
 @pytest.fixture
-def billing_says(monkeypatch):
-    """Stand in for billing.services.has_payment_method (written by the billing domain)."""
+def billing_says():
+    """Answer contracts' ``payment_method_asked`` question (billing's own receiver also answers: it finds
+    no payment method on file for these clients, so the answer set here decides)."""
+    answers = []
 
-    def set_answer(answer: bool):
-        fake = types.ModuleType("billing.services")
-        fake.has_payment_method = lambda client: answer
-        monkeypatch.setitem(sys.modules, "billing.services", fake)
+    def receiver(client, **_):
+        return bool(answers and answers[-1])
 
-    return set_answer
+    payment_method_asked.connect(receiver)
+    yield answers.append
+    payment_method_asked.disconnect(receiver)
 
 
 def test_trial_with_payment_method_becomes_active(db, trial, billing_says, manager, inbox, deliver_mail):
@@ -69,9 +70,9 @@ def test_trial_without_payment_method_is_blocked(db, trial, billing_says, manage
     assert "foi bloqueado (motivo: fim do período de teste)" in body
 
 
-def test_without_billing_there_is_no_payment_method(db, trial, monkeypatch):
-    monkeypatch.setitem(sys.modules, "billing.services", types.ModuleType("billing.services"))
-    assert services.has_payment_method(trial) is False
+def test_without_an_answer_there_is_no_payment_method(db, trial):
+    with payment_method_asked.muted():  # nobody answers contracts' question
+        assert services.has_payment_method(trial) is False
 
 
 def test_trial_not_due_is_left_alone(db, trial, billing_says):

@@ -6,9 +6,14 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import User
+from billing.models import Invoice
+from certificates.models import Certificate
+from contracts.models import Acceptance, SignupLink
+from core.audit import AuditEvent
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Plan, Software
 
-MODELS = (Software, Plan, Partner, PartnerEmail, Client, User, ApiToken)
+MODELS = (Software, Plan, Partner, PartnerEmail, Client, User, ApiToken, Invoice, Certificate, SignupLink, Acceptance,
+          AuditEvent)
 
 
 def counts(db) -> dict:
@@ -72,3 +77,41 @@ def test_demo_logins_and_tokens_work(app, db, demo, client):
     other = client.get("/api/v1/clients?per_page=100",
                        headers={"Authorization": f"Bearer {data['partner_api_tokens']['b']}"}).get_json()
     assert other["total"] > 0 and not expected & {c["id"] for c in other["items"]}
+
+
+def test_demo_gives_the_panel_a_past(db, demo, login_as):
+    from billing import services as billing
+    from billing.run import Month, local_today
+    from certificates import services as certificates
+    from core.db import utcnow
+    from demo import ACCEPTED_CONTRACT, EXPIRING_CERTIFICATE, USERS, VALID_CERTIFICATE
+
+    demo()
+    first = counts(db)
+    demo()
+    assert counts(db) == first  # twice changes nothing
+
+    invoices = db.session.scalars(select(Invoice)).all()
+    this_month = str(Month.of(local_today()))
+    assert invoices and all(invoice.month < this_month for invoice in invoices)  # past months only
+    assert {billing.display_status(invoice) for invoice in invoices} == {"paid", "overdue", "pending"}
+    assert len({invoice.month for invoice in invoices}) == 3
+
+    by_cnpj = {c.cnpj: c for c in db.session.scalars(select(Client))}
+    valid = certificates.active_certificate(by_cnpj[VALID_CERTIFICATE].id)
+    expiring = certificates.active_certificate(by_cnpj[EXPIRING_CERTIFICATE].id)
+    assert certificates.certificate_status(valid).value == "valid"
+    assert certificates.certificate_status(expiring).value == "expiring"
+
+    links = db.session.scalars(select(SignupLink)).all()
+    assert sorted(link.used_at is not None for link in links) == [False, True]
+    pending = next(link for link in links if link.used_at is None)
+    assert pending.revoked_at is None and pending.expires_at > utcnow()
+
+    accepted = by_cnpj[ACCEPTED_CONTRACT]
+    assert db.session.scalar(select(Acceptance).where(Acceptance.client_id == accepted.id)) is not None
+
+    manager = db.session.scalar(select(User).where(User.email == USERS["manager"][0]))
+    page = login_as(manager).get(f"/clientes/{accepted.id}").get_data(as_text=True)
+    for plain_words in ("Certificado digital enviado", "Contrato aceito"):
+        assert plain_words in page

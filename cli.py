@@ -5,16 +5,18 @@ import json
 import click
 from flask import Flask
 
+import billing.cli
+import certificates.cli
+import contracts.cli
+
 
 def register_cli(app: Flask) -> None:
-    from app import _import_optional
-
     @app.cli.command("demo")
     @click.option("--json", "as_json", is_flag=True, help="Print the logins as JSON.")
     def demo_command(as_json):
         """Create (idempotently) the demo catalogue, partners, clients and users; print the logins."""
         from core.db import db
-        from core.demo import load_demo
+        from demo import load_demo
 
         logins = load_demo()
         db.session.commit()
@@ -28,10 +30,8 @@ def register_cli(app: Flask) -> None:
             click.echo(f"  API token partner {key}: {token}")
 
     _register_mail_cli(app)
-    for module_path in ("contracts.cli", "certificates.cli", "billing.cli"):
-        module = _import_optional(module_path)
-        if module is not None:
-            module.register(app)
+    for module in (contracts.cli, certificates.cli, billing.cli):
+        module.register(app)
 
 
 def _register_mail_cli(app: Flask) -> None:

@@ -1,13 +1,20 @@
-"""Demo data for a newcomer: idempotent, prints working logins every run."""
+"""Demo data for a newcomer: idempotent, prints working logins every run.
+
+Beyond the catalogue, partners, clients and users, :func:`lived_in` gives the panel a past: invoices
+of the last three months (paid, overdue, open), a valid certificate and one expiring within 30 days
+(generated PFX files, see certificates/samples.py), a used and a pending signup link, an accepted
+contract, and the history rows those leave. Everything goes through the domain services, with dates
+relative to today, so the demo looks the same whenever it is loaded; a second run changes nothing."""
 
 import hashlib
 import hmac
+from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import User
-from core.db import db
+from core.db import db, utcnow
 from core.permissions import Role
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
 from partner.services import TOKEN_PREFIX, hash_token
@@ -87,6 +94,7 @@ def load_demo() -> dict:
         if client is None:
             email = f"cliente{i + 1}@{'alfa' if pkey == 'a' else 'beta'}-clientes.example"
             client = Client(
+                created_at=utcnow() - timedelta(days=CLIENT_AGE_DAYS),  # customers for a few months already
                 partner_id=partners[pkey].id, legal_name=legal, trade_name=trade, cnpj=cnpj, email=email,
                 phone="1133334444", cep="01001000", street="Praça da Sé", number=str(100 + i), district="Sé",
                 city="São Paulo", state="SP", software_id=software.id, plan_id=plans[plan].id, payer=payer,
@@ -107,4 +115,88 @@ def load_demo() -> dict:
                        defaults={"partner_id": partner.id, "name": "Demo", "prefix": plaintext[:10]})
         logins["partner_api_tokens"][key] = plaintext
     db.session.flush()
+    lived_in(partners)
     return logins
+
+
+# -- a past for the panel ---------------------------------------------------------------------------
+
+CLIENT_AGE_DAYS = 130
+VALID_CERTIFICATE = "34028316000103"  # Padaria Pão Quente: certificate valid for most of a year
+EXPIRING_CERTIFICATE = "12ABC34501DE35"  # Loja Alfanumérica: certificate expiring in 20 days
+EXPIRING_IN_DAYS = 20
+ACCEPTED_CONTRACT = "34028316000103"
+SIGNUP = dict(legal_name="Sorveteria Gelato Ltda", trade_name="Gelato", cnpj="34028316000537",
+              email="contato@gelato-clientes.example", phone="1133335555", cep="01001000", street="Praça da Sé",
+              number="200", district="Sé", city="São Paulo", state="SP")
+
+
+def lived_in(partners: dict) -> None:
+    """Certificates, signup links, an acceptance and three months of invoices (each step only once)."""
+    alfa = partners["a"]
+    manager = db.session.scalar(select(User).where(User.email == USERS["manager"][0]))
+    finance = db.session.scalar(select(User).where(User.email == USERS["finance"][0]))
+    clients = {c.cnpj: c for c in db.session.scalars(select(Client).where(Client.partner_id == alfa.id))}
+    _certificates(clients, manager)
+    _signup_links(alfa, manager)
+    _acceptance(clients[ACCEPTED_CONTRACT])
+    _invoices(finance)
+
+
+def _certificates(clients: dict, manager) -> None:
+    from certificates import samples, services
+
+    now = utcnow()
+    wanted = {
+        VALID_CERTIFICATE: (now - timedelta(days=60), now + timedelta(days=300)),
+        EXPIRING_CERTIFICATE: (now - timedelta(days=345), now + timedelta(days=EXPIRING_IN_DAYS)),
+    }
+    for cnpj, (not_before, not_after) in wanted.items():
+        client = clients[cnpj]
+        if services.active_certificate(client.id) is None:
+            data = samples.ecnpj_pfx(cnpj, not_before=not_before, not_after=not_after)
+            services.upload_certificate(client, data, samples.PASSWORD, actor=manager)
+
+
+def _signup_links(partner, manager) -> None:
+    from contracts.models import SignupLink
+    from contracts.services import links
+    from contracts.services.acceptance import current_terms
+
+    existing = db.session.scalars(select(SignupLink).where(SignupLink.partner_id == partner.id)).all()
+    if existing:
+        return
+    plan = db.session.scalar(select(Plan).where(Plan.name == "Prata"))
+    used = links.create_signup_link(partner, {"plan_id": plan.id, "payer": Payer.CLIENT.value}, actor=manager)
+    links.signup_client(used, {**SIGNUP, "password": PASSWORD, "confirm_password": PASSWORD, "accept_terms": "1",
+                               "terms_version_id": current_terms().id},
+                        ip="203.0.113.20", user_agent="Mozilla/5.0 (demo)")
+    links.create_signup_link(partner, {"plan_id": plan.id, "payer": Payer.PARTNER.value, "trial_days": "15",
+                                       "client_email": "compras@novocliente.example"}, actor=manager)
+
+
+def _acceptance(client) -> None:
+    from contracts.models import AcceptanceChannel
+    from contracts.services.acceptance import accept_terms
+
+    accept_terms(client, channel=AcceptanceChannel.EMAIL_LINK, ip="203.0.113.10",
+                 user_agent="Mozilla/5.0 (demo)")  # once per terms version
+
+
+def _invoices(finance) -> None:
+    """Bill the last three months as the monthly run does; the oldest month is paid, the middle one
+    overdue, the last one open (issued today, due in the coming days)."""
+    from billing import services
+    from billing.models import Invoice, InvoiceStatus
+    from billing.run import Month, local_today, run_monthly_billing
+
+    today = local_today()
+    last = Month.of(today).previous()
+    months = [last.previous().previous(), last.previous(), last]
+    for month in months:
+        if db.session.scalar(select(Invoice.id).where(Invoice.month == str(month)).limit(1)) is None:
+            run_monthly_billing(month, today=today if month == last else month.next().first_day)
+    oldest = db.session.scalars(select(Invoice).where(Invoice.month == str(months[0]),
+                                                      Invoice.status == InvoiceStatus.OPEN)).all()
+    for invoice in oldest:
+        services.mark_paid(invoice, actor=finance, notify=False)

@@ -1,4 +1,4 @@
-"""Celery entry point: ``celery -A core.worker worker -B`` (embedded) or ``worker`` + ``beat`` (production).
+"""Celery entry point: ``celery -A worker worker -B`` (embedded) or ``worker`` + ``beat`` (production).
 
 The Flask app is created once so every task runs inside its app context (core/tasks.py). It is
 named ``flask_app`` on purpose: ``celery -A`` picks a module attribute called ``app`` first.

@@ -1,0 +1,10 @@
+"""What the contracts domain announces or asks. Higher domains answer in their ``receivers.py``
+(connected when the app factory imports them), so contracts never imports upward."""
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: A question when a trial ends: has whoever pays for this client a payment method on file?
+#: Sender: the ``Client``. Each receiver returns True or False; billing answers.
+payment_method_asked = _signals.signal("payment-method-asked")

@@ -1,0 +1,78 @@
+"""Reading uploaded zips of fiscal XML safely: capped member count, total uncompressed size and
+compression ratio; nested archives and unsafe paths are skipped with a reason, never extracted."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from fiscal.parsing import MAX_BYTES
+
+MAX_MEMBERS = 20_000
+MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # 1 GiB uncompressed in one upload
+MAX_RATIO = 200  # XML compresses ~5-20x; a member claiming more is a bomb
+ARCHIVE_SUFFIXES = (".zip", ".rar", ".7z", ".gz", ".tgz", ".tar", ".bz2", ".xz")
+
+
+class ArchiveError(ValueError):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+@dataclass
+class Member:
+    name: str
+    data: bytes | None  # None when skipped
+    error_code: str = ""
+    error: str = ""
+
+
+def _unsafe(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
+def iter_zip(data: bytes) -> Iterator[Member]:
+    """Yield each file of the zip (directories and macOS metadata left out) with its bytes or the reason
+    it was skipped. Raises ArchiveError when the upload is not a readable zip or breaks a global cap."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
+        raise ArchiveError("bad_zip", "O arquivo enviado não é um zip válido.")
+    files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
+    if len(files) > MAX_MEMBERS:
+        raise ArchiveError("too_many_files", f"O zip tem {len(files)} arquivos; o limite é {MAX_MEMBERS}.")
+    if sum(i.file_size for i in files) > MAX_TOTAL_BYTES:
+        raise ArchiveError("zip_too_large", "O conteúdo do zip passa de 1 GB descompactado.")
+    total = 0
+    for info in files:
+        name = info.filename
+        if _unsafe(name):
+            yield Member(name, None, "unsafe_path", "Caminho inseguro dentro do zip: arquivo ignorado.")
+            continue
+        if name.lower().endswith(ARCHIVE_SUFFIXES):
+            yield Member(name, None, "nested_archive", "Arquivo compactado dentro do zip: ignorado.")
+            continue
+        if info.file_size > MAX_BYTES:
+            yield Member(name, None, "too_large", "O arquivo passa de 1 MB, o limite por documento fiscal.")
+            continue
+        if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
+            yield Member(name, None, "zip_bomb", "Taxa de compressão suspeita: arquivo ignorado.")
+            continue
+        try:
+            with archive.open(info) as member:
+                content = member.read(MAX_BYTES + 1)  # never trust the header's size alone
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError):
+            yield Member(name, None, "bad_member", "Não foi possível descompactar este arquivo (corrompido ou protegido por senha).")
+            continue
+        if len(content) > MAX_BYTES:
+            yield Member(name, None, "too_large", "O arquivo passa de 1 MB, o limite por documento fiscal.")
+            continue
+        total += len(content)
+        if total > MAX_TOTAL_BYTES:
+            raise ArchiveError("zip_too_large", "O conteúdo do zip passa de 1 GB descompactado.")
+        yield Member(name, content)

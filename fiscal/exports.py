@@ -1,0 +1,351 @@
+"""Monthly exports accountants import: a zip in the layout accounting software scans
+(``<CNPJ>_<AAAAMM>/NFe|NFCe|CTe/Autorizadas|Canceladas|Denegadas|Contingencia/<chave>-procNFe.xml``, the
+cancellation event beside its note in ``Canceladas/``, other events in ``Eventos/``), a PDF report with
+the totals and a CSV index; DANFEs on request. Built by a background job into a temporary file (memory
+flat as the export grows), kept in the blob store behind a signed link that expires."""
+
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import func, select
+
+from core.blobstore import BlobNotFound, blob_store
+from core.db import db, utcnow
+from fiscal.models import (
+    Direction,
+    ExportStatus,
+    FiscalDocument,
+    FiscalEvent,
+    FiscalExport,
+    FiscalSettings,
+    Participant,
+)
+from fiscal.status import CANCELLATION_EVENT_TYPES, DocumentStatus, is_cancellation
+
+MODEL_FOLDERS = {55: "NFe", 65: "NFCe", 57: "CTe", 67: "CTeOS"}
+STATUS_FOLDERS = {DocumentStatus.AUTHORIZED: "Autorizadas", DocumentStatus.CANCELLED: "Canceladas",
+                  DocumentStatus.DENIED: "Denegadas", DocumentStatus.CONTINGENCY: "Contingencia"}
+STATUS_LABELS = {DocumentStatus.AUTHORIZED: "Autorizada", DocumentStatus.CANCELLED: "Cancelada",
+                 DocumentStatus.DENIED: "Denegada", DocumentStatus.CONTINGENCY: "Contingência"}
+PROC_SUFFIX = {55: "procNFe", 65: "procNFe", 57: "procCTe", 67: "procCTeOS"}
+DEFAULT_VALID_DAYS = 7
+BATCH = 500
+
+
+class ExportError(ValueError):
+    def __init__(self, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.message, self.fields = message, fields or {}
+
+
+def request_export(client, *, month: int, model: int | None = None, participant: str = "all",
+                   include_pdf: bool = False, email: str = "", requested_by=None,
+                   automatic: bool = False) -> FiscalExport:
+    """Create an export job (the caller enqueues ``fiscal.build_export`` after commit)."""
+    if not 200001 <= month <= 299912 or not 1 <= month % 100 <= 12:
+        raise ExportError(_("Mês inválido."), {"month": _("Use AAAA-MM.")})
+    if model is not None and model not in MODEL_FOLDERS:
+        raise ExportError(_("Modelo inválido."), {"model": _("Use 55, 65 ou 57.")})
+    try:
+        participant = Participant(participant)
+    except ValueError:
+        raise ExportError(_("Tipo de participante inválido."), {"participant": _("Use issued, received ou all.")})
+    export = FiscalExport(client_id=client.id, month=month, model=model, participant=participant,
+                          include_pdf=bool(include_pdf), email=email or "",
+                          requested_by_id=getattr(requested_by, "id", None),
+                          automatic_month=month if automatic else None)
+    db.session.add(export)
+    db.session.flush()
+    return export
+
+
+def _documents_query(export: FiscalExport):
+    query = select(FiscalDocument).where(FiscalDocument.client_id == export.client_id,
+                                         FiscalDocument.environment == 1,
+                                         FiscalDocument.issued_month == export.month,
+                                         FiscalDocument.status.in_(list(STATUS_FOLDERS)))
+    if export.model is not None:
+        query = query.where(FiscalDocument.model == export.model)
+    if export.participant == Participant.ISSUED:
+        query = query.where(FiscalDocument.direction == Direction.ISSUED)
+    elif export.participant == Participant.RECEIVED:
+        query = query.where(FiscalDocument.direction == Direction.RECEIVED)
+    return query.order_by(FiscalDocument.model, FiscalDocument.issued_at, FiscalDocument.id)
+
+
+def _late_cancellations_query(export: FiscalExport):
+    """Cancellations registered in the month for notes issued in earlier months (FISCAL.md)."""
+    query = (
+        select(FiscalDocument, FiscalEvent)
+        .join(FiscalEvent, (FiscalEvent.client_id == FiscalDocument.client_id)
+              & (FiscalEvent.environment == FiscalDocument.environment) & (FiscalEvent.key == FiscalDocument.key))
+        .where(FiscalDocument.client_id == export.client_id, FiscalDocument.environment == 1,
+               FiscalDocument.issued_month < export.month, FiscalEvent.registered_month == export.month,
+               FiscalEvent.event_type.in_(list(CANCELLATION_EVENT_TYPES)))
+    )
+    if export.model is not None:
+        query = query.where(FiscalDocument.model == export.model)
+    if export.participant != Participant.ALL:
+        query = query.where(FiscalDocument.direction == Direction(export.participant.value))
+    return query.order_by(FiscalDocument.id)
+
+
+def _checkpoint(export: FiscalExport, **values) -> None:
+    """Progress is visible while the job runs: the job commits it between batches (the zip is in a file)."""
+    for name, value in values.items():
+        setattr(export, name, value)
+    db.session.commit()
+
+
+def _folder(export: FiscalExport, client_cnpj: str) -> str:
+    return f"{client_cnpj}_{export.month}"
+
+
+def zip_name(export: FiscalExport, client_cnpj: str) -> str:
+    return f"{_folder(export, client_cnpj)}.zip"
+
+
+def build_export(export_id: int) -> FiscalExport:
+    """Write the zip (streaming each XML from the blob store), store it, mark the export ready."""
+    export = db.session.get(FiscalExport, export_id)
+    if export is None or export.status in (ExportStatus.READY, ExportStatus.EXPIRED):
+        return export  # a retry of a finished job changes nothing
+    from partner.models import Client
+
+    client = db.session.get(Client, export.client_id)
+    _checkpoint(export, status=ExportStatus.RUNNING, progress=0)
+    store = blob_store()
+    query = _documents_query(export)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    root = _folder(export, client.cnpj)
+    index_rows = []
+    totals: dict[tuple[int, str], list[int]] = {}
+    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+            last_id = 0
+            while True:  # keyset batches: memory stays flat, and progress commits between them
+                batch = db.session.execute(
+                    query.where(FiscalDocument.id > last_id).order_by(None).order_by(FiscalDocument.id)
+                    .limit(BATCH)).scalars().all()
+                if not batch:
+                    break
+                for doc in batch:
+                    folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[DocumentStatus(doc.status)]}"
+                    path = f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml"
+                    archive.writestr(path, store.get(doc.blob_sha256))
+                    _write_events(archive, store, doc, folder, root)
+                    if export.include_pdf and doc.has_body:
+                        _write_pdf(archive, store, doc, f"{root}/{MODEL_FOLDERS[doc.model]}/PDF")
+                    index_rows.append(_index_row(doc, path))
+                    bucket = totals.setdefault((doc.model, DocumentStatus(doc.status).value), [0, 0])
+                    bucket[0] += 1
+                    bucket[1] += doc.total_cents
+                last_id = batch[-1].id
+                for doc in batch:
+                    db.session.expunge(doc)  # the identity map would otherwise grow with the export
+                _checkpoint(export, progress=min(95, len(index_rows) * 95 // max(total, 1)))
+            for doc, event in db.session.execute(_late_cancellations_query(export)):
+                folder = f"{root}/{MODEL_FOLDERS[doc.model]}/Canceladas"
+                archive.writestr(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml", store.get(doc.blob_sha256))
+                archive.writestr(f"{folder}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
+                                 store.get(event.blob_sha256))
+                index_rows.append(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
+                                             note=_("cancelada neste mês, emitida antes")))
+            archive.writestr(f"{root}/indice.csv", _index_csv(index_rows))
+            archive.writestr(f"{root}/relatorio.pdf", report_pdf(client, export.month, totals))
+        tmp.flush()
+        name = f"exports/{export.client_id}/{export.id}/{zip_name(export, client.cnpj)}"
+        store.put_file(name, tmp.name)
+        size = tmp.tell()
+    days = current_app.config.get("FISCAL_EXPORT_VALID_DAYS", DEFAULT_VALID_DAYS)
+    export.status, export.progress, export.blob_name = ExportStatus.READY, 100, name
+    export.document_count, export.size_bytes = len(index_rows), size
+    export.finished_at = utcnow()
+    export.expires_at = export.finished_at + timedelta(days=days)
+    db.session.flush()
+    return export
+
+
+def _write_events(archive, store, doc, folder: str, root: str) -> None:
+    events = db.session.execute(
+        select(FiscalEvent).where(FiscalEvent.client_id == doc.client_id, FiscalEvent.environment == 1,
+                                  FiscalEvent.key == doc.key).order_by(FiscalEvent.id)
+    ).scalars()
+    for event in events:
+        target = folder if is_cancellation(event.event_type, event.cstat) else f"{root}/Eventos"
+        archive.writestr(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
+                         store.get(event.blob_sha256))
+
+
+def _write_pdf(archive, store, doc, folder: str) -> None:
+    from fiscal.pdf import PdfUnavailable, document_pdf
+
+    try:
+        archive.writestr(f"{folder}/{doc.key}.pdf", document_pdf(doc, store.get(doc.blob_sha256)))
+    except PdfUnavailable:
+        pass  # the XML is the legal document; a PDF the library cannot draw is left out
+
+
+def _index_row(doc, path: str, note: str = "") -> list:
+    return [doc.key, MODEL_FOLDERS[doc.model], doc.series, doc.number, doc.issued_at.strftime("%d/%m/%Y"),
+            STATUS_LABELS[DocumentStatus(doc.status)], doc.emitter_doc, doc.emitter_name, doc.recipient_doc,
+            doc.recipient_name, f"{doc.total_cents / 100:.2f}".replace(".", ","), path, note]
+
+
+def _index_csv(rows: list[list]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";")
+    writer.writerow(["Chave", "Modelo", "Série", "Número", "Emissão", "Situação", "CNPJ/CPF emitente", "Emitente",
+                     "CNPJ/CPF destinatário", "Destinatário", "Valor (R$)", "Arquivo", "Observação"])
+    for row in rows:
+        writer.writerow([_safe_cell(value) for value in row])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def _safe_cell(value):
+    """No cell a spreadsheet would run as a formula (CSV injection)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def _latin1(text: str) -> str:
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _brl(cents: int) -> str:
+    whole, rest = divmod(abs(cents), 100)
+    return ("-" if cents < 0 else "") + "R$ " + f"{whole:,}".replace(",", ".") + f",{rest:02d}"
+
+
+def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]]) -> bytes:
+    """The period report: per model, count and R$ of authorized, cancelled, denied and contingency notes."""
+    from fpdf import FPDF
+
+    pdf = FPDF(format="A4")
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 14)
+    pdf.cell(0, 10, _latin1(_("Relatório de documentos fiscais")), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", "", 10)
+    cnpj = client.cnpj
+    pdf.cell(0, 6, _latin1(f"{client.legal_name} - CNPJ {cnpj}"), new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 6, _latin1(_("Período: %(m)02d/%(y)d", m=month % 100, y=month // 100)), new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(4)
+    labels = [(DocumentStatus.AUTHORIZED, _("Autorizadas")), (DocumentStatus.CANCELLED, _("Canceladas")),
+              (DocumentStatus.DENIED, _("Denegadas")), (DocumentStatus.CONTINGENCY, _("Contingências"))]
+    for model in sorted({m for m, _status in totals} or {55}):
+        pdf.set_font("helvetica", "B", 11)
+        pdf.cell(0, 8, MODEL_FOLDERS[model].replace("NFe", "NF-e").replace("NFCe", "NFC-e").replace("CTe", "CT-e"),
+                 new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", "", 10)
+        for status, label in labels:
+            count, cents = totals.get((model, status.value), [0, 0])
+            pdf.cell(70, 6, _latin1(_("Quantidade de %(label)s", label=label)))
+            pdf.cell(20, 6, str(count))
+            pdf.cell(50, 6, _latin1(_("Valor Total de %(label)s", label=label)))
+            pdf.cell(0, 6, _brl(cents), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+    return bytes(pdf.output())
+
+
+# -- links --------------------------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="fiscal-export-download")
+
+
+def download_token(export: FiscalExport) -> str:
+    """A link naming this export only; it stops working when the export expires (checked on use)."""
+    return _serializer().dumps({"e": export.id, "c": export.client_id})
+
+
+def export_from_token(token: str) -> FiscalExport | None:
+    try:
+        data = _serializer().loads(token)
+    except (BadSignature, UnicodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("e"), int) or not isinstance(data.get("c"), int):
+        return None
+    export = db.session.get(FiscalExport, data["e"])
+    if export is None or export.client_id != data["c"]:
+        return None
+    return export
+
+
+def open_export(export: FiscalExport):
+    try:
+        return blob_store().open_file(export.blob_name)
+    except (BlobNotFound, ValueError):
+        return None
+
+
+def exports_due(today_local: datetime, default_day: int) -> list:
+    """(client, month) pairs whose automatic export of the previous month runs today (the client's day, or
+    the default) and has not run yet: the unique (client, automatic_month) makes it once whatever the retries."""
+    from partner.models import Client, ContractStatus
+
+    previous = today_local.replace(day=1) - timedelta(days=1)
+    month = previous.year * 100 + previous.month
+    day = func.coalesce(FiscalSettings.export_day, default_day)
+    already = select(FiscalExport.client_id).where(FiscalExport.automatic_month == month)
+    has_notes = select(FiscalDocument.id).where(FiscalDocument.client_id == Client.id,
+                                                FiscalDocument.environment == 1,
+                                                FiscalDocument.issued_month == month).exists()
+    query = (
+        select(Client)
+        .outerjoin(FiscalSettings, FiscalSettings.client_id == Client.id)
+        .where(Client.status.in_([ContractStatus.ACTIVE, ContractStatus.TRIAL]), Client.id.not_in(already),
+               day <= today_local.day, has_notes)
+        .order_by(Client.id)
+    )
+    return [(client, month) for client in db.session.execute(query).scalars()]
+
+
+def enqueue(export: FiscalExport) -> None:
+    """Build after the transaction that created the export commits (the worker must see the row)."""
+    from sqlalchemy import event
+
+    from core.tasks import celery
+
+    export_id = export.id
+
+    def _send(session):
+        celery.tasks["fiscal.build_export"].delay(export_id)  # by name: fiscal.tasks imports this module
+
+    event.listen(db.session(), "after_commit", _send, once=True)
+
+
+def download_url(export: FiscalExport) -> str:
+    from core.urls import public_url
+
+    return public_url("fiscal.download_export", token=download_token(export))
+
+
+def notify_ready(export: FiscalExport) -> None:
+    """E-mail "Download das Notas" to the requester (automatic: the accountant and the partner's managers)."""
+    from core.mail import queue_email
+    from partner.models import Client
+
+    client = db.session.get(Client, export.client_id)
+    recipients = [export.email] if export.email else []
+    if export.automatic_month is not None:
+        from accounts.models import User
+        from core.permissions import Role
+
+        managers = db.session.execute(select(User.email).where(User.partner_id == client.partner_id,
+                                                               User.role == Role.MANAGER)).scalars()
+        recipients += list(managers)
+    period = f"{export.month % 100:02d}/{export.month // 100}"
+    for address in dict.fromkeys(a for a in recipients if a):
+        queue_email(address, _("Download das Notas – %(name)s – %(period)s", name=client.legal_name, period=period),
+                    "fiscal_export_ready", kind="fiscal_export", partner_id=client.partner_id, client=client,
+                    export=export, period=period, url=download_url(export))

@@ -1,0 +1,150 @@
+"""Fiscal documents (NF-e, NFC-e, CT-e) of a client and their events, stored apart.
+
+The XML bytes live in the blob store (``core.blobstore``), addressed by SHA-256; rows keep the
+metadata and the indexes the views, totals and exports query. Status is derived (fiscal.status)
+from the note's protocol and the events stored for its key, whichever arrived first."""
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, db, str_enum, utcnow
+from fiscal.status import DocumentStatus
+
+
+class Direction(enum.StrEnum):
+    ISSUED = "issued"  # the client is the emitter ("XMLs emitidos")
+    RECEIVED = "received"  # the client is another party ("XMLs de fornecedores")
+
+
+class FiscalDocument(db.Model):
+    __tablename__ = "fiscal_documents"
+    __table_args__ = (
+        UniqueConstraint("client_id", "environment", "key"),
+        # the month views and totals: one client, one environment, one direction, one month
+        Index("ix_fiscal_documents_month", "client_id", "environment", "direction", "issued_month", "model",
+              "status"),
+        Index("ix_fiscal_documents_list", "client_id", "environment", "issued_at", "id"),
+        Index("ix_fiscal_documents_pending", "status", "issued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    key: Mapped[str] = mapped_column(String(44))
+    model: Mapped[int] = mapped_column(SmallInteger)
+    series: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(BigInteger)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    issued_month: Mapped[int] = mapped_column(Integer)  # AAAAMM in Brasília time, e.g. 202611
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction, "fiscal_direction"))
+    role: Mapped[str] = mapped_column(String(20))  # emitente, destinatario, tomador, remetente…
+    status: Mapped[DocumentStatus] = mapped_column(str_enum(DocumentStatus, "fiscal_status"))
+    environment: Mapped[int] = mapped_column(SmallInteger)  # 1 production, 2 homologation
+    tp_emis: Mapped[int] = mapped_column(SmallInteger)
+    emitter_doc: Mapped[str] = mapped_column(String(20))
+    emitter_name: Mapped[str] = mapped_column(String(200), default="")
+    recipient_doc: Mapped[str] = mapped_column(String(20), default="")
+    recipient_name: Mapped[str] = mapped_column(String(200), default="")
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    has_body: Mapped[bool] = mapped_column(default=True)  # False: only SEFAZ's answer (protocol) arrived
+    protocol_cstat: Mapped[int | None] = mapped_column(Integer)
+    protocol_number: Mapped[str] = mapped_column(String(20), default="")
+    authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signature_status: Mapped[str] = mapped_column(String(16), default="unsigned")
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # supplier note "Reconhecida"
+    acknowledged_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    client = relationship("Client")
+
+    def __repr__(self) -> str:
+        return f"<FiscalDocument {self.key} {self.status}>"
+
+
+class FiscalEvent(db.Model):
+    """A registered event (cancellation, CC-e, EPEC…) of a key, kept whether or not its note arrived."""
+
+    __tablename__ = "fiscal_events"
+    __table_args__ = (
+        UniqueConstraint("client_id", "environment", "key", "event_type", "sequence"),
+        Index("ix_fiscal_events_month", "client_id", "environment", "registered_month"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    key: Mapped[str] = mapped_column(String(44))
+    event_type: Mapped[str] = mapped_column(String(6))
+    sequence: Mapped[int] = mapped_column(SmallInteger)
+    cstat: Mapped[int | None] = mapped_column(Integer)
+    environment: Mapped[int] = mapped_column(SmallInteger)
+    registered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    registered_month: Mapped[int] = mapped_column(Integer)
+    protocol_number: Mapped[str] = mapped_column(String(20), default="")
+    blob_sha256: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<FiscalEvent {self.event_type} {self.key}#{self.sequence}>"
+
+
+class ExportStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+
+class Participant(enum.StrEnum):
+    ISSUED = "issued"  # Emitente
+    RECEIVED = "received"  # Destinatário
+    ALL = "all"  # Todas
+
+
+class FiscalExport(db.Model):
+    """An export job: a zip of a client-month behind a signed link that expires."""
+
+    __tablename__ = "fiscal_exports"
+    __table_args__ = (UniqueConstraint("client_id", "automatic_month"),)  # the day-5 export: once per month
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(254), default="")
+    month: Mapped[int] = mapped_column(Integer)  # AAAAMM
+    model: Mapped[int | None] = mapped_column(SmallInteger)
+    participant: Mapped[Participant] = mapped_column(str_enum(Participant, "fiscal_export_participant"))
+    include_pdf: Mapped[bool] = mapped_column(default=False)
+    automatic_month: Mapped[int | None] = mapped_column(Integer)  # set only for the automatic export
+    status: Mapped[ExportStatus] = mapped_column(str_enum(ExportStatus, "fiscal_export_status"),
+                                                 default=ExportStatus.PENDING)
+    progress: Mapped[int] = mapped_column(SmallInteger, default=0)  # percent
+    document_count: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    blob_name: Mapped[str] = mapped_column(String(200), default="")
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def current_status(self, now: datetime | None = None) -> ExportStatus:
+        if self.status == ExportStatus.READY and self.expires_at and (now or utcnow()) >= self.expires_at:
+            return ExportStatus.EXPIRED
+        return ExportStatus(self.status)
+
+
+
+
+class FiscalSettings(db.Model):
+    """Per-client fiscal settings (absent row: the defaults)."""
+
+    __tablename__ = "fiscal_settings"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    export_day: Mapped[int | None] = mapped_column(SmallInteger)  # day of the month of the automatic export
+    contingency_deadline_hours: Mapped[int | None] = mapped_column(SmallInteger)

@@ -1,0 +1,442 @@
+"""Strict, hardened reading of fiscal XML (NF-e 55, NFC-e 65, CT-e 57, CT-e OS 67) and their events.
+
+Pure functions over bytes: no database, no Flask. ``parse_fiscal_xml(data)`` answers a ``ParsedFile``
+holding the notes, the SEFAZ protocols and the events the file carries, or raises ``FiscalParseError``
+with a code and a Portuguese message naming why the file is refused.
+
+The shapes are those of ../shared/FISCAL.md: ``nfeProc``/``cteProc`` (note + protocol), a bare
+``NFe``/``CTe`` (no protocol: draft, rejection or contingency), ``procEventoNFe``/``retEnvEvento``
+(events), ``nfeProc`` with a ``retEvento`` appended, legacy ``procCancNFe``, SEFAZ answers
+(``retConsReciNFe``, ``retEnviNFe``) that carry a protocol, batches (``enviNFe``) and SOAP envelopes
+around any of them. Elements are found by namespace + local name, so a wrapper never hides a note.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+MAX_BYTES = 1024 * 1024  # SEFAZ caps a note at 500 KB; 1 MB per file is a safe limit
+NFE_NS = "http://www.portalfiscal.inf.br/nfe"
+CTE_NS = "http://www.portalfiscal.inf.br/cte"
+FISCAL_NAMESPACES = (NFE_NS, CTE_NS)
+DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+KNOWN_OTHER_DOCUMENTS = {
+    "http://www.portalfiscal.inf.br/mdfe": "MDF-e",
+    "http://www.portalfiscal.inf.br/bpe": "BP-e",
+    "http://www.portalfiscal.inf.br/nf3e": "NF3-e",
+    "http://www.portalfiscal.inf.br/nfcom": "NFCom",
+}
+SUPPORTED_MODELS = {55: "NF-e", 65: "NFC-e", 57: "CT-e", 67: "CT-e OS"}
+KEY_RE = re.compile(r"^[0-9]{6}[0-9A-Z]{14}[0-9]{24}$")
+
+_PARSER_OPTIONS = dict(
+    resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
+    recover=False, remove_comments=True, remove_pis=True, collect_ids=False,
+)
+
+
+class FiscalParseError(ValueError):
+    """A file refused, with a stable ``code`` and a Portuguese ``message`` for the user."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Party:
+    doc: str  # CNPJ (possibly alphanumeric, 2026 format), CPF or foreign id, as text
+    name: str
+
+
+@dataclass(frozen=True)
+class Protocol:
+    key: str
+    cstat: int
+    number: str
+    received_at: datetime | None
+    digest: str  # digVal
+    environment: int
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Event:
+    key: str
+    type: str  # tpEvento, e.g. "110111"
+    sequence: int
+    cstat: int | None  # None: an event request never registered by SEFAZ
+    registered_at: datetime | None
+    environment: int
+    protocol_number: str = ""
+    legacy: bool = False  # layout 2.00 procCancNFe / retCancNFe
+
+    @property
+    def model(self) -> int:
+        return int(self.key[20:22])
+
+
+@dataclass
+class Note:
+    key: str
+    model: int
+    series: int
+    number: int
+    issued_at: datetime
+    tp_emis: int
+    environment: int
+    emitter: Party
+    recipient: Party | None
+    total_cents: int
+    version: str
+    parties: dict[str, Party] = field(default_factory=dict)  # role -> party (CT-e roles; NF-e emit/dest)
+    protocol: Protocol | None = None
+    signature_digest: str | None = None
+
+    @property
+    def signature_status(self) -> str:
+        """The cheap check: the protocol's digVal equals the signature's DigestValue."""
+        if not self.signature_digest:
+            return "unsigned"
+        if self.protocol is None or not self.protocol.digest:
+            return "no_protocol"
+        return "valid" if self.protocol.digest == self.signature_digest else "mismatch"
+
+    def party_docs(self) -> set[str]:
+        return {p.doc for p in self.parties.values() if p.doc}
+
+
+@dataclass
+class ParsedFile:
+    root: str
+    notes: list[Note] = field(default_factory=list)
+    protocols: list[Protocol] = field(default_factory=list)  # protocols whose note is not in the file
+    events: list[Event] = field(default_factory=list)
+
+
+# -- access keys -------------------------------------------------------------------------------------
+
+
+def key_check_digit(first43: str) -> int:
+    """Mod 11 with weights 2..9 from the right; letters (alphanumeric CNPJ) count as ord(c) - 48."""
+    total, weight = 0, 2
+    for char in reversed(first43):
+        total += (ord(char) - 48) * weight
+        weight = 2 if weight == 9 else weight + 1
+    rest = total % 11
+    return 0 if rest < 2 else 11 - rest
+
+
+def valid_key(key: str) -> bool:
+    return bool(KEY_RE.match(key)) and key_check_digit(key[:43]) == int(key[43])
+
+
+def _checked_key(key: str) -> str:
+    if not KEY_RE.match(key or ""):
+        raise FiscalParseError(
+            "invalid_key", f"A chave de acesso “{(key or '')[:60]}” não tem o formato de 44 caracteres de uma chave."
+        )
+    if key_check_digit(key[:43]) != int(key[43]):
+        raise FiscalParseError("invalid_key", f"A chave de acesso {key} tem o dígito verificador errado.")
+    return key
+
+
+# -- reading helpers ---------------------------------------------------------------------------------
+
+
+def _local(element) -> str:
+    tag = element.tag
+    return tag[tag.find("}") + 1:] if isinstance(tag, str) else ""
+
+
+def _ns(element) -> str:
+    tag = element.tag
+    return tag[1:tag.find("}")] if isinstance(tag, str) and tag.startswith("{") else ""
+
+
+def _tags(*names: str) -> list[str]:
+    """Qualified tag names in the fiscal namespaces and without one, for lxml's C-level ``iter``."""
+    return [f"{{{ns}}}{name}" if ns else name for name in names for ns in (*FISCAL_NAMESPACES, "")]
+
+
+def _child(element, *path):
+    """The first descendant along ``path`` by local name, in any namespace (lxml's C-level ``{*}``)."""
+    if element is None:
+        return None
+    return element.find("/".join("{*}" + name for name in path))
+
+
+def _text(element, *path, default: str = "") -> str:
+    found = _child(element, *path)
+    if found is None or found.text is None:
+        return default
+    return found.text.strip()
+
+
+def _first_text(element, *paths) -> str:
+    for path in paths:
+        value = _text(element, *path)
+        if value:
+            return value
+    return ""
+
+
+def _iter_local(root, name: str):
+    return root.iter(*_tags(name))
+
+
+def _int(value: str, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FiscalParseError("invalid_field", f"O campo {what} tem um valor inválido: “{(value or '')[:40]}”.")
+
+
+def _cents(value: str, what: str) -> int:
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, TypeError):
+        raise FiscalParseError("invalid_field", f"O campo {what} tem um valor inválido: “{(value or '')[:40]}”.")
+    if not amount.is_finite() or amount < 0 or amount > Decimal("1e13"):
+        raise FiscalParseError("invalid_field", f"O campo {what} tem um valor fora do intervalo: “{value[:40]}”.")
+    return int((amount * 100).quantize(Decimal("1")))
+
+
+def _datetime(value: str) -> datetime | None:
+    """ISO date-times as SEFAZ writes them (with or without offset; a date alone in layout 2.00), in UTC."""
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:  # layout 2.00 / old CT-e: local time of Brasília
+        from datetime import timedelta, timezone
+
+        parsed = parsed.replace(tzinfo=timezone(timedelta(hours=-3)))
+    return parsed.astimezone(UTC)
+
+
+def _party(element) -> Party | None:
+    if element is None:
+        return None
+    doc = _first_text(element, ("CNPJ",), ("CPF",), ("idEstrangeiro",))
+    return Party(doc=doc.upper(), name=_text(element, "xNome"))
+
+
+# -- the parse ---------------------------------------------------------------------------------------
+
+
+def _parse_tree(data: bytes):
+    if len(data) > MAX_BYTES:
+        raise FiscalParseError("too_large", "O arquivo passa de 1 MB, o limite por documento fiscal.")
+    if not data.strip():
+        raise FiscalParseError("empty", "O arquivo está vazio.")
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if head != b"<":
+        raise FiscalParseError("not_xml", "O arquivo não é um XML.")
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
+        raise FiscalParseError("doctype", "O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem.")
+    # Push parsing tells a file cut short (the parser still waits for more at the end) from broken markup.
+    parser = etree.XMLParser(**_PARSER_OPTIONS)
+    try:
+        parser.feed(data)
+    except (etree.XMLSyntaxError, ValueError):
+        raise FiscalParseError("malformed", "O XML está malformado e não pôde ser lido.")
+    try:
+        root = parser.close()
+    except etree.XMLSyntaxError:
+        raise FiscalParseError("truncated", "O XML está incompleto (o arquivo termina antes do fim do documento).")
+    if root.getroottree().docinfo.doctype:
+        raise FiscalParseError("doctype", "O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem.")
+    return root
+
+
+def parse_fiscal_xml(data: bytes) -> ParsedFile:
+    """Read one file; raise FiscalParseError with the reason when it is not a usable fiscal document."""
+    root = _parse_tree(data)
+    namespace = _ns(root)
+    if namespace in KNOWN_OTHER_DOCUMENTS:
+        label = KNOWN_OTHER_DOCUMENTS[namespace]
+        raise FiscalParseError("unsupported", f"{label} não é suportado: envie NF-e, NFC-e ou CT-e.")
+    result = ParsedFile(root=_local(root))
+    bodies = [e for e in root.iter(*_tags("infNFe", "infCte"))
+              if e.getparent() is not None and _local(e.getparent()) in ("NFe", "CTe", "CTeOS")]
+    protocols = [_protocol(e) for e in root.iter(*_tags("infProt"))]
+    protocols = [p for p in protocols if p is not None]
+    by_key = {p.key: p for p in protocols}
+    for body in bodies:
+        note = _note(body)
+        protocol = by_key.pop(note.key, None)
+        if protocol is None and len(bodies) == 1 and len(by_key) == 1:
+            other = next(iter(by_key))
+            raise FiscalParseError(
+                "key_mismatch", f"A chave da nota ({note.key}) difere da chave do protocolo ({other})."
+            )
+        note.protocol = protocol
+        result.notes.append(note)
+    for protocol in by_key.values():
+        _checked_key(protocol.key)
+        result.protocols.append(protocol)
+    result.events.extend(_events(root))
+    if not result.notes and not result.protocols and not result.events:
+        if any(_ns(e) in FISCAL_NAMESPACES for e in root.iter(etree.Element)):
+            raise FiscalParseError(
+                "no_document", "O XML é do leiaute fiscal, mas não traz nota, protocolo nem evento registrado."
+            )
+        raise FiscalParseError("not_fiscal", "O XML não é um documento fiscal (NF-e, NFC-e ou CT-e).")
+    return result
+
+
+def _protocol(info) -> Protocol | None:
+    key = _first_text(info, ("chNFe",), ("chCTe",))
+    if not key:
+        return None
+    cstat = _text(info, "cStat")
+    return Protocol(
+        key=key.upper(), cstat=_int(cstat, "cStat do protocolo"), number=_text(info, "nProt"),
+        received_at=_datetime(_text(info, "dhRecbto")), digest=_text(info, "digVal"),
+        environment=_int(_text(info, "tpAmb", default="1"), "tpAmb do protocolo"),
+        reason=_text(info, "xMotivo"),
+    )
+
+
+def _note(body) -> Note:
+    is_cte = _local(body) == "infCte"
+    raw_id = (body.get("Id") or "").strip().upper()
+    key = _checked_key(re.sub(r"^(NFE|CTE|CTEOS)", "", raw_id))
+    ide = _child(body, "ide")
+    if ide is None:
+        raise FiscalParseError("invalid_field", "O documento não tem o grupo ide (identificação).")
+    model = _int(_text(ide, "mod"), "modelo (mod)")
+    if model not in SUPPORTED_MODELS:
+        raise FiscalParseError("unsupported", f"O modelo {model} não é suportado: envie NF-e, NFC-e ou CT-e.")
+    if str(model) != key[20:22]:
+        raise FiscalParseError("key_mismatch", f"O modelo {model} difere do modelo da chave ({key[20:22]}).")
+    issued_at = _datetime(_first_text(ide, ("dhEmi",), ("dEmi",)))
+    if issued_at is None:
+        raise FiscalParseError("invalid_field", "O documento não tem data de emissão válida (dhEmi).")
+    emitter = _party(_child(body, "emit"))
+    if emitter is None or not emitter.doc:
+        raise FiscalParseError("invalid_field", "O documento não tem emitente (emit).")
+    parties = {"emitente": emitter}
+    if is_cte:
+        recipient = _cte_parties(body, ide, parties)
+        total = _text(body, "vPrest", "vTPrest")
+        number = _text(ide, "nCT")
+    else:
+        recipient = _party(_child(body, "dest"))
+        if recipient is not None:
+            parties["destinatario"] = recipient
+        total = _text(body, "total", "ICMSTot", "vNF")
+        number = _text(ide, "nNF")
+    if not total:
+        raise FiscalParseError("invalid_field", "O documento não tem valor total.")
+    signature = body.getparent()
+    digest = None
+    if signature is not None:
+        sig = next((e for e in signature if _local(e) == "Signature"), None)
+        if sig is not None:
+            found = next(sig.iter(f"{{{DSIG_NS}}}DigestValue", "DigestValue"), None)
+            digest = (found.text or "").strip() if found is not None else None
+    return Note(
+        key=key, model=model, series=_int(_text(ide, "serie"), "série"), number=_int(number, "número"),
+        issued_at=issued_at, tp_emis=_int(_text(ide, "tpEmis", default="1"), "tpEmis"),
+        environment=_int(_text(ide, "tpAmb", default="1"), "tpAmb"), emitter=emitter, recipient=recipient,
+        total_cents=_cents(total, "valor total"), version=body.get("versao", ""), parties=parties,
+        signature_digest=digest,
+    )
+
+
+CTE_ROLES = {"rem": "remetente", "dest": "destinatario", "exped": "expedidor", "receb": "recebedor"}
+TOMA_CODES = {"0": "remetente", "1": "expedidor", "2": "recebedor", "3": "destinatario"}
+
+
+def _cte_parties(body, ide, parties: dict) -> Party | None:
+    for tag, role in CTE_ROLES.items():
+        party = _party(_child(body, tag))
+        if party is not None and party.doc:
+            parties[role] = party
+    toma4 = _child(ide, "toma4") or _child(body, "toma")  # CT-e: ide/toma4; CT-e OS: infCte/toma
+    if toma4 is not None and _child(toma4, "toma") is None and _first_text(toma4, ("CNPJ",), ("CPF",)):
+        parties["tomador"] = _party(toma4)
+    else:
+        code = _first_text(ide, ("toma3", "toma"), ("toma03", "toma"), ("toma4", "toma"))
+        if code in TOMA_CODES and TOMA_CODES[code] in parties:
+            parties["tomador"] = parties[TOMA_CODES[code]]
+    return parties.get("destinatario") or parties.get("tomador")
+
+
+def _events(root) -> list[Event]:
+    """Registered events (with SEFAZ's answer) and legacy cancellations; a bare request has no cStat."""
+    events: list[Event] = []
+    seen: set[tuple] = set()
+    for info in _iter_local(root, "infEvento"):
+        parent = info.getparent()
+        answer = parent is not None and _local(parent) == "retEvento"
+        if not answer:
+            continue  # the request half of a procEventoNFe; its retEvento carries the registration
+        key = _first_text(info, ("chNFe",), ("chCTe",)).upper()
+        if not key:
+            continue
+        cstat = _int(_text(info, "cStat"), "cStat do evento")
+        request = _request_for(parent)
+        event_type = _text(info, "tpEvento") or (_text(request, "tpEvento") if request is not None else "")
+        sequence = _text(info, "nSeqEvento") or (_text(request, "nSeqEvento") if request is not None else "1")
+        event = Event(
+            key=key, type=event_type, sequence=_int(sequence or "1", "nSeqEvento"), cstat=cstat,
+            registered_at=_datetime(_text(info, "dhRegEvento")),
+            environment=_int(_text(info, "tpAmb", default="1"), "tpAmb do evento"),
+            protocol_number=_text(info, "nProt"),
+        )
+        identity = (event.key, event.type, event.sequence)
+        if identity not in seen:
+            seen.add(identity)
+            events.append(event)
+    for info in _iter_local(root, "infCanc"):
+        key = _first_text(info, ("chNFe",), ("chCTe",)).upper()
+        if not key or not _text(info, "cStat"):
+            continue
+        events.append(Event(
+            key=key, type="110111", sequence=1, cstat=_int(_text(info, "cStat"), "cStat"),
+            registered_at=_datetime(_text(info, "dhRecbto")), environment=_int(_text(info, "tpAmb", default="1"), "tpAmb"),
+            protocol_number=_text(info, "nProt"), legacy=True,
+        ))
+    if not events and next(_iter_local(root, "infEvento"), None) is not None:
+        raise FiscalParseError(
+            "event_request", "É um pedido de evento sem o retorno da SEFAZ: envie o XML do evento registrado."
+        )
+    for event in events:
+        _checked_key(event.key)
+    return events
+
+
+def _request_for(ret_evento):
+    """The evento element beside a retEvento in a procEventoNFe, when present."""
+    parent = ret_evento.getparent()
+    if parent is None:
+        return None
+    evento = next((e for e in parent if isinstance(e.tag, str) and _local(e) == "evento"), None)
+    return _child(evento, "infEvento") if evento is not None else None
+
+
+def direction_for(note: Note, client_doc: str) -> tuple[str, str] | None:
+    """("issued", "emitente") when the client emitted the note; ("received", role) when it is another
+    party (NF-e recipient; CT-e remetente, destinatário, expedidor, recebedor or tomador); None when
+    the note's parties do not include the client. Documents compare as text (alphanumeric CNPJ)."""
+    doc = (client_doc or "").strip().upper()
+    if not doc:
+        return None
+    if note.emitter.doc == doc:
+        return ("issued", "emitente")
+    for role in ("destinatario", "tomador", "remetente", "expedidor", "recebedor"):
+        party = note.parties.get(role)
+        if party is not None and party.doc == doc:
+            return ("received", role)
+    return None

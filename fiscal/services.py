@@ -1,0 +1,314 @@
+"""Fiscal services: ingesting XML (one file or a zip), deriving status from notes and events,
+totals of a period, and the contingency monitor's queries. Services flush, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from core.blobstore import blob_store
+from core.db import db, utcnow
+from fiscal import archives
+from fiscal.models import Direction, FiscalDocument, FiscalEvent
+from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
+from fiscal.status import SUPPORTED_TOTAL_STATUSES, DocumentStatus, derive_status
+
+BRT = timezone(timedelta(hours=-3))  # Brasília (no daylight saving since 2019): months are local months
+
+
+def month_of(moment: datetime | None) -> int:
+    """AAAAMM of a moment in Brasília time (0 when unknown)."""
+    if moment is None:
+        return 0
+    local = moment.astimezone(BRT)
+    return local.year * 100 + local.month
+
+
+@dataclass
+class FileResult:
+    file: str
+    result: str  # created | duplicate | updated | refused
+    key: str | None = None
+    model: int | None = None
+    status: str | None = None
+    direction: str | None = None
+    error: dict | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IngestSummary:
+    results: list[FileResult] = field(default_factory=list)
+
+    def count(self, result: str) -> int:
+        return sum(1 for r in self.results if r.result == result)
+
+    @property
+    def all_refused(self) -> bool:
+        return bool(self.results) and all(r.result == "refused" for r in self.results)
+
+
+def _refused(name: str, code: str, message: str, key: str | None = None) -> FileResult:
+    return FileResult(file=name, result="refused", key=key, error={"code": code, "message": message})
+
+
+BATCH = 500  # files parsed, looked up and inserted together: one query per batch, not per file
+
+
+def ingest_upload(client, filename: str, data: bytes, *, is_zip: bool | None = None) -> IngestSummary:
+    """One XML or a zip of them, for ``client``. Each file's outcome is in the summary, in order."""
+    summary = IngestSummary()
+    if is_zip is None:
+        is_zip = data[:4] == b"PK\x03\x04" or filename.lower().endswith(".zip")
+    if not is_zip:
+        summary.results.extend(ingest_files(client, [(filename, data)]))
+        return summary
+    pending: list[tuple[str, bytes]] = []
+    try:
+        for member in archives.iter_zip(data):
+            if member.data is None:
+                summary.results.extend(ingest_files(client, pending))
+                pending = []
+                summary.results.append(_refused(member.name, member.error_code, _(member.error)))
+                continue
+            pending.append((member.name, member.data))
+            if len(pending) >= BATCH:
+                summary.results.extend(ingest_files(client, pending))
+                pending = []
+        summary.results.extend(ingest_files(client, pending))
+    except archives.ArchiveError as exc:
+        summary.results.extend(ingest_files(client, pending))
+        summary.results.append(_refused(filename, exc.code, _(exc.message)))
+    return summary
+
+
+def ingest_file(client, name: str, data: bytes) -> FileResult:
+    """Store one file's notes, protocols and events for ``client`` and re-derive the statuses it touches."""
+    return ingest_files(client, [(name, data)])[0]
+
+
+class _Batch:
+    """What one batch knows of the client's rows: the documents and events of the keys it carries."""
+
+    def __init__(self, client, parsed_files):
+        keys = set()
+        for parsed in parsed_files:
+            keys.update(n.key for n in parsed.notes)
+            keys.update(p.key for p in parsed.protocols)
+            keys.update(e.key for e in parsed.events)
+        self.client = client
+        self.documents: dict[tuple[int, str], FiscalDocument] = {}
+        self.events: dict[tuple[int, str], list[tuple[str, int | None]]] = {}
+        self.event_ids: set[tuple[int, str, str, int]] = set()
+        self.touched: set[tuple[int, str]] = set()
+        if not keys:
+            return
+        key_list = sorted(keys)
+        for doc in db.session.execute(select(FiscalDocument).where(
+                FiscalDocument.client_id == client.id, FiscalDocument.key.in_(key_list))).scalars():
+            self.documents[(doc.environment, doc.key)] = doc
+        rows = db.session.execute(select(
+            FiscalEvent.environment, FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
+        ).where(FiscalEvent.client_id == client.id, FiscalEvent.key.in_(key_list)))
+        for environment, key, event_type, sequence, cstat in rows:
+            self.events.setdefault((environment, key), []).append((event_type, cstat))
+            self.event_ids.add((environment, key, event_type, sequence))
+
+    def derive(self) -> None:
+        for identity in self.touched:
+            document = self.documents.get(identity)
+            if document is not None:
+                document.status = derive_status(document.model, document.tp_emis, document.protocol_cstat,
+                                                self.events.get(identity, []))
+
+
+def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
+    """Ingest files of one client in batches; results in order. Statuses reflect every event known."""
+    results: list[FileResult] = []
+    for start in range(0, len(files), BATCH):
+        results.extend(_ingest_batch(client, files[start:start + BATCH]))
+    return results
+
+
+def _ingest_batch(client, files) -> list[FileResult]:
+    store = blob_store()
+    parsed_files: list = []
+    for name, data in files:
+        try:
+            parsed_files.append(parse_fiscal_xml(data))
+        except FiscalParseError as exc:
+            parsed_files.append(_refused(name, exc.code, _(exc.message)))
+    batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
+    client_doc = (client.cnpj or "").upper()
+    outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
+    for (name, data), parsed in zip(files, parsed_files, strict=True):
+        if isinstance(parsed, FileResult):
+            outcomes.append((parsed, None))
+            continue
+        refused = _not_the_clients(parsed, client_doc, batch, name)
+        if refused is not None:
+            outcomes.append((refused, None))
+            continue
+        digest = store.put(data)
+        outcome = None
+        for note in parsed.notes:
+            outcome = outcome or _store_note(batch, note, digest, len(data), name)
+        for protocol in parsed.protocols:
+            outcome = outcome or _store_protocol(batch, protocol, digest, len(data), name)
+        for event in parsed.events:
+            created = _store_event(batch, event, digest)
+            outcome = outcome or (FileResult(file=name, result="created" if created else "duplicate", key=event.key,
+                                             model=event.model), (event.environment, event.key))
+        outcomes.append(outcome)
+    batch.derive()
+    db.session.flush()
+    results = []
+    for result, identity in outcomes:
+        document = batch.documents.get(identity) if identity else None
+        if document is not None:
+            result.status, result.direction = document.status.value, document.direction.value
+        results.append(result)
+    return results
+
+
+def _not_the_clients(parsed, client_doc: str, batch: _Batch, name: str) -> FileResult | None:
+    for note in parsed.notes:
+        if direction_for(note, client_doc) is None:
+            return _refused(name, "not_client", _("Este documento não pertence a este cliente."), note.key)
+    for protocol in parsed.protocols:
+        if protocol.key[6:20] != client_doc and (protocol.environment, protocol.key) not in batch.documents:
+            return _refused(name, "not_client", _("Este documento não pertence a este cliente."), protocol.key)
+    return None
+
+
+def find_document(client_id: int, environment: int, key: str) -> FiscalDocument | None:
+    """A client's document by key, in one environment (callers load the client through its scope first)."""
+    return db.session.execute(
+        select(FiscalDocument).where(FiscalDocument.client_id == client_id,
+                                     FiscalDocument.environment == environment, FiscalDocument.key == key)
+    ).scalar_one_or_none()
+
+
+def _apply_protocol(document: FiscalDocument, protocol: Protocol | None) -> None:
+    document.protocol_cstat = protocol.cstat if protocol else None
+    document.protocol_number = protocol.number if protocol else ""
+    document.authorized_at = protocol.received_at if protocol else None
+
+
+def _store_note(batch: _Batch, note: Note, digest: str, size: int, name: str):
+    client = batch.client
+    direction, role = direction_for(note, client.cnpj.upper())
+    identity = (note.environment, note.key)
+    document = batch.documents.get(identity)
+    result = "created"
+    if document is not None:
+        if document.blob_sha256 == digest:
+            return FileResult(file=name, result="duplicate", key=note.key, model=document.model), identity
+        # a version with the protocol replaces a pending one (or the bare SEFAZ answer); never the reverse
+        if not (note.protocol is not None and (document.protocol_cstat is None or not document.has_body)):
+            return FileResult(file=name, result="duplicate", key=note.key, model=document.model), identity
+        result = "updated"
+    else:
+        document = FiscalDocument(client_id=client.id, key=note.key, environment=note.environment)
+        db.session.add(document)
+        batch.documents[identity] = document
+    document.model, document.series, document.number = note.model, note.series, note.number
+    document.issued_at, document.issued_month = note.issued_at, month_of(note.issued_at)
+    document.direction, document.role, document.tp_emis = Direction(direction), role, note.tp_emis
+    document.emitter_doc, document.emitter_name = note.emitter.doc, note.emitter.name[:200]
+    recipient = note.recipient
+    document.recipient_doc = recipient.doc if recipient else ""
+    document.recipient_name = recipient.name[:200] if recipient else ""
+    document.total_cents, document.has_body = note.total_cents, True
+    document.signature_status = note.signature_status
+    document.blob_sha256, document.size_bytes = digest, size
+    _apply_protocol(document, note.protocol)
+    document.status = DocumentStatus.NOT_A_DOCUMENT  # derived for the whole batch below
+    batch.touched.add(identity)
+    return FileResult(file=name, result=result, key=note.key, model=note.model), identity
+
+
+def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, name: str):
+    """A SEFAZ answer carrying the final protocol of a note (e.g. denied) without the note itself."""
+    identity = (protocol.environment, protocol.key)
+    document = batch.documents.get(identity)
+    key = protocol.key
+    if document is not None:
+        if document.protocol_cstat == protocol.cstat:
+            return FileResult(file=name, result="duplicate", key=key, model=document.model), identity
+        _apply_protocol(document, protocol)
+        if not document.has_body:
+            document.blob_sha256, document.size_bytes = digest, size
+        batch.touched.add(identity)
+        return FileResult(file=name, result="updated", key=key, model=document.model), identity
+    issued = protocol.received_at or utcnow()
+    document = FiscalDocument(
+        client_id=batch.client.id, key=key, environment=protocol.environment, model=int(key[20:22]),
+        series=int(key[22:25]), number=int(key[25:34]), issued_at=issued, issued_month=month_of(issued),
+        direction=Direction.ISSUED, role="emitente", tp_emis=int(key[34]), emitter_doc=key[6:20],
+        total_cents=0, has_body=False, signature_status="unsigned", blob_sha256=digest, size_bytes=size,
+        status=DocumentStatus.NOT_A_DOCUMENT,
+    )
+    _apply_protocol(document, protocol)
+    db.session.add(document)
+    batch.documents[identity] = document
+    batch.touched.add(identity)
+    return FileResult(file=name, result="created", key=key, model=document.model), identity
+
+
+def _store_event(batch: _Batch, event: Event, digest: str) -> bool:
+    identity = (event.environment, event.key, event.type, event.sequence)
+    if identity in batch.event_ids:
+        return False
+    batch.event_ids.add(identity)
+    batch.events.setdefault((event.environment, event.key), []).append((event.type, event.cstat))
+    batch.touched.add((event.environment, event.key))
+    db.session.add(FiscalEvent(
+        client_id=batch.client.id, key=event.key, event_type=event.type, sequence=event.sequence, cstat=event.cstat,
+        environment=event.environment, registered_at=event.registered_at,
+        registered_month=month_of(event.registered_at), protocol_number=event.protocol_number,
+        blob_sha256=digest,
+    ))
+    return True
+
+
+# -- queries -----------------------------------------------------------------------------------------
+
+
+def period_totals(client_id: int, month: int, *, environment: int = 1, model: int | None = None,
+                  direction: Direction | None = None) -> dict[str, dict[str, int]]:
+    """Count and R$ per status for a client-month (one grouped query on the month index)."""
+    query = (
+        select(FiscalDocument.status, func.count(), func.coalesce(func.sum(FiscalDocument.total_cents), 0))
+        .where(FiscalDocument.client_id == client_id, FiscalDocument.environment == environment,
+               FiscalDocument.issued_month == month)
+        .group_by(FiscalDocument.status)
+    )
+    if direction is not None:
+        query = query.where(FiscalDocument.direction == direction)
+    if model is not None:
+        query = query.where(FiscalDocument.model == model)
+    totals = {status.value: {"count": 0, "total_cents": 0} for status in SUPPORTED_TOTAL_STATUSES}
+    for status, count, total in db.session.execute(query):
+        if status in SUPPORTED_TOTAL_STATUSES:
+            totals[DocumentStatus(status).value] = {"count": int(count), "total_cents": int(total)}
+    return totals
+
+
+def pending_contingency(client_ids: Iterable[int] | None = None, *, environment: int = 1):
+    """Contingency notes not yet authorized, oldest first (the monitor and the client software's list)."""
+    query = select(FiscalDocument).where(FiscalDocument.status == DocumentStatus.CONTINGENCY,
+                                         FiscalDocument.environment == environment)
+    if client_ids is not None:
+        query = query.where(FiscalDocument.client_id.in_(list(client_ids)))
+    return db.session.execute(query.order_by(FiscalDocument.issued_at, FiscalDocument.id)).scalars().all()
+
+
+def document_xml(document: FiscalDocument) -> bytes:
+    return blob_store().get(document.blob_sha256)
