@@ -1,5 +1,8 @@
 """Models and migrations agree, and the whole history goes down to nothing and back up."""
 
+import re
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -61,8 +64,10 @@ def test_0005_seals_the_bodies_already_in_the_outbox_and_gives_them_back_on_down
     from core.mail import OutboxEmail
 
     link = "http://localhost/redefinir-senha/token-antigo-em-texto-claro"
+    source = (Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0005_sessions.py").read_text()
+    previous = re.search(r'^down_revision = "([^"]+)"', source, re.M).group(1)
     with fresh_app.app_context():
-        upgrade(revision="0004")
+        upgrade(revision=previous)
         with _db.engine.begin() as connection:
             connection.execute(sa.text(
                 "INSERT INTO outbox_emails (\"to\", subject, body_text, status, attempts, kind, created_at) "
@@ -75,7 +80,7 @@ def test_0005_seals_the_bodies_already_in_the_outbox_and_gives_them_back_on_down
         assert _db.session.scalars(sa.select(OutboxEmail)).one().body_text == f"Clique: {link}"
         _db.session.remove()
 
-        downgrade(revision="0004")
+        downgrade(revision=previous)
         with _db.engine.connect() as connection:
             assert connection.execute(sa.text("SELECT body_text FROM outbox_emails")).scalar() == f"Clique: {link}"
         upgrade()

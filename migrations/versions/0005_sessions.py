@@ -1,7 +1,7 @@
 """server-side logins (user_sessions); e-mail bodies sealed at rest
 
 Revision ID: 0005_sessions
-Revises: 0004
+Revises: 0009_fiscal_monitor
 
 The outbox kept every body (reset, first-access, acceptance and signup links) in plain text. The
 bodies are now sealed with the master-key ring (core.crypto), so this migration needs the app's
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import core.db
 
 revision = "0005_sessions"
-down_revision = "0004"
+down_revision = "0009_fiscal_monitor"  # 0004 when written; the coordinator re-chains
 branch_labels = None
 depends_on = None
 
