@@ -141,6 +141,8 @@ def lived_in(partners: dict) -> None:
     _signup_links(alfa, manager)
     _acceptance(clients[ACCEPTED_CONTRACT])
     _invoices(finance)
+    for cnpj in FISCAL_CLIENTS:
+        _fiscal_notes(clients[cnpj])
 
 
 def _certificates(clients: dict, manager) -> None:
@@ -200,3 +202,52 @@ def _invoices(finance) -> None:
                                                       Invoice.status == InvoiceStatus.OPEN)).all()
     for invoice in oldest:
         services.mark_paid(invoice, actor=finance, notify=False)
+
+
+# -- fiscal notes: generated (fiscal.synth), never copied from the real fixtures -----------------------
+
+FISCAL_CLIENTS = ("34028316000103", "12ABC34501DE35")
+BUYERS = [("27865757000102", "Supermercado Vila Nova Ltda"), ("11444777000161", "Lanchonete Esquina ME"),
+          (None, "")]  # an NFC-e to a consumer names nobody
+SUPPLIERS = [("60701190000104", "Moinho Trigo Dourado S.A."), ("33000167000101", "Laticínios Serra Azul Ltda")]
+
+
+def _fiscal_notes(client) -> None:
+    """Three months of notes for ``client``: NF-e and NFC-e issued, supplier notes, two cancellations,
+    a denial and one NFC-e still in contingency (14 hours old). Only once: a client with notes is left as is."""
+    from datetime import UTC, datetime, timedelta
+
+    from fiscal.models import FiscalDocument
+    from fiscal.services import ingest_files
+    from fiscal.synth import cancellation_xml, key_of, nfe_xml
+
+    if db.session.scalar(select(FiscalDocument.id).where(FiscalDocument.client_id == client.id).limit(1)):
+        return
+    now = datetime.now(UTC).replace(microsecond=0)
+    files, number = [], 1000
+    for months_back in (2, 1, 0):
+        first = (now.replace(day=1) - timedelta(days=31 * months_back)).replace(day=1, hour=13, minute=0, second=0)
+        days = max(1, min(27, (now - first).days if months_back == 0 else 27))
+        for i in range(14):
+            number += 1
+            model = 65 if i % 3 == 0 else 55
+            buyer = BUYERS[2] if model == 65 else BUYERS[i % 2]
+            issued = first + timedelta(days=i * days // 14, hours=i % 8)
+            if issued > now - timedelta(hours=1):
+                issued = now - timedelta(hours=2 + i)
+            xml = nfe_xml(emitter_cnpj=client.cnpj, emitter_name=client.legal_name, recipient_doc=buyer[0],
+                          recipient_name=buyer[1], number=number, issued_at=issued, total_cents=1500 + 737 * i,
+                          model=model, items=1 + i % 4, protocol_cstat=302 if (months_back, i) == (1, 5) else 100)
+            files.append((f"{number}.xml", xml))
+            if i in (4, 11) and months_back > 0:
+                files.append((f"{number}-canc.xml", cancellation_xml(key_of(xml), issued + timedelta(hours=3))))
+        for j, (doc, name) in enumerate(SUPPLIERS):
+            issued = first + timedelta(days=3 + 9 * j)
+            if issued < now:
+                files.append((f"f{months_back}{j}.xml", nfe_xml(
+                    emitter_cnpj=doc, emitter_name=name, recipient_doc=client.cnpj, recipient_name=client.legal_name,
+                    number=500 + months_back * 10 + j, issued_at=issued, total_cents=48_900 + 1_250 * j)))
+    files.append(("contingencia.xml", nfe_xml(
+        emitter_cnpj=client.cnpj, emitter_name=client.legal_name, recipient_doc=None, number=number + 1,
+        issued_at=now - timedelta(hours=14), total_cents=2_350, model=65, tp_emis=9, protocol_cstat=None)))
+    ingest_files(client, files)

@@ -66,10 +66,12 @@ def put_certificate(client_id):
 @bp.get("/clients/<client_id>/integration-key")
 @partner_token_required
 def get_integration_key(client_id):
-    """The current key, masked, and the old keys still inside their grace period."""
+    """The current key, masked (null before the first one is issued), and the old keys still inside
+    their grace period. A read: it never creates a key (rotating issues the first one)."""
     client = _load_client(client_id)
-    key = services.ensure_integration_key(client)
-    return {"current": key_json(key), "in_grace": [key_json(k) for k in services.keys_in_grace(client.id)]}
+    key = services.current_integration_key(client.id)
+    return {"current": key_json(key) if key is not None else None,
+            "in_grace": [key_json(k) for k in services.keys_in_grace(client.id)]}
 
 
 @bp.post("/clients/<client_id>/integration-key/rotate")
@@ -174,7 +176,7 @@ document("/api/v1/clients/{id}/integration-key", "get", {
     "parameters": [_CLIENT_ID],
     "responses": {"200": {"description": "Chave atual e chaves antigas ainda aceitas", "content": {"application/json": {
         "schema": {"type": "object", "properties": {
-            "current": {"$ref": "#/components/schemas/IntegrationKeyInfo"},
+            "current": {"oneOf": [{"$ref": "#/components/schemas/IntegrationKeyInfo"}, {"type": "null"}]},
             "in_grace": {"type": "array", "items": {"$ref": "#/components/schemas/IntegrationKeyInfo"}}}}}}},
                   **error_responses(401, 404, 429)},
 })

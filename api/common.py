@@ -1,11 +1,14 @@
 """Shared pieces of the JSON APIs: errors, body parsing, pagination, OpenAPI registry."""
 
 import hashlib
+from datetime import timedelta
 from functools import wraps
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, after_this_request, current_app, g, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy import or_, update
 
+from core.db import SAFE_METHODS, write_apart
 from core.extensions import csrf, limiter
 from core.validators import ValidationError
 
@@ -76,15 +79,41 @@ def partner_token_required(view):
         token = api_token_for(bearer_token() or "")
         if token is None:
             return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
-        now = utcnow()
-        # one write a minute at most per token: "last used" without a write per request
-        if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            token.last_used_at = now
+        _note_token_use(token, utcnow())
         g.partner = token.partner
         g.api_actor_label = f"api:{token.prefix}"
         return view(*args, **kwargs)
 
     return wrapped
+
+
+#: "Last used" is kept to the minute: at most one write a minute per token.
+LAST_USED_EVERY = timedelta(seconds=60)
+
+
+def _note_token_use(token, now) -> None:
+    """Keep the token's "last used" without making a read write: a request that changes something
+    records it in its own transaction; a GET, when due, in a short one of its own after the answer
+    is ready (core.db.write_apart), which waits for the write lock and never fails the GET."""
+    if token.last_used_at is not None and now - token.last_used_at < LAST_USED_EVERY:
+        return
+    if request.method not in SAFE_METHODS:
+        token.last_used_at = now
+        return
+    from partner.models import ApiToken
+
+    note = (
+        update(ApiToken)
+        .where(ApiToken.id == token.id)
+        .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - LAST_USED_EVERY))
+        .values(last_used_at=now)
+    )
+
+    @after_this_request
+    def _record(response):
+        if response.status_code < 400:
+            write_apart(note)
+        return response
 
 
 def page_params() -> tuple[int, int]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from api.common import ApiError, bearer_token, document, error_response, error_responses, schema
 from certificates import services
-from core.db import db, utcnow
+from core.db import db, utcnow, writes_on_get
 from core.extensions import csrf, limiter
 from partner.models import ContractStatus, Plan, Software
 
@@ -112,6 +112,7 @@ def me():
 @bp.get("/certificate")
 @per_key_limit
 @integration_key_required
+@writes_on_get  # each download is audited: the GET's transaction takes the write lock up front
 def certificate():
     """The client's A1 certificate (PFX, base64) and its password, for signing; audited."""
     client = g.integration_client

@@ -10,15 +10,18 @@ _flask_app = None
 class AppTask(Task):
     """Runs each task in an app context and commits once (rolls back on error).
 
+    Tasks write, so on SQLite their transactions take the write lock up front (core/db.py): a task
+    that read first could not write once a web request committed in between ("database is locked").
+
     A module-level base class (not one made inside init_celery): a task evaluated before
     init_celery ran - e.g. imported by a test module at collection - still gets it."""
 
     abstract = True
 
     def __call__(self, *args, **kwargs):
-        from core.db import db
+        from core.db import db, write_lock
 
-        with _flask_app.app_context():
+        with _flask_app.app_context(), write_lock():
             try:
                 result = self.run(*args, **kwargs)
                 db.session.commit()

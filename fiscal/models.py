@@ -7,7 +7,7 @@ from the note's protocol and the events stored for its key, whichever arrived fi
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import UTCDateTime, db, str_enum, utcnow
@@ -138,6 +138,37 @@ class FiscalExport(db.Model):
         return ExportStatus(self.status)
 
 
+class ImportStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class FiscalImport(db.Model):
+    """A manager's upload of XML files or a zip in the panel, ingested by a background job."""
+
+    __tablename__ = "fiscal_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    blob_name: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[ImportStatus] = mapped_column(str_enum(ImportStatus, "fiscal_import_status"),
+                                                 default=ImportStatus.PENDING)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    results: Mapped[list] = mapped_column(JSON, default=list)  # FileResult.as_dict() per file, in order
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def progress(self) -> int:
+        if self.status == ImportStatus.DONE:
+            return 100
+        return min(99, self.processed * 100 // self.total) if self.total else 0
 
 
 class FiscalSettings(db.Model):

@@ -57,3 +57,21 @@ def contingency_monitor() -> int:
     from fiscal.monitor import send_alerts
 
     return send_alerts()
+
+
+@celery.task(name="fiscal.run_import")
+def run_import(import_id: int) -> str:
+    """A manager's upload in the panel, ingested file by file with progress (fiscal.panel.run_import)."""
+    from fiscal import panel
+    from fiscal.models import FiscalImport, ImportStatus
+
+    try:
+        job = panel.run_import(import_id)
+    except Exception as exc:  # noqa: BLE001 - recorded on the job, so the page stops waiting and says so
+        db.session.rollback()
+        db.session.execute(db.update(FiscalImport).where(FiscalImport.id == import_id).values(
+            status=ImportStatus.FAILED, error=type(exc).__name__[:500], finished_at=utcnow()))
+        db.session.commit()
+        log.exception("import %s failed", import_id)
+        return "failed"
+    return job.status.value if job is not None else "missing"

@@ -72,3 +72,28 @@ def register_client_area_section(section: AreaSection) -> None:
 
 def client_area_sections() -> list[AreaSection]:
     return sorted(_SECTIONS, key=lambda s: s.order)
+
+
+# -- client actions: buttons on "Gerenciar" next to "Acessar software" (managers' tools of other domains) --
+
+@dataclass(frozen=True)
+class ClientAction:
+    key: str
+    label: str  # a lazy-gettext string
+    endpoint: str  # takes ``client_id``
+    permission: str
+    icon: str = "bi-file-earmark"
+    order: int = 50
+
+
+_ACTIONS: dict[str, ClientAction] = {}
+
+
+def register_client_action(action: ClientAction) -> None:
+    _ACTIONS[action.key] = action
+
+
+def actions_for(user) -> list[ClientAction]:
+    from core.permissions import has_permission
+
+    return sorted((a for a in _ACTIONS.values() if has_permission(user, a.permission)), key=lambda a: a.order)

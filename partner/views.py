@@ -23,7 +23,7 @@ from partner import services
 from partner.access import clients_visible_to, get_client_for
 from partner.history import history_rows
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
-from partner.tabs import client_area_sections, flags_for, tabs_for
+from partner.tabs import actions_for, client_area_sections, flags_for, tabs_for
 
 bp = Blueprint("partner", __name__)
 
@@ -112,7 +112,7 @@ def manage_client(client_id):
         "partner/manage.html", client=client, history=history_rows(history),
         price=services.monthly_price(client.plan, client.payer),
         is_manager=current_user.role == Role.MANAGER,
-        tabs=tabs, active_tab=active, tab_html=tab_html,
+        tabs=tabs, active_tab=active, tab_html=tab_html, actions=actions_for(current_user),
     )
 
 

@@ -30,12 +30,14 @@ from tests.access_common import ROLES, admin_pages, dummy_path, staff_statuses
 from tests.billing import access_routes as billing_routes
 from tests.certificates import access_routes as certificate_routes
 from tests.contracts import access_routes as contract_routes
+from tests.fiscal import access_routes as fiscal_routes
 
 #: The domains' tables; with MATRIX below they must reach every route of the app.
 DOMAIN_TABLES = {
     "tests/contracts/access_routes.py": contract_routes.ACCESS_ROUTES,
     "tests/certificates/access_routes.py": certificate_routes.ACCESS_ROUTES,
     "tests/billing/access_routes.py": billing_routes.ACCESS_ROUTES,
+    "tests/fiscal/access_routes.py": fiscal_routes.ACCESS_ROUTES,
 }
 #: Routes no row needs: static files.
 NOT_IN_MATRIX = {"static", "admin.static"}

@@ -1,4 +1,4 @@
-"""fiscal documents, events, exports and per-client settings
+"""fiscal documents, events, exports, panel imports and per-client settings
 
 Revision ID: 0008_fiscal
 Revises: 0004
@@ -110,9 +110,33 @@ def upgrade():
     with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_fiscal_exports_client_id'), ['client_id'], unique=False)
 
+    op.create_table('fiscal_imports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('filename', sa.String(length=255), nullable=False),
+    sa.Column('blob_name', sa.String(length=200), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'running', 'done', 'failed', name='fiscal_import_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('total', sa.Integer(), nullable=False),
+    sa.Column('processed', sa.Integer(), nullable=False),
+    sa.Column('results', sa.JSON(), nullable=False),
+    sa.Column('error', sa.String(length=500), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', core.db.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_fiscal_imports_client_id_clients')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_fiscal_imports_requested_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_fiscal_imports'))
+    )
+    with op.batch_alter_table('fiscal_imports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_fiscal_imports_client_id'), ['client_id'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('fiscal_imports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_fiscal_imports_client_id'))
+
+    op.drop_table('fiscal_imports')
     with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_fiscal_exports_client_id'))
 

@@ -52,6 +52,9 @@ PARTNER_API = [
     ("GET", API + "/documents/" + "1" * 44 + "/xml", dict(own=404, other_partner=404, none=401, integration_key=401)),
     ("GET", API + "/documents/" + "1" * 44 + "/pdf", dict(own=404, other_partner=404, none=401, integration_key=401)),
     ("GET", "/api/v1/clients/{other_cid}/documents", dict(own=404)),
+    ("POST", API + "/exports", dict(own=422, other_partner=404, none=401, integration_key=401)),
+    ("POST", "/api/v1/clients/{other_cid}/exports", dict(own=404)),
+    ("GET", "/api/v1/exports/999999", dict(own=404, other_partner=404, none=401, integration_key=401)),
 ]
 
 INTEGRATION_API = [

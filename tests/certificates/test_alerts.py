@@ -15,8 +15,9 @@ from core.permissions import Role
 from partner.models import ContractStatus
 from tests.factories import ClientFactory, UserFactory
 
-NOT_AFTER = datetime(2026, 12, 11, 15, 0, tzinfo=UTC)
-ISSUED = datetime(2026, 1, 5, tzinfo=UTC)
+#: Expiry 60 days from now at 15:00 UTC (noon in Brasília, the same calendar day); issued a year before.
+NOT_AFTER = (datetime.now(UTC) + timedelta(days=60)).replace(hour=15, minute=0, second=0, microsecond=0)
+ISSUED = NOT_AFTER - timedelta(days=340)
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_alert_contents_for_manager_and_client(people, manager, client_row, inbo
     to_client = inbox.to(client_row.email)[0].get_body(("plain",)).get_content()
     for body in (to_manager, to_client):
         assert client_row.legal_name in body
-        assert "vence em 7 dias, em 11/12/2026" in body
+        assert f"vence em 7 dias, em {NOT_AFTER:%d/%m/%Y}" in body
         assert cert.fingerprint_sha256 in body
     assert f"/clientes/{client_row.id}?tab=certificado" in to_manager  # where to upload the new one
     assert "envie-o à sua revenda" in to_client and "/clientes/" not in to_client

@@ -16,7 +16,9 @@ from core.db import db as _db
 from tests.factories import PASSWORD
 
 KEY_RE = re.compile(r"rvk_live_[A-Za-z0-9_-]{43}")
-T0 = datetime(2026, 8, 3, 14, 0, tzinfo=UTC)
+T0 = (datetime.now(UTC) - timedelta(days=2)).replace(hour=14, minute=0, second=0, microsecond=0)
+#: T0 + 1 day as Brasília shows it (UTC-3, no daylight saving time since 2019)
+T0_PLUS_1_DAY = f"{T0 + timedelta(days=1, hours=-3):%d/%m/%Y %H:%M}"
 
 
 def me(http, key):
@@ -117,14 +119,14 @@ def test_rotate_in_the_panel_shows_the_new_key_once_and_emails_the_client(
     assert new.key_hash == services.hash_key(new_plain) and new.id != old.id
     _db.session.refresh(old)
     assert old.expires_at == T0 + timedelta(days=1)
-    assert "continua funcionando até 04/08/2026 11:00" in response.get_data(as_text=True)
+    assert f"continua funcionando até {T0_PLUS_1_DAY}" in response.get_data(as_text=True)
 
     deliver_mail()
     (mail,) = inbox.wait_for(1)
     body = mail.get_body(("plain",)).get_content()
     assert mail["To"] == client_row.email
     assert "chave de integração" in mail["Subject"]
-    assert "continua funcionando até 04/08/2026 11:00" in body
+    assert f"continua funcionando até {T0_PLUS_1_DAY}" in body
     assert new_plain not in mail.as_string() and "rvk_live_" not in mail.as_string()
     rotated = _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "integration_key.rotated"))
     assert rotated.actor_id == manager.id and rotated.after["grace_seconds"] == 86400
@@ -193,9 +195,21 @@ def test_ending_a_grace_period_early_revokes_the_old_key(login_as, manager, inte
 # -- partner API ---------------------------------------------------------------------------------------------
 
 
+def test_api_get_of_a_client_without_key_reads_only(partner_api, ecnpj_client):
+    """A GET never writes (on SQLite a GET's transaction cannot take the write lock): no key yet is null."""
+    http, headers = partner_api
+    response = http.get(f"/api/v1/clients/{ecnpj_client.id}/integration-key", headers=headers)
+    assert response.status_code == 200
+    assert response.get_json() == {"current": None, "in_grace": []}
+    assert services.current_integration_key(ecnpj_client.id) is None and count(IntegrationKey) == 0
+    assert audit_actions(ecnpj_client.id) == []
+
+
 def test_api_rotate_returns_the_key_once(partner_api, ecnpj_client, db, inbox, deliver_mail):
     http, headers = partner_api
     base = f"/api/v1/clients/{ecnpj_client.id}/integration-key"
+    services.ensure_integration_key(ecnpj_client)  # the first key, as the panel issues it
+    _db.session.commit()
     before = http.get(base, headers=headers).get_json()
     assert before["current"]["masked"].startswith("rvk_live_") and before["in_grace"] == []
     with time_machine.travel(T0, tick=False):

@@ -1,6 +1,6 @@
 """Staff admin: links and acceptances read-only and without secrets; terms published by admins."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -43,15 +43,16 @@ def test_links_cannot_be_edited_or_created(rows, as_user, admin_user):
 def test_admin_publishes_terms_with_their_hash(db, as_user, admin_user):
     client = as_user(admin_user)
     assert client.get("/admin/admin_terms/new/").status_code == 200
+    published = (datetime.now(UTC) + timedelta(days=4)).replace(hour=0, minute=0, second=0, microsecond=0)
     response = client.post("/admin/admin_terms/new/", data={
-        "version": "v2", "published_at": "2026-12-01 00:00:00", "text": "Cláusula única.\r\nFim."})
+        "version": "v2", "published_at": f"{published:%Y-%m-%d %H:%M:%S}", "text": "Cláusula única.\r\nFim."})
     assert response.status_code == 302
     terms = db.session.scalar(select(TermsVersion).where(TermsVersion.version == "v2"))
     assert terms.text == "Cláusula única.\nFim." and terms.sha256 == TermsVersion.hash_text("Cláusula única.\nFim.")
-    assert terms.published_at == datetime(2026, 12, 1, tzinfo=UTC)
+    assert terms.published_at == published
     assert client.get(f"/admin/admin_terms/edit/?id={terms.id}").status_code in (302, 403, 404)
-    assert services.current_terms(datetime(2026, 12, 2, tzinfo=UTC)).version == "v2"
-    assert services.current_terms(datetime(2026, 11, 30, tzinfo=UTC)).version == "v1"
+    assert services.current_terms(published + timedelta(days=1)).version == "v2"
+    assert services.current_terms(published - timedelta(days=1)).version == "v1"
 
 
 def test_finance_cannot_publish_terms(db, as_user, finance_user):

@@ -12,8 +12,10 @@ from core.audit import AuditEvent
 from partner.models import Payer
 from tests.factories import PlanFactory
 
-NOW = datetime(2026, 5, 20, 14, 0, tzinfo=UTC)
-NEXT_CYCLE = datetime(2026, 6, 1, 3, 0, tzinfo=UTC)  # 01/06 00:00 in São Paulo
+_TODAY = datetime.now(UTC).date()
+NOW = datetime(_TODAY.year, _TODAY.month, 20, 14, 0, tzinfo=UTC)  # the 20th of this month
+_FIRST = (NOW + timedelta(days=15)).date().replace(day=1)
+NEXT_CYCLE = datetime(_FIRST.year, _FIRST.month, 1, 3, 0, tzinfo=UTC)  # the 1st of next month, 00:00 in São Paulo
 
 
 @pytest.fixture
@@ -28,9 +30,10 @@ def events(db, client, kind):
 
 def test_next_cycle_is_the_first_of_next_month_local_time(db):
     assert services.next_cycle_start(NOW) == NEXT_CYCLE
-    assert services.next_cycle_start(datetime(2026, 12, 31, 12, tzinfo=UTC)) == datetime(2027, 1, 1, 3, tzinfo=UTC)
-    # 31/05 23:30 in São Paulo is already 01/06 in UTC, but the cycle is local
-    assert services.next_cycle_start(datetime(2026, 6, 1, 2, 30, tzinfo=UTC)) == NEXT_CYCLE
+    year = _TODAY.year
+    assert services.next_cycle_start(datetime(year, 12, 31, 12, tzinfo=UTC)) == datetime(year + 1, 1, 1, 3, tzinfo=UTC)
+    # the last day of the month 23:30 in São Paulo is already the 1st in UTC, but the cycle is local
+    assert services.next_cycle_start(NEXT_CYCLE - timedelta(minutes=30)) == NEXT_CYCLE
 
 
 def test_tab_lists_plans_with_the_payers_price(db, login_as, manager, client_row, diamante):
@@ -63,7 +66,7 @@ def test_change_plan_next_cycle_then_the_task_applies_it(db, login_as, manager, 
     pending = services.pending_plan_change(client_row)
     assert (pending.plan_id, pending.effective_at) == (diamante.id, NEXT_CYCLE)
     html = login_as(manager).get(f"/clientes/{client_row.id}?tab=software").get_data(as_text=True)
-    assert 'data-testid="pending-plan"' in html and "01/06/2026" in html
+    assert 'data-testid="pending-plan"' in html and f"{NEXT_CYCLE:%d/%m/%Y}" in html
 
     assert services.apply_due_plan_changes(NEXT_CYCLE - timedelta(seconds=1)) == 0
     with time_machine.travel(NEXT_CYCLE + timedelta(minutes=5), tick=False):

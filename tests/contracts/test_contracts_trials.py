@@ -13,7 +13,10 @@ from core.tasks import BEAT_SCHEDULE
 from partner.models import ContractStatus as S
 from tests.factories import ClientFactory
 
-END = datetime(2026, 4, 20, 15, 0, tzinfo=UTC)
+#: The trial's end, ten days from now at 15:00 UTC (noon in São Paulo: the same calendar day there).
+END = (datetime.now(UTC) + timedelta(days=10)).replace(hour=15, minute=0, second=0, microsecond=0)
+LATER = END + timedelta(days=10)  # a new last day
+PAST = END - timedelta(days=19)
 
 
 @pytest.fixture
@@ -103,7 +106,7 @@ def test_warning_three_days_before_and_only_once(db, trial, manager, inbox, deli
     [warning] = inbox.to(manager.email)
     assert "termina em breve" in warning["Subject"]
     body = warning.get_body(("plain",)).get_content()
-    assert "20/04/2026" in body and f"/clientes/{trial.id}?tab=contrato" in body
+    assert f"{END:%d/%m/%Y}" in body and f"/clientes/{trial.id}?tab=contrato" in body
 
 
 def test_a_new_end_date_gets_a_new_warning(db, trial, login_as, manager):
@@ -111,11 +114,11 @@ def test_a_new_end_date_gets_a_new_warning(db, trial, login_as, manager):
     assert trial.trial_warning_sent_at is not None
     with time_machine.travel(END - timedelta(days=2), tick=False):
         response = login_as(manager).post(f"/clientes/{trial.id}/contrato/teste",
-                                          data={"trial_ends_on": "2026-04-30", "trial_auto_activate": "1"})
+                                          data={"trial_ends_on": f"{LATER:%Y-%m-%d}", "trial_auto_activate": "1"})
     assert response.status_code == 302
     assert trial.trial_warning_sent_at is None and trial.trial_auto_activate is True
-    # the last day is 30/04 in São Paulo: the trial ends at midnight local time (03:00 UTC)
-    assert trial.trial_ends_at == datetime(2026, 5, 1, 3, 0, tzinfo=UTC)
+    # the last day is LATER in São Paulo: the trial ends at the next midnight local time (03:00 UTC)
+    assert trial.trial_ends_at == (LATER + timedelta(days=1)).replace(hour=3)
     event = db.session.scalar(select(ContractEvent).where(ContractEvent.kind == EventKind.TRIAL))
     assert event.client_id == trial.id and event.actor_id == manager.id
 
@@ -123,7 +126,7 @@ def test_a_new_end_date_gets_a_new_warning(db, trial, login_as, manager):
 def test_trial_date_in_the_past_is_rejected(db, trial, login_as, manager, committed):
     committed()
     with time_machine.travel(END - timedelta(days=2), tick=False):
-        response = login_as(manager).post(f"/clientes/{trial.id}/contrato/teste", data={"trial_ends_on": "2026-04-01"})
+        response = login_as(manager).post(f"/clientes/{trial.id}/contrato/teste", data={"trial_ends_on": f"{PAST:%Y-%m-%d}"})
         bad = login_as(manager).post(f"/clientes/{trial.id}/contrato/teste", data={"trial_ends_on": "01/04"})
     assert response.status_code == 422 and "Escolha uma data de hoje em diante." in response.get_data(as_text=True)
     assert bad.status_code == 422 and "Data inválida" in bad.get_data(as_text=True)
@@ -134,8 +137,8 @@ def test_trial_date_in_the_past_is_rejected(db, trial, login_as, manager, commit
 def test_tab_shows_trial_end_and_auto_activation(db, trial, login_as, manager):
     trial.trial_auto_activate = True
     html = login_as(manager).get(f"/clientes/{trial.id}?tab=contrato").get_data(as_text=True)
-    assert "Teste até 20/04/2026." in html and "Será efetivado automaticamente" in html
-    assert 'name="trial_ends_on" value="2026-04-20"' in html
+    assert f"Teste até {END:%d/%m/%Y}." in html and "Será efetivado automaticamente" in html
+    assert f'name="trial_ends_on" value="{END:%Y-%m-%d}"' in html
 
 
 def test_the_tasks_are_registered_and_scheduled(db, trial, billing_says):

@@ -115,3 +115,19 @@ def test_demo_gives_the_panel_a_past(db, demo, login_as):
     page = login_as(manager).get(f"/clientes/{accepted.id}").get_data(as_text=True)
     for plain_words in ("Certificado digital enviado", "Contrato aceito"):
         assert plain_words in page
+
+
+def test_demo_clients_have_generated_fiscal_notes(db, demo):
+    from fiscal.models import FiscalDocument, FiscalEvent
+    from fiscal.monitor import pending_notes
+
+    demo()
+    first = db.session.scalar(select(func.count()).select_from(FiscalDocument))
+    demo()
+    assert db.session.scalar(select(func.count()).select_from(FiscalDocument)) == first  # only once
+    statuses = {d.status for d in db.session.scalars(select(FiscalDocument))}
+    assert statuses == {"authorized", "cancelled", "denied", "contingency"}
+    assert {d.direction for d in db.session.scalars(select(FiscalDocument))} == {"issued", "received"}
+    assert len({d.issued_month for d in db.session.scalars(select(FiscalDocument))}) == 3
+    assert db.session.scalar(select(func.count()).select_from(FiscalEvent)) >= 2
+    assert [n.state for n in pending_notes()] == ["half", "half"]  # one NFC-e offline for 14 h per client

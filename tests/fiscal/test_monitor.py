@@ -52,3 +52,17 @@ def test_one_e_mail_per_kind_once_and_resolved_by_the_authorized_note(db, fiscal
     services.ingest_file(fiscal_client, "c-ok", offline(3, 30, protocol_cstat=100))  # authorized at last
     assert [n.document.number for n in monitor.pending_notes([fiscal_client.id], now=NOW)] == [2, 4]
     assert monitor.send_alerts(now=NOW + timedelta(hours=12)) == 2  # note 2 now overdue, note 4 at half
+
+
+def test_the_monitor_page_lists_the_partner_notes_only(db, fiscal_client, other_partner, plan, login_as, manager):
+    from tests.factories import ClientFactory
+
+    services.ingest_file(fiscal_client, "c", offline(3, 30))
+    services.ingest_file(fiscal_client, "b", offline(2, 13))
+    stranger = ClientFactory(partner=other_partner, plan=plan, cnpj=SELLER)
+    services.ingest_file(stranger, "s", offline(9, 20))
+    page = login_as(manager).get("/contingencia")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert html.count('data-state="overdue"') == 1 and html.count('data-state="half"') == 1
+    assert "NFC-e 3" in html and "NFC-e 9" not in html and fiscal_client.legal_name in html
