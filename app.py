@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
-from core.config import Config
+from core import ratelimit  # noqa: F401 - registers the shared "revenda+sqlite" limit storage (before init_app)
+from core.config import Config, check_production
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate, select_locale
 
 log = logging.getLogger("revenda")
@@ -58,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.from_mapping(Config().as_dict())
     if config:
         app.config.from_mapping(config)
+    check_production(app.config)
     app.instance_path = app.config["INSTANCE_PATH"]
 
     for module in MODEL_MODULES:
@@ -109,11 +111,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 @login_manager.user_loader
-def _load_user(user_id):
-    from accounts.models import User
+def _load_user(login_id):
+    from accounts.sessions import load_user
 
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+    return load_user(login_id)  # a live server-side login of an active user, else anonymous
 
 
 def _wants_json() -> bool:

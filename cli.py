@@ -29,5 +29,55 @@ def register_cli(app: Flask) -> None:
         for key, token in logins["partner_api_tokens"].items():
             click.echo(f"  API token partner {key}: {token}")
 
+    _register_mail_cli(app)
     for module in (contracts.cli, certificates.cli, billing.cli):
         module.register(app)
+
+
+def _register_mail_cli(app: Flask) -> None:
+    @app.cli.group("mail")
+    def mail_group():
+        """E-mails kept by the embedded default (MAIL_BACKEND=outbox); not available in production."""
+
+    def _refuse_unless_readable():
+        from core.mail import readable_here
+
+        if not readable_here():
+            raise click.ClickException("e-mails are only readable here in the embedded default "
+                                       "(MAIL_BACKEND=outbox, without REVENDA_PRODUCTION); they were sent by SMTP")
+
+    @mail_group.command("list")
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+    def mail_list(limit):
+        """The latest messages: id, date, recipient, subject."""
+        from sqlalchemy import select
+
+        from core.db import db
+        from core.mail import OutboxEmail
+
+        _refuse_unless_readable()
+        rows = db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(limit)).all()
+        for row in rows:
+            click.echo(f"#{row.id:<6} {row.created_at:%Y-%m-%d %H:%M} {row.to:<36} {row.subject}")
+
+    @mail_group.command("show")
+    @click.argument("message_id", required=False, type=int)
+    @click.option("--to", "to", help="The latest message to this address.")
+    def mail_show(message_id, to):
+        """Print one message with its links (the latest one, or MESSAGE_ID, or the latest --to ADDRESS)."""
+        from sqlalchemy import func, select
+
+        from core.db import db
+        from core.mail import OutboxEmail
+
+        _refuse_unless_readable()
+        query = select(OutboxEmail).order_by(OutboxEmail.id.desc()).limit(1)
+        if message_id is not None:
+            query = query.where(OutboxEmail.id == message_id)
+        if to:
+            query = query.where(func.lower(OutboxEmail.to) == to.strip().lower())
+        row = db.session.scalar(query)
+        if row is None:
+            raise click.ClickException("no such e-mail")
+        click.echo(f"#{row.id} {row.created_at:%Y-%m-%d %H:%M} UTC\nPara: {row.to}\nAssunto: {row.subject}\n")
+        click.echo(row.body_text or "(conteúdo descartado após o envio)")

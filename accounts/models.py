@@ -10,6 +10,18 @@ from core.db import TimestampMixin, UTCDateTime, db, str_enum
 from core.permissions import Role
 
 _hasher = PasswordHasher()
+# Verified when there is no real hash to check (unknown e-mail, no password yet), so that a failed
+# login costs the same time whether the account exists or not.
+_DUMMY_HASH = _hasher.hash("revenda: no such account")
+
+
+def check_dummy_password(password: str) -> bool:
+    """Spend one argon2 verification like a real check, and fail."""
+    try:
+        _hasher.verify(_DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        pass
+    return False
 
 
 class User(TimestampMixin, UserMixin, db.Model):
@@ -34,11 +46,21 @@ class User(TimestampMixin, UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         if not self.password_hash:
-            return False
+            return check_dummy_password(password)
         try:
             return _hasher.verify(self.password_hash, password)
         except (VerificationError, InvalidHashError):
             return False
+
+    def get_id(self) -> str:
+        """Flask-Login's id (session and remember cookie): the user and the secret of one login.
+
+        Set by ``accounts.sessions`` when logging in or loading a login; the secret's hash is a row of
+        ``user_sessions``, so deleting the row ends that login server-side (logout, password change)."""
+        secret = getattr(self, "login_secret", None)
+        if not secret:
+            raise RuntimeError("log users in through accounts.sessions.log_in")
+        return f"{self.id}:{secret}"
 
     @property
     def is_staff(self) -> bool:
@@ -50,3 +72,14 @@ class User(TimestampMixin, UserMixin, db.Model):
     def __str__(self) -> str:
         # What people read wherever a user is shown (the staff admin's "Criado por", "Enviado por"…).
         return self.email
+
+
+class UserSession(TimestampMixin, db.Model):
+    """One login (one browser): its cookie carries a random secret, this row only the secret's hash."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,15 +1,18 @@
 """Account rules: authentication, password changes, reset and first-access links."""
 
-from flask import url_for
+from flask import current_app
 from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, inspect, select
 
-from accounts.models import User
+from accounts.models import User, check_dummy_password
+from accounts.sessions import can_log_in, end_sessions
 from accounts.tokens import FIRST_ACCESS, RESET, make_user_token
 from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import Role
+from core.urls import public_url
 from core.validators import ValidationError, clean_email
 
 MIN_PASSWORD = 8
@@ -23,7 +26,10 @@ def find_user_by_email(email: str) -> User | None:
 
 def authenticate(email: str, password: str) -> User | None:
     user = find_user_by_email(email)
-    if user is None or not user.is_active or not user.check_password(password or ""):
+    if user is None:
+        check_dummy_password(password or "")  # as slow as a wrong password: no hint the e-mail is unknown
+        return None
+    if not user.check_password(password or "") or not can_log_in(user):
         return None
     user.last_login_at = utcnow()
     return user
@@ -43,13 +49,15 @@ def change_password(user: User, current: str, new: str, confirm: str) -> None:
     if not user.check_password(current or ""):
         raise ValidationError({"current_password": _("Senha atual incorreta.")})
     check_new_password(new, confirm)
-    set_password(user, new, action="user.password_changed")
+    set_password(user, new, action="user.password_changed", keep_current_session=True)
 
 
-def set_password(user: User, new: str, *, action: str) -> None:
+def set_password(user: User, new: str, *, action: str, keep_current_session: bool = False) -> None:
+    """Store a new password and end the user's other logins (all of them after a reset or first access)."""
     user.set_password(new)
     user.password_changed_at = utcnow()
     audit.record(action, user, actor=user, partner_id=user.partner_id)
+    end_sessions(user, keep_current=keep_current_session)
     db.session.flush()
 
 
@@ -65,7 +73,7 @@ def send_password_reset(email: str) -> None:
         "password_reset",
         kind="password_reset",
         user=user,
-        link=url_for("accounts.reset_password", token=token, _external=True),
+        link=public_url("accounts.reset_password", token=token),
     )
 
 
@@ -78,7 +86,7 @@ def send_first_access(user: User) -> None:
         kind="welcome",
         partner_id=user.partner_id,
         user=user,
-        link=url_for("accounts.first_access", token=token, _external=True),
+        link=public_url("accounts.first_access", token=token),
     )
 
 
@@ -180,3 +188,68 @@ def deactivate_user(user: User, *, actor: User | None = None) -> bool:
                  partner_id=user.partner_id)
     db.session.flush()
     return True
+
+
+# -- a client's login e-mail, changed by its partner's manager --------------------------------------
+
+EMAIL_CHANGE = "email-change"
+
+
+def _email_change_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.email-change")
+
+
+def request_email_change(user: User, new_email: str, *, actor=None) -> None:
+    """Someone else (a partner's manager) changed the e-mail of ``user``'s company: the login moves only
+    when the new address confirms, with the account's own password when it has one (so whoever typed
+    the new address cannot take the login over); the old address is told."""
+    new_email = new_email.strip().lower()
+    if new_email == user.email:
+        return
+    token = _email_change_serializer().dumps({"u": user.id, "old": user.email, "new": new_email})
+    queue_email(new_email, _("Confirme seu novo e-mail de acesso — Revenda"), "email_change_confirm",
+                kind="email_change_confirm", user=user, new_email=new_email,
+                link=public_url("accounts.confirm_email_change", token=token))
+    queue_email(user.email, _("Pedido de troca do seu e-mail de acesso — Revenda"), "email_change_notice",
+                kind="email_change_notice", user=user, new_email=new_email)
+    audit.record("user.email_change_requested", user, actor=actor, partner_id=user.partner_id,
+                 before={"email": user.email}, after={"email": new_email})
+
+
+class EmailChangeInvalid(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def load_email_change(token: str) -> tuple[User, str]:
+    """The user and new address a confirmation link names, while it still applies."""
+    max_age = current_app.config["FIRST_ACCESS_MAX_AGE"]
+    try:
+        data = _email_change_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise EmailChangeInvalid(_("Este link de confirmação expirou. Peça à sua revenda que altere o e-mail "
+                                   "novamente.")) from None
+    except BadSignature:
+        data = None
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.is_active or user.email != data.get("old"):
+        raise EmailChangeInvalid(_("Este link de confirmação é inválido ou já foi usado."))
+    return user, data["new"]
+
+
+def confirm_email_change(user: User, new_email: str, password: str) -> None:
+    """Move the login to ``new_email``; the account's password proves it is the account's owner."""
+    if user.password_hash and not user.check_password(password or ""):
+        raise ValidationError({"password": _("Senha incorreta. Use a senha com que você entra hoje.")})
+    other = find_user_by_email(new_email)
+    if other is not None and other.id != user.id:
+        raise ValidationError({"password": _("Este e-mail já é usado por outro acesso.")})
+    old = user.email
+    user.email = new_email
+    audit.record("user.email_changed", user, actor=user, partner_id=user.partner_id,
+                 before={"email": old}, after={"email": new_email})
+    end_sessions(user)  # logins made under the old address end with it
+    db.session.flush()
+    if not user.password_hash:
+        send_first_access(user)  # never activated: the first access now goes to the confirmed address

@@ -1,12 +1,13 @@
 """Login, logout, password change, forgotten password and first access, language switch."""
 
+import hashlib
 from urllib.parse import urlparse
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 
-from accounts import services
+from accounts import services, sessions
 from accounts.tokens import FIRST_ACCESS, RESET, TokenInvalid, load_user_token
 from core import audit
 from core.extensions import limiter
@@ -53,8 +54,23 @@ def _login_limit():
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit():
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """The account a login or reset aims at, from any address (a hash: no e-mail in the store)."""
+    email = (request.form.get("email") or "").strip().lower()[:254]
+    return "account:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_login_limit, methods=["POST"])  # per address
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)  # per account
 def login():
     if request.method == "POST":
         user = services.authenticate(request.form.get("email", ""), request.form.get("password", ""))
@@ -63,8 +79,7 @@ def login():
                 "accounts/login.html", error=_("E-mail ou senha incorretos."),
                 email=request.form.get("email", "")[:254],
             ), 401
-        login_user(user, remember=bool(request.form.get("remember")))
-        session.permanent = True
+        sessions.log_in(user, remember=bool(request.form.get("remember")))
         audit.record("user.login", user, actor=user, partner_id=user.partner_id)
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
     if current_user.is_authenticated:
@@ -74,7 +89,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    logout_user()
+    sessions.log_out()
     flash(_("Você saiu da sua conta."), "info")
     return redirect(url_for("accounts.login"))
 
@@ -101,6 +116,7 @@ def change_password():
 
 @bp.route("/esqueci-senha", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
+@limiter.limit(_account_limit, methods=["POST"], key_func=_account_key)  # no mail bombing of one person
 def forgot_password():
     if request.method == "POST":
         services.send_password_reset(request.form.get("email", "")[:254])
@@ -143,6 +159,31 @@ def reset_password(token):
 def first_access(token):
     return _set_password_page(token, FIRST_ACCESS, _("Primeiro acesso: defina sua senha"),
                               _("Senha definida. Entre com seu e-mail e a nova senha."))
+
+
+@bp.route("/confirmar-email/<token>", methods=["GET", "POST"])
+def confirm_email_change(token):
+    """The link sent to a client's new address: the login moves there once its owner confirms."""
+    try:
+        user, new_email = services.load_email_change(token)
+    except services.EmailChangeInvalid as exc:
+        return render_template("error.html", code=400, message=exc.message), 400
+    errors = {}
+    if request.method == "POST":
+        try:
+            services.confirm_email_change(user, new_email, request.form.get("password", ""))
+        except ValidationError as exc:
+            errors = exc.fields
+        else:
+            if current_user.is_authenticated and current_user.id == user.id:
+                sessions.log_out()
+            flash(_("E-mail de acesso alterado para %(email)s. Entre com o novo e-mail.", email=new_email)
+                  if user.password_hash else
+                  _("E-mail confirmado. Enviamos para %(email)s o link para definir sua senha.", email=new_email),
+                  "success")
+            return redirect(url_for("accounts.login"))
+    return render_template("accounts/confirm_email.html", user=user, new_email=new_email, errors=errors), (
+        422 if errors else 200)
 
 
 @bp.route("/idioma/<lang>", methods=["POST"])

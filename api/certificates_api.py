@@ -3,13 +3,14 @@
 Neither the PFX nor its password ever leave through this API; the integration key is returned
 once, by the rotation that creates it."""
 
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import gettext as _
 
 from api.common import ApiError, bp, document, error_responses, iso, json_body, partner_token_required, schema
 from certificates import services
 from certificates.models import Certificate, IntegrationKey
 from certificates.pfx import DEFAULT_MAX_BYTES, CertificateError
+from core import ratelimit
 from core.db import utcnow
 from core.validators import ValidationError
 from partner.access import get_partner_client
@@ -45,6 +46,9 @@ def get_certificate(client_id):
 def put_certificate(client_id):
     """Upload (or replace) the client's A1 certificate: multipart ``file`` and ``password``."""
     client = _load_client(client_id)
+    if not ratelimit.hit(current_app.config["PFX_UPLOAD_RATE_LIMIT"], "pfx-upload", f"partner:{g.partner.id}"):
+        message = services.upload_rate_limited_message()
+        raise ApiError(429, "rate_limited", message, {"file": message})
     upload = request.files.get("file")
     data = upload.stream.read(DEFAULT_MAX_BYTES + 1) if upload is not None else None
     try:

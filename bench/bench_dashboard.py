@@ -191,8 +191,13 @@ def run(app, args) -> int:
         counter = QueryCounter(db.engine)
 
     http = app.test_client()
+    with app.app_context():
+        from accounts.sessions import start_session
+
+        login = start_session(db.session.get(User, manager_id))
+        db.session.commit()
     with http.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(manager_id), True
+        session["_user_id"], session["_fresh"] = login, True
 
     print(f"Revenda dashboard benchmark — {sa.engine.make_url(app.config['SQLALCHEMY_DATABASE_URI']).get_backend_name()}, "
           f"{args.clients:,} clients for one partner, median of {args.runs} requests (Flask test client)")

@@ -5,11 +5,12 @@ are built per request: nothing secret is cached."""
 
 import warnings
 
-from flask import current_app, render_template
+from flask import render_template
 
 from billing import services
 from billing.issuer import DEFAULT_ISSUER, issuer  # noqa: F401 - re-exported (views, tests)
 from billing.models import Invoice
+from core.urls import public_url
 
 #: What WeasyPrint says at import on a machine without libharfbuzz-subset0 (it then subsets the
 #: fonts with fontTools: same PDF, a little slower). Tolerated here and in pyproject.toml, nothing else.
@@ -29,7 +30,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         "billing/invoice_pdf.html", invoice=invoice, payer=services.payer_of(invoice), issuer=issuer(),
         boleto=services.current_boleto(invoice), status=services.display_status(invoice),
         refunds=invoice.refunds, online=services.online_payments_enabled(),
-        invoice_url=f"{current_app.config['PUBLIC_URL'].rstrip('/')}/faturas/{invoice.id}",  # as in the e-mails
+        invoice_url=public_url("billing.invoice", invoice_id=invoice.id),  # as in the e-mails
     )
     return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
 

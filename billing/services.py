@@ -58,6 +58,7 @@ from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import INVOICES_REVIEW, has_permission
 from core.security import parse_id
+from core.urls import public_base
 from core.validators import ValidationError
 from partner.models import Client, ContractStatus, Partner, Payer
 
@@ -631,7 +632,7 @@ def notify_invoice(invoice: Invoice, template: str, subject: str, **context) -> 
     # ``online``: the e-mails offer boleto/card only when Stripe is configured; with the manual
     # gateway they say how to pay instead (transfer, receipt to ``finance_email``).
     queue_email(to, subject, template, kind=f"billing.{template}", partner_id=invoice.partner_id,
-                invoice=invoice, payer=payer_of(invoice), public_url=current_app.config["PUBLIC_URL"],
+                invoice=invoice, payer=payer_of(invoice), public_url=public_base(),
                 online=online_payments_enabled(), finance_email=issuer()["email"], **context)
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app, g, has_request_context, url_for
+from flask import g, has_request_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -33,6 +33,7 @@ from core.db import db, utcnow
 from core.keyring import get_keyring
 from core.mail import queue_email
 from core.permissions import Role
+from core.urls import public_url
 from core.validators import ValidationError
 from partner.models import Client, ContractStatus
 from partner.tabs import Flag
@@ -336,12 +337,14 @@ def certificate_filter_condition(value: str, now: datetime | None = None):
 # -- expiry alerts ----------------------------------------------------------------------------------
 
 
+def upload_rate_limited_message() -> str:
+    """Checking a PFX is costly, so uploads are limited per user (panel) and per partner (API)."""
+    return _("Muitos envios de certificado em pouco tempo. Aguarde alguns minutos e tente novamente.")
+
+
 def _public_url(endpoint: str, **values) -> str:
-    """An absolute link for an e-mail, also from a Celery task (no request: PUBLIC_URL is the base)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    with current_app.test_request_context(base_url=current_app.config["PUBLIC_URL"]):
-        return url_for(endpoint, _external=True, **values)
+    """An absolute link for an e-mail, on PUBLIC_URL (never the request's Host)."""
+    return public_url(endpoint, **values)
 
 
 def _due_threshold(not_after: datetime, now: datetime) -> int | None:

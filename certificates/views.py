@@ -11,6 +11,7 @@ from sqlalchemy import select
 from certificates import services
 from certificates.models import IntegrationKey
 from certificates.pfx import DEFAULT_MAX_BYTES, CertificateError
+from core import ratelimit
 from core.db import db, utcnow
 from core.extensions import limiter
 from core.permissions import CERTIFICATES_MANAGE, INTEGRATION_KEYS_MANAGE, require
@@ -113,6 +114,9 @@ def _uploaded_file() -> bytes | None:
 @require(CERTIFICATES_MANAGE)
 def upload_certificate(client_id):
     client = get_client_for(current_user, client_id)
+    if not ratelimit.hit(current_app.config["PFX_UPLOAD_RATE_LIMIT"], "pfx-upload", f"user:{current_user.id}"):
+        context = certificate_tab_context(client) | {"errors": {"file": services.upload_rate_limited_message()}}
+        return render_template("certificates/upload.html", client=client, **context), 429
     try:
         cert = services.upload_certificate(
             client, _uploaded_file(), request.form.get("password", ""), actor=current_user._get_current_object()

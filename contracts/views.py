@@ -3,13 +3,14 @@ the acceptance pages, and the client area's contract section."""
 
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import to_user_timezone
-from flask_login import current_user, login_user
+from flask_login import current_user
 from sqlalchemy import select
 
+from accounts import sessions
 from contracts import services
 from contracts.models import (
     LINK_STATE_LABELS,
@@ -248,10 +249,10 @@ def update_trial(client_id):
 def resend_acceptance(client_id):
     client = get_client_for(current_user, client_id)
     try:
-        services.request_acceptance(client, actor=current_user)
+        to = services.request_acceptance(client, actor=current_user)
     except ContractError as exc:
         return _tab_error(client, CONTRACT_TAB, message=exc.message, status=409)
-    flash(_("E-mail de aceite reenviado para %(email)s.", email=client.email), "success")
+    flash(_("E-mail de aceite reenviado para %(email)s.", email=to), "success")
     return _back_to(client, CONTRACT_TAB)
 
 
@@ -417,8 +418,7 @@ def signup(token):
         except services.LinkUnavailable as exc:
             return _unavailable(exc)
         else:
-            login_user(user)
-            session.permanent = True
+            sessions.log_in(user)
             flash(_("Cadastro concluído! Bem-vindo(a) à área do cliente."), "success")
             return redirect(url_for("partner.client_area"))
     terms = services.current_terms()
@@ -453,6 +453,11 @@ def accept(token):
                    if exc.expired else _("Link de aceite inválido. Confira se o endereço foi copiado por inteiro."))
         return render_template("contracts/link_unavailable.html", message=message, state="invalid"), (
             410 if exc.expired else 404)
+    if current_user.is_authenticated and not _is_client_user(client):
+        # A manager (or anyone else logged in) who got hold of the link cannot accept in the client's name.
+        message = _("O aceite do contrato é um ato do próprio cliente. Você está conectado como %(email)s: "
+                    "saia da sua conta para que o cliente abra este link.", email=current_user.email)
+        return render_template("error.html", code=403, message=message), 403
     return _accept_page(client, AcceptanceChannel.EMAIL_LINK, url_for("contracts.accept", token=token))
 
 

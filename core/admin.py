@@ -564,20 +564,19 @@ class AuditView(ReadOnlyView):
 
 
 class OutboxView(ReadOnlyView):
+    """What was sent, to whom, when and how it went; never the body: e-mails carry reset, first-access,
+    acceptance and signup links, and staff must not be able to use someone else's (core/mail.py)."""
+
     permission = OUTBOX_VIEW
     column_list = ("created_at", "to", "subject", "kind", "status", "attempts", "sent_at")
-    column_details_list = ("created_at", "to", "subject", "kind", "status", "attempts", "sent_at", "last_error",
-                           "body_text")
+    column_details_list = ("created_at", "to", "subject", "kind", "status", "attempts", "sent_at", "last_error")
     column_export_list = ("id", "created_at", "to", "subject", "kind", "status", "attempts", "sent_at",
                           "last_error", "partner_id")
     column_default_sort = ("created_at", True)
     column_filters = ("status", "kind", "to")
     column_searchable_list = ("to", "subject")
-    column_formatters_detail = {
-        "body_text": lambda v, c, m, n: Markup(f'<pre class="mb-0">{escape(m.body_text)}</pre>'),
-    }
     column_labels = {"to": _l("Para"), "subject": _l("Assunto"), "attempts": _l("Tentativas"),
-                     "last_error": _l("Último erro"), "body_text": _l("Texto")}
+                     "last_error": _l("Último erro")}
 
 
 def init_admin(app) -> Admin:

@@ -1,9 +1,20 @@
 """Configuration from the environment, with an embedded default that needs no servers."""
 
 import os
+from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-change-me"
+DEV_PUBLIC_URL = "http://127.0.0.1:5000"
+#: What production cannot run without (a built-in default would be a known secret or a wrong link).
+REQUIRED_IN_PRODUCTION = ("SECRET_KEY", "MASTER_KEYS", "PUBLIC_URL")
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot be served; the message names the variables to set."""
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -25,7 +36,9 @@ class Config:
     def __init__(self) -> None:
         instance = _instance_dir()
         self.INSTANCE_PATH = str(instance)
-        self.SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-secret-key-change-me")
+        self.PRODUCTION = _env_bool("REVENDA_PRODUCTION", False)
+        # Production has no defaults for these (check_production refuses to start without them).
+        self.SECRET_KEY = os.environ.get("SECRET_KEY") or ("" if self.PRODUCTION else DEV_SECRET_KEY)
         self.SQLALCHEMY_DATABASE_URI = os.environ.get(
             "DATABASE_URL", f"sqlite:///{instance / 'revenda.db'}"
         )
@@ -35,21 +48,25 @@ class Config:
             "CELERY_BROKER_URL", redis_url or f"sqla+sqlite:///{instance / 'celery-broker.db'}"
         )
         self.CELERY_ALWAYS_EAGER = _env_bool("CELERY_ALWAYS_EAGER", False)
-        self.RATELIMIT_STORAGE_URI = redis_url or "memory://"
+        # Shared by every process: Redis, or a SQLite file in the instance folder (core/ratelimit.py).
+        self.RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or (
+            redis_url or f"revenda+sqlite:///{instance.resolve() / 'ratelimit.db'}")
         self.RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
-        self.PRODUCTION = _env_bool("REVENDA_PRODUCTION", False)
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.PRODUCTION
         self.REMEMBER_COOKIE_HTTPONLY = True
         self.REMEMBER_COOKIE_SECURE = self.PRODUCTION
         self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        # A login (and its "remember me") lasts 30 days at most; accounts.sessions keeps the same limit.
+        self.REMEMBER_COOKIE_DURATION = timedelta(days=int(os.environ.get("SESSION_MAX_DAYS", "30")))
+        self.PERMANENT_SESSION_LIFETIME = self.REMEMBER_COOKIE_DURATION
         self.MAX_CONTENT_LENGTH = 2 * 1024 * 1024
         self.WTF_CSRF_TIME_LIMIT = None
         self.BABEL_DEFAULT_LOCALE = "pt_BR"
         self.BABEL_DEFAULT_TIMEZONE = "America/Sao_Paulo"
         self.LANGUAGES = ["pt_BR", "en"]
-        self.PUBLIC_URL = os.environ.get("PUBLIC_URL", "http://127.0.0.1:5000")
+        self.PUBLIC_URL = os.environ.get("PUBLIC_URL") or ("" if self.PRODUCTION else DEV_PUBLIC_URL)
         # Mail: "smtp" delivers through MAIL_SERVER; "outbox" keeps messages for staff to read.
         self.MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp" if os.environ.get("MAIL_SERVER") else "outbox")
         self.MAIL_SERVER = os.environ.get("MAIL_SERVER", "localhost")
@@ -72,6 +89,10 @@ class Config:
         self.FIRST_ACCESS_MAX_AGE = int(os.environ.get("FIRST_ACCESS_MAX_AGE", str(7 * 24 * 3600)))
         self.SOFTWARE_TOKEN_MAX_AGE = int(os.environ.get("SOFTWARE_TOKEN_MAX_AGE", "120"))
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+        # Per account (the e-mail typed), from any address: failed logins and reset requests.
+        self.LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute;30 per hour")
+        # Checking a PFX costs up to ~1 s of CPU: per user (panel) or partner (API).
+        self.PFX_UPLOAD_RATE_LIMIT = os.environ.get("PFX_UPLOAD_RATE_LIMIT", "10 per minute;60 per hour")
         self.INTEGRATION_RATE_LIMIT = os.environ.get("INTEGRATION_RATE_LIMIT", "120 per minute")
         self.API_RATE_LIMIT = os.environ.get("API_RATE_LIMIT", "600 per minute")
         # Blob storage (fiscal XML, exports): "local" folder or "s3" (S3-compatible object storage).
@@ -92,3 +113,22 @@ class Config:
 
     def as_dict(self) -> dict:
         return {k: v for k, v in vars(self).items() if k.isupper()}
+
+
+def check_production(config: Mapping) -> None:
+    """With ``PRODUCTION`` on, refuse to start on built-in secrets or a missing public address.
+
+    Raises :class:`ConfigError` naming every missing variable at once."""
+    if not config.get("PRODUCTION"):
+        return
+    missing = [name for name in REQUIRED_IN_PRODUCTION if not str(config.get(name) or "").strip()]
+    if config.get("SECRET_KEY") == DEV_SECRET_KEY and "SECRET_KEY" not in missing:
+        missing.append("SECRET_KEY")
+    problems = []
+    if missing:
+        problems.append("set " + ", ".join(missing))
+    url = str(config.get("PUBLIC_URL") or "").strip()
+    if url and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc):
+        problems.append(f"PUBLIC_URL must be an absolute http(s) address such as https://painel.example.com (got {url!r})")
+    if problems:
+        raise ConfigError("REVENDA_PRODUCTION=1 refuses to start: " + "; ".join(problems) + ". See README, Production.")

@@ -1,5 +1,11 @@
 """Transactional outbox: a message is written in the same transaction as the change that
-caused it, then delivered by a Celery task over SMTP (or kept for staff in the embedded default)."""
+caused it, then delivered by a Celery task over SMTP (or kept, unsent, in the embedded default).
+
+Bodies carry credentials (reset, first-access, acceptance and signup links), so they are sealed at
+rest with the master-key ring (core.crypto envelope encryption) and forgotten once sent. Staff see
+that a message went out, to whom, its subject and status, never its body. In the embedded default
+(``MAIL_BACKEND=outbox``, not production) the worker prints kept messages on its console and
+``flask --app app mail show`` reads them, so a newcomer can still click a first-access link."""
 
 import enum
 import logging
@@ -9,9 +15,10 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid, parseaddr
 
 from flask import current_app, render_template
-from sqlalchemy import String, Text, event, select
+from sqlalchemy import LargeBinary, String, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.crypto import CryptoError
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
 
 log = logging.getLogger(__name__)
@@ -30,8 +37,9 @@ class OutboxEmail(TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     to: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str | None] = mapped_column(Text)
+    # Sealed with the master-key ring (see the module docstring); None once the message is sent.
+    text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    html_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     status: Mapped[OutboxStatus] = mapped_column(
         str_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING, index=True
     )
@@ -43,6 +51,41 @@ class OutboxEmail(TimestampMixin, db.Model):
     #: Shown as the From display name ("<Revenda do cliente> via Revenda"); the address stays ours.
     sender_name: Mapped[str | None] = mapped_column(String(200))
     reply_to: Mapped[str | None] = mapped_column(String(254))
+
+    @property
+    def body_text(self) -> str:
+        """The plain-text body (decrypted on demand; empty once sent). Never shown to staff."""
+        return _open(self.text_sealed) or ""
+
+    @body_text.setter
+    def body_text(self, value: str) -> None:
+        self.text_sealed = _seal(value)
+
+    @property
+    def body_html(self) -> str | None:
+        return _open(self.html_sealed)
+
+    @body_html.setter
+    def body_html(self, value: str | None) -> None:
+        self.html_sealed = _seal(value)
+
+    def forget_body(self) -> None:
+        self.text_sealed = self.html_sealed = None
+
+
+_AAD = b"revenda.outbox-email"
+
+
+def _seal(value: str | None) -> bytes | None:
+    from core.keyring import get_keyring
+
+    return None if value is None else get_keyring().encrypt(value.encode("utf-8"), aad=_AAD)
+
+
+def _open(blob: bytes | None) -> str | None:
+    from core.keyring import get_keyring
+
+    return None if blob is None else get_keyring().decrypt(blob, aad=_AAD).decode("utf-8")
 
 
 def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", partner_id=None,
@@ -104,10 +147,15 @@ def deliver(row: OutboxEmail) -> bool:
         return True
     if current_app.config["MAIL_BACKEND"] != "smtp":
         row.status = OutboxStatus.KEPT
+        _print_kept(row)
         return True
     row.attempts += 1
     try:
         send_smtp(row)
+    except CryptoError:
+        # The master key that sealed it is gone (rotated out before delivery): nothing to retry.
+        row.status, row.last_error = OutboxStatus.FAILED, "the message body cannot be decrypted (master key removed)"
+        return False
     except (OSError, smtplib.SMTPException) as exc:
         row.last_error = f"{type(exc).__name__}: {exc}"[:500]
         if row.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]:
@@ -116,7 +164,20 @@ def deliver(row: OutboxEmail) -> bool:
     row.status = OutboxStatus.SENT
     row.sent_at = utcnow()
     row.last_error = None
+    row.forget_body()  # delivered: the credentials it carried need not be kept, even sealed
     return True
+
+
+def readable_here() -> bool:
+    """Kept messages may be read on this machine (console, CLI) only outside production."""
+    return not current_app.config.get("PRODUCTION") and current_app.config["MAIL_BACKEND"] != "smtp"
+
+
+def _print_kept(row: OutboxEmail) -> None:
+    """The embedded default sends nothing: show the message on the worker's console instead."""
+    if readable_here():
+        log.warning("e-mail #%s kept, not sent (MAIL_BACKEND=outbox) — to: %s — %s\n%s",
+                    row.id, row.to, row.subject, row.body_text)
 
 
 def deliver_pending(limit: int = 200) -> int:

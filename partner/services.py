@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, func, or_, select
+from sqlalchemy.orm import Session, joinedload
 
 from accounts.models import User
-from accounts.services import create_user
+from accounts.services import create_user, request_email_change
+from accounts.sessions import end_sessions_of_users, turned_off
 from core import audit
 from core.db import db, utcnow
 from core.permissions import Role
@@ -150,7 +151,8 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
 
 
 def update_client(client: Client, data: dict, *, actor=None) -> Client:
-    """Change the given company fields (a PATCH); e-mail changes move the client's login too.
+    """Change the given company fields (a PATCH); an e-mail change asks the client's login to follow
+    (accounts.services.request_email_change), it does not move it.
 
     Plan, software and payer are contract changes: contracts.services.change_plan / change_payer."""
     rules = {k: v for k, v in client_rules().items() if k not in CONTRACT_CHANGE_FIELDS}
@@ -162,10 +164,12 @@ def update_client(client: Client, data: dict, *, actor=None) -> Client:
     before = audit.snapshot(client, CLIENT_FIELDS)
     for key, value in clean.items():
         setattr(client, key, value)
-    if "email" in clean:
-        for user in db.session.scalars(select(User).where(User.client_id == client.id)):
-            user.email = clean["email"]
     db.session.flush()
+    if "email" in clean:
+        # The company's e-mail changes now; its login only when the new address confirms (with the
+        # client's password): a manager typing an address of their own must not get the client's login.
+        for user in db.session.scalars(select(User).where(User.client_id == client.id)):
+            request_email_change(user, clean["email"], actor=actor)
     old, new = audit.changed(before, audit.snapshot(client, CLIENT_FIELDS))
     if new:
         audit.record("client.updated", client, actor=actor, client_id=client.id, before=old, after=new)
@@ -391,3 +395,20 @@ def load_software_token(token: str) -> dict:
     """For the software side (and tests): the payload if valid and fresh."""
     serializer = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.software-access")
     return serializer.loads(token, max_age=current_app.config["SOFTWARE_TOKEN_MAX_AGE"])
+
+
+# -- deactivation by staff ------------------------------------------------------------------------
+
+
+@event.listens_for(Session, "before_flush")
+def _end_sessions_of_deactivated_partners(session, flush_context, instances):
+    """A partner deactivated by staff (however it is saved) logs its managers out everywhere.
+
+    ``accounts.sessions.can_log_in`` also refuses them while the partner stays inactive; API tokens
+    are refused by ``api_token_for`` and signup links by ``contracts.services.ensure_link_usable``."""
+    partner_ids = [obj.id for obj in session.dirty
+                   if isinstance(obj, Partner) and obj.id is not None and turned_off(obj)]
+    if partner_ids:
+        connection = session.connection()
+        user_ids = connection.scalars(select(User.id).where(User.partner_id.in_(partner_ids))).all()
+        end_sessions_of_users(connection, user_ids)

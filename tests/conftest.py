@@ -212,11 +212,18 @@ def csrf_client(app, db):
     return app.test_client()
 
 
+def login_id(user) -> str:
+    """What Flask-Login keeps in the session for ``user``: the id of a new server-side login."""
+    from accounts.sessions import start_session
+
+    return start_session(user)
+
+
 @pytest.fixture
 def login_as(client):
     def login(user):
         with client.session_transaction() as session:
-            session["_user_id"] = str(user.id)
+            session["_user_id"] = login_id(user)
             session["_fresh"] = True
         return client
 

@@ -91,6 +91,8 @@ MATRIX = [
     R("POST", "/redefinir-senha/nao-e-um-token",                400, 400, 400, 400, 400, 400, 400, data={}),
     R("GET", "/primeiro-acesso/nao-e-um-token",                 400, 400, 400, 400, 400, 400, 400),
     R("POST", "/primeiro-acesso/nao-e-um-token",                400, 400, 400, 400, 400, 400, 400, data={}),
+    R("GET", "/confirmar-email/nao-e-um-token",                 400, 400, 400, 400, 400, 400, 400),
+    R("POST", "/confirmar-email/nao-e-um-token",                400, 400, 400, 400, 400, 400, 400, data={}),
     R("POST", "/idioma/en",                                     302, 302, 302, 302, 302, 302, 302),
     # -- partner panel -------------------------------------------------------------------------------
     R("GET", "/painel",                                         302, 403, 403, 200, 200, 200, 403),

@@ -1,5 +1,8 @@
 """Models and migrations agree, and the whole history goes down to nothing and back up."""
 
+import re
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -54,3 +57,30 @@ def test_downgrade_to_base_and_upgrade_again(fresh_app):
         upgrade()
         assert set(sa.inspect(_db.engine).get_table_names()) == tables
         assert schema_diff(_db.engine) == []
+
+
+def test_0005_seals_the_bodies_already_in_the_outbox_and_gives_them_back_on_downgrade(fresh_app):
+    """Messages queued before the upgrade carried links in plain text: the upgrade encrypts them."""
+    from core.mail import OutboxEmail
+
+    link = "http://localhost/redefinir-senha/token-antigo-em-texto-claro"
+    source = (Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0005_sessions.py").read_text()
+    previous = re.search(r'^down_revision = "([^"]+)"', source, re.M).group(1)
+    with fresh_app.app_context():
+        upgrade(revision=previous)
+        with _db.engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO outbox_emails (\"to\", subject, body_text, status, attempts, kind, created_at) "
+                "VALUES ('a@example.com', 'Redefinição', :body, 'pending', 0, 'password_reset', CURRENT_TIMESTAMP)"
+            ), {"body": f"Clique: {link}"})
+        upgrade()
+        with _db.engine.connect() as connection:
+            [row] = connection.execute(sa.text("SELECT * FROM outbox_emails")).all()
+        assert link.encode() not in b"".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row)
+        assert _db.session.scalars(sa.select(OutboxEmail)).one().body_text == f"Clique: {link}"
+        _db.session.remove()
+
+        downgrade(revision=previous)
+        with _db.engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT body_text FROM outbox_emails")).scalar() == f"Clique: {link}"
+        upgrade()

@@ -11,6 +11,7 @@ flush, never commit. Billing (above contracts) calls ``block_for_non_payment(cli
 from contracts.models import MAX_TRIAL_DAYS, ContractError, ForbiddenTransition  # re-exported for callers
 from contracts.services.acceptance import (
     accept_terms,
+    acceptance_address,
     acceptance_for,
     acceptance_token,
     client_for_acceptance_token,
@@ -73,7 +74,7 @@ __all__ = [
     "DEFAULT_LINK_DAYS", "MAX_LINK_DAYS", "MAX_TRIAL_DAYS", "TRIAL_WARNING_DAYS", "WHEN_NEXT_CYCLE", "WHEN_NOW",
     "AcceptanceLinkInvalid", "AlreadyAccepted", "ContractError", "ForbiddenTransition", "LinkInvalid",
     "LinkUnavailable", "NothingToChange", "ReasonRequired",
-    "accept_terms", "acceptance_for", "acceptance_token", "allowed_targets", "apply_due_plan_changes",
+    "accept_terms", "acceptance_address", "acceptance_for", "acceptance_token", "allowed_targets", "apply_due_plan_changes",
     "block_for_non_payment", "cancel_pending_plan_change", "change_payer", "change_plan", "change_status",
     "check_transition", "client_for_acceptance_token", "clients_awaiting_acceptance", "create_signup_link",
     "current_terms", "end_due_trials", "ensure_link_usable", "external_url", "find_signup_link",

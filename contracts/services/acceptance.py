@@ -76,7 +76,7 @@ def accept_terms(client: Client, *, channel: AcceptanceChannel, ip: str | None, 
     )
     db.session.add(acceptance)
     db.session.flush()
-    label = user.email if user is not None else client.email
+    label = user.email if user is not None else acceptance_address(client)
     _event(client, EventKind.ACCEPTANCE, after=terms.version, note=channel.value, actor=user, label=label)
     _audit("contract.accepted", client, obj=acceptance, actor=user, label=label, after={
         "terms_version": terms.version, "text_sha256": terms.sha256, "ip": acceptance.ip, "channel": channel,
@@ -88,9 +88,18 @@ def _acceptance_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="revenda.contract-acceptance")
 
 
+def acceptance_address(client: Client) -> str:
+    """Where the acceptance link goes: the client's own login e-mail, which only the client can move
+    (a manager may change the company's e-mail, not send the link to an address of their choosing)."""
+    login = db.session.scalar(
+        select(User.email).where(User.client_id == client.id, User.is_active).order_by(User.id).limit(1)
+    )
+    return login or client.email
+
+
 def acceptance_token(client: Client) -> str:
-    # The e-mail is part of the payload: changing the client's e-mail kills links sent to the old one.
-    return _acceptance_serializer().dumps({"c": client.id, "e": client.email})
+    # The address is part of the payload: moving the client's login kills links sent to the old one.
+    return _acceptance_serializer().dumps({"c": client.id, "e": acceptance_address(client)})
 
 
 def client_for_acceptance_token(token: str) -> Client:
@@ -103,7 +112,7 @@ def client_for_acceptance_token(token: str) -> Client:
     except BadSignature:
         raise AcceptanceLinkInvalid() from None
     client = db.session.get(Client, data.get("c")) if isinstance(data, dict) else None
-    if client is None or client.email != data.get("e"):
+    if client is None or acceptance_address(client) != data.get("e"):
         raise AcceptanceLinkInvalid()
     return client
 
@@ -123,24 +132,27 @@ def partner_sender(partner) -> dict:
     return {"sender_name": f"{partner} via {platform}", "reply_to": partner.email or None}
 
 
-def request_acceptance(client: Client, *, actor=None, label=None) -> None:
+def request_acceptance(client: Client, *, actor=None, label=None) -> str:
     """E-mail the client the terms and a signed acceptance link (also the "Reenviar" button), in the
-    partner's name; while the client's login has no password, the same e-mail carries its first access."""
+    partner's name; while the client's login has no password, the same e-mail carries its first access.
+    Returns the address it went to (the client's login e-mail, see :func:`acceptance_address`)."""
     if acceptance_for(client) is not None:
         raise AlreadyAccepted(_("O cliente já aceitou o contrato."))
     terms = current_terms()
+    to = acceptance_address(client)
     first_access = _first_access_link(client)
     subject = (_("Aceite do contrato e primeiro acesso — %(partner)s", partner=client.partner) if first_access
                else _("Aceite do contrato — %(partner)s", partner=client.partner))
     queue_email(
-        client.email, subject, "contract_acceptance",
+        to, subject, "contract_acceptance",
         kind="contract_acceptance", partner_id=client.partner_id, client=client, terms=terms,
         link=external_url("contracts.accept", token=acceptance_token(client)), first_access=first_access,
         **partner_sender(client.partner),
     )
-    _event(client, EventKind.ACCEPTANCE_REQUESTED, after=client.email, actor=actor, label=label)
-    _audit("contract.acceptance_requested", client, after={"email": client.email, "terms_version": terms.version},
+    _event(client, EventKind.ACCEPTANCE_REQUESTED, after=to, actor=actor, label=label)
+    _audit("contract.acceptance_requested", client, after={"email": to, "terms_version": terms.version},
            actor=actor, label=label)
+    return to
 
 
 def clients_awaiting_acceptance(client_ids: list[int]) -> set[int]:

@@ -1,10 +1,9 @@
 """Shared pieces of the contract services: named errors, history/audit writers, URLs, notices."""
 
 from pathlib import Path
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -20,6 +19,7 @@ from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import Role
+from core.urls import public_url
 from core.validators import ValidationError
 from partner.models import Client, ContractStatus, Partner
 
@@ -69,6 +69,8 @@ class LinkUnavailable(Exception):
             LinkState.EXPIRED: _("Este link de contratação expirou. Peça um novo link à sua revenda."),
             LinkState.REVOKED: _("Este link de contratação foi cancelado pela revenda. Peça um novo link."),
             "plan": _("O plano deste link não está mais disponível. Peça um novo link à sua revenda."),
+            "partner": _("Este link de contratação está indisponível: a revenda que o criou não está ativa no "
+                         "momento. Fale com a sua revenda."),
         }.get(self.state, _("Este link de contratação não pode mais ser usado."))
 
 
@@ -106,12 +108,8 @@ def _audit(action: str, client: Client, *, before=None, after=None, actor=None, 
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute URL: the request's host when there is one, else PUBLIC_URL (Celery tasks)."""
-    if has_request_context():
-        return url_for(endpoint, _external=True, **values)
-    base = urlsplit(current_app.config["PUBLIC_URL"])
-    adapter = current_app.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http")
-    return adapter.build(endpoint, values, force_external=True)
+    """An absolute URL on PUBLIC_URL, never on the request's Host (see core.urls)."""
+    return public_url(endpoint, **values)
 
 
 def manager_emails(partner_id: int) -> list[str]:

@@ -136,6 +136,8 @@ def ensure_link_usable(link: SignupLink, now: datetime | None = None) -> None:
     state = link.state_at(now or utcnow())
     if state != LinkState.PENDING:
         raise LinkUnavailable(state)
+    if not link.partner.is_active:
+        raise LinkUnavailable("partner")
     if not link.plan.is_active or not link.software.is_active:
         raise LinkUnavailable("plan")
 

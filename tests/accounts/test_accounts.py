@@ -13,6 +13,7 @@ from core.mail import OutboxEmail
 from core.permissions import Role
 from partner.models import Client
 from tests.accounts.conftest import link_in
+from tests.conftest import login_id
 from tests.factories import PASSWORD, UserFactory
 
 NEW_PASSWORD = "uma-senha-nova-e-longa"
@@ -306,7 +307,7 @@ def test_first_access_link_from_welcome_email(db, client, manager, plan, committ
 def test_post_without_csrf_token_is_400_and_changes_nothing(db, csrf_client, manager, plan, committed):
     committed()
     with csrf_client.session_transaction() as session:
-        session["_user_id"] = str(manager.id)
+        session["_user_id"] = login_id(manager)
         session["_fresh"] = True
     hash_before, clients_before = manager.password_hash, count(Client)
     response = csrf_client.post("/senha", data={"current_password": PASSWORD, "new_password": NEW_PASSWORD,

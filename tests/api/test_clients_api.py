@@ -367,12 +367,16 @@ def test_get_and_patch_client(db, api, client_row):
     assert event.after == {"trade_name": "Novo Nome", "phone": "", "city": "Campinas"}
 
 
-def test_patch_email_moves_the_login(db, api, client_row, client_user):
+def test_patch_email_asks_the_login_to_follow(db, api, client_row, client_user):
+    """The login moves only when the new address confirms (tests/partner/test_client_takeover.py)."""
     db.session.commit()
+    old = client_user.email
     response = api.patch(f"/api/v1/clients/{client_row.id}", json={"email": "novo@cliente.example"})
     assert response.status_code == 200
     db.session.refresh(client_user)
-    assert client_user.email == "novo@cliente.example"
+    assert client_user.email == old
+    kinds = {(m.to, m.kind) for m in db.session.scalars(select(OutboxEmail))}
+    assert {("novo@cliente.example", "email_change_confirm"), (old, "email_change_notice")} <= kinds
 
 
 @pytest.mark.parametrize("patch, field", [

@@ -146,8 +146,8 @@ def test_pdf_of_an_open_invoice_says_how_to_pay_without_stripe(db, billed):
 
 
 def _last_mail(to: str) -> str:
-    return db_session().scalar(select(OutboxEmail.body_text).where(OutboxEmail.to == to)
-                               .order_by(OutboxEmail.id.desc()).limit(1))
+    return db_session().scalar(select(OutboxEmail).where(OutboxEmail.to == to)  # bodies are sealed at rest
+                               .order_by(OutboxEmail.id.desc()).limit(1)).body_text
 
 
 def test_invoice_mails_do_not_offer_boleto_or_card_without_stripe(db, billed, partner):

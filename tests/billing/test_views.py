@@ -13,6 +13,7 @@ from billing.models import Invoice, InvoiceStatus, PaymentStatus
 from billing.run import run_monthly_billing
 from core.permissions import Role
 from partner.models import ContractStatus, Payer
+from tests.conftest import login_id
 from tests.factories import UserFactory
 
 
@@ -194,7 +195,7 @@ def test_admin_pdf(db, billed, login_as, finance_user):
 
 def test_admin_actions_need_csrf(db, billed, csrf_client, finance_user):
     with csrf_client.session_transaction() as session:
-        session["_user_id"] = str(finance_user.id)
+        session["_user_id"] = login_id(finance_user)
         session["_fresh"] = True
     invoice = billed["partner_invoice"]
     response = csrf_client.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "TED"})

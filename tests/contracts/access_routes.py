@@ -20,6 +20,12 @@ def everyone(status: int) -> dict:
     return dict.fromkeys(ROLES, status)
 
 
+def client_act(status: int) -> dict:
+    """The acceptance link: the client's own act, so logged out (whoever holds the client's e-mail) or as
+    the client; anyone else logged in (a manager above all) is refused."""
+    return {**dict.fromkeys(ROLES, 403), "anonymous": status, "client": status}
+
+
 CLIENT_ONLY = {"anonymous": 302, "admin": 403, "finance": 403, "manager": 403, "other_manager": 403,
                "accountant": 403, "client": None}
 
@@ -38,8 +44,8 @@ MATRIX = [
     ("POST", "/clientes/{client}/software/cancelar-agendamento", None, manager_only(302)),
     ("GET", "/contratar/{token}", None, everyone(200)),
     ("POST", "/contratar/{token}", "signup_form", everyone(302)),
-    ("GET", "/aceite/{accept}", None, everyone(200)),
-    ("POST", "/aceite/{accept}", {"accept_terms": "1"}, everyone(302)),
+    ("GET", "/aceite/{accept}", None, client_act(200)),
+    ("POST", "/aceite/{accept}", {"accept_terms": "1"}, client_act(302)),
     ("GET", "/cliente/aceite", None, {**CLIENT_ONLY, "client": 200}),
     ("POST", "/cliente/aceite", {"accept_terms": "1"}, {**CLIENT_ONLY, "client": 302}),
     ("GET", "/clientes/{client}?tab=contrato", None, {"anonymous": 302, "admin": 403, "finance": 403,

@@ -6,6 +6,7 @@ from flask import g
 from contracts import services
 from partner.models import Payer
 from partner.services import create_api_token
+from tests.conftest import login_id
 from tests.factories import ApiClient
 
 
@@ -24,7 +25,7 @@ def as_user(client):
         with client.session_transaction() as session:
             session.clear()
             if user is not None:
-                session["_user_id"] = str(user.id)
+                session["_user_id"] = login_id(user)
                 session["_fresh"] = True
         return client
 

@@ -17,6 +17,7 @@ from core.audit import AuditEvent
 from core.mail import OutboxEmail
 from core.permissions import Role
 from partner.models import Payer, Plan, Software
+from tests.conftest import login_id
 from tests.factories import PlanFactory
 
 #: 18:07 UTC is 15:07 in São Paulo (UTC-3, no daylight saving since 2019).
@@ -358,7 +359,7 @@ def test_admin_home_offers_the_admin_shortcuts(db, login_as, admin_user):
 
 def _login(http, user):
     with http.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = login_id(user)
         session["_fresh"] = True
     return http
 

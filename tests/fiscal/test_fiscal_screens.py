@@ -14,6 +14,7 @@ from fiscal import panel, services
 from fiscal.models import Direction, FiscalDocument, FiscalExport, FiscalImport
 from fiscal.synth import cancellation_xml, key_of, nfe_xml
 from fiscal.tasks import run_import
+from tests.conftest import login_id
 from tests.fiscal.conftest import BUYER, SELLER
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -307,7 +308,7 @@ def test_a_job_whose_upload_is_gone_fails_and_says_so(db, fiscal_client, login_a
 
 def test_posts_need_the_csrf_token(db, notes, fiscal_client, csrf_client, manager):
     with csrf_client.session_transaction() as session:
-        session["_user_id"], session["_fresh"] = str(manager.id), True
+        session["_user_id"], session["_fresh"] = login_id(manager), True
     key = key_of(notes["f1"])
     for path, data in (("/xmls-fornecedores/reconhecer", {"chave": key}),
                        (f"/notas/{key}/enviar", {"email": "a@b.example"}),
