@@ -16,6 +16,11 @@ from partner.models import ContractStatus, Payer
 from tests.factories import UserFactory
 
 
+def _past_day() -> str:
+    """A day already past in the business time zone (the form's date input)."""
+    return (services.local_today() - timedelta(days=2)).isoformat()
+
+
 @pytest.fixture
 def billed(db, partner, make_client):
     mine = make_client(Payer.PARTNER)
@@ -155,7 +160,8 @@ def test_admin_manual_payment_needs_a_second_finance_user(db, billed, login_as, 
     assert invoice.number in details and billed["mine"].legal_name in details and "Registrar pagamento" in details
     response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": ""})
     assert response.status_code == 422 and "Informe a referência" in response.get_data(as_text=True)
-    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "TED 4455"})
+    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "TED 4455", "amount": "59,95",
+                                                                           "received_on": _past_day()})
     assert response.status_code == 302
     [payment] = invoice.payments
     assert payment.status == PaymentStatus.PENDING_APPROVAL and invoice.status == InvoiceStatus.OPEN
@@ -183,7 +189,8 @@ def test_admin_void_and_resend(db, billed, login_as, finance_user, inbox, delive
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     db.session.refresh(invoice)
     assert invoice.status == InvoiceStatus.VOID and invoice.void_reason == "Emitida em duplicidade"
-    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "x"})
+    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "x", "amount": "1,00",
+                                                                           "received_on": _past_day()})
     assert response.status_code == 409
 
 
