@@ -31,7 +31,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
     html = render_template(
         "billing/invoice_pdf.html", invoice=invoice, payer=services.payer_of(invoice), issuer=issuer(),
         boleto=services.current_boleto(invoice), status=services.display_status(invoice),
-        refunds=invoice.refunds, online=services.online_payments_enabled(),
+        refunds=invoice.refunds, online=services.online_payments_enabled(), how_to_pay=services.how_to_pay(invoice),
         invoice_url=f"{current_app.config['PUBLIC_URL'].rstrip('/')}/faturas/{invoice.id}",  # as in the e-mails
     )
     return HTML(string=html, url_fetcher=_no_fetch).write_pdf()

@@ -88,6 +88,30 @@ def online_payments_enabled() -> bool:
     return isinstance(get_gateway(), gw.StripeGateway)
 
 
+def payment_instructions() -> str:
+    """``BILLING_PAYMENT_INSTRUCTIONS``: bank transfer / PIX details for the manual gateway ("" if unset)."""
+    return (current_app.config.get("BILLING_PAYMENT_INSTRUCTIONS") or "").strip().rstrip(".")
+
+
+def how_to_pay(invoice: Invoice | None = None) -> str:
+    """Without online payments, how to pay, in one plain sentence: the configured transfer / PIX
+    details and where to send the receipt, or else whom to contact. Never a boleto or card."""
+    from billing.pdf import issuer
+
+    email, details = issuer()["email"], payment_instructions()
+    if invoice is None:
+        if details:
+            return _("Pague suas faturas por transferência ou PIX: %(details)s. Envie o comprovante para %(email)s "
+                     "informando o número da fatura.", details=details, email=email)
+        return _("Para pagar suas faturas, entre em contato com o financeiro: %(email)s.", email=email)
+    if details:
+        return _("Pague por transferência ou PIX: %(details)s. Depois, envie o comprovante para %(email)s informando "
+                 "o número da fatura (%(number)s); o financeiro confere e registra o pagamento.",
+                 details=details, email=email, number=invoice.number)
+    return _("Para pagar esta fatura, entre em contato com o financeiro: %(email)s, informando o número da "
+             "fatura (%(number)s).", email=email, number=invoice.number)
+
+
 # -- the state machine ----------------------------------------------------------------------------
 
 
@@ -287,7 +311,11 @@ def profile_for(payer: Payer | str, owner: Partner | Client, *, create: bool = T
 
 
 def set_payment_method(partner: Partner, method: str, *, actor=None) -> BillingProfile:
-    """Boleto or card for the partner's invoices."""
+    """Boleto or card for the partner's invoices (only with online payments: without them there is
+    no method to choose, and a boleto would never exist)."""
+    if not online_payments_enabled():
+        raise ValidationError({"method": _("Pagamentos online não configurados: não há forma de pagamento a "
+                                           "escolher. %(how)s", how=how_to_pay())})
     try:
         method = PaymentMethod((method or "").strip())
     except ValueError:
@@ -684,7 +712,10 @@ def unblock_covered_clients(invoice: Invoice, *, actor=None) -> list[int]:
 
 def has_payment_method(client: Client) -> bool:
     """Whether whoever pays for ``client`` has a payment method on file: a saved card, or boleto
-    chosen explicitly (contracts asks this when a trial ends)."""
+    chosen explicitly (contracts asks this when a trial ends). Without online payments every payer
+    pays the manual way (transfer / PIX, recorded by finance): there is nothing to choose."""
+    if not online_payments_enabled():
+        return True
     owner = client.partner if client.payer == Payer.PARTNER else client
     profile = profile_for(client.payer, owner, create=False)
     if profile is None:
@@ -710,7 +741,8 @@ def _notify(invoice: Invoice, template: str, subject: str, **context) -> None:
     # gateway they say how to pay instead (transfer, receipt to ``finance_email``).
     queue_email(to, subject, template, kind=f"billing.{template}", partner_id=invoice.partner_id,
                 invoice=invoice, payer=payer_of(invoice), public_url=current_app.config["PUBLIC_URL"],
-                online=online_payments_enabled(), finance_email=issuer()["email"], **context)
+                online=online_payments_enabled(), finance_email=issuer()["email"], how_to_pay=how_to_pay(invoice),
+                **context)
 
 
 def resend_invoice(invoice: Invoice, *, actor=None) -> None:
