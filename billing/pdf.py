@@ -5,6 +5,7 @@ are built per request: nothing secret is cached."""
 
 from flask import current_app, render_template
 from weasyprint import HTML
+from weasyprint.document import Document
 
 from billing.models import Invoice
 
@@ -26,6 +27,11 @@ def _no_fetch(url, *args, **kwargs):
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
+    return invoice_document(invoice).write_pdf()
+
+
+def invoice_document(invoice: Invoice) -> Document:
+    """The laid-out invoice (pages and boxes), before it is written as PDF bytes."""
     from billing import services
 
     html = render_template(
@@ -34,7 +40,7 @@ def render_invoice_pdf(invoice: Invoice) -> bytes:
         refunds=invoice.refunds, online=services.online_payments_enabled(), how_to_pay=services.how_to_pay(invoice),
         invoice_url=f"{current_app.config['PUBLIC_URL'].rstrip('/')}/faturas/{invoice.id}",  # as in the e-mails
     )
-    return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    return HTML(string=html, url_fetcher=_no_fetch).render()
 
 
 def pdf_filename(invoice: Invoice) -> str:
