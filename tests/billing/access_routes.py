@@ -33,7 +33,8 @@ def _invoice_page(owner: str, ok: int, *, card: bool = False) -> dict[str, int]:
 # (method, url, form data, {role: status})
 PANEL = [
     ("GET", "/meus-dados/pagamento", None, _manager_page(200)),
-    ("POST", "/meus-dados/pagamento/metodo", {"method": "boleto"}, _manager_page(302)),
+    # no Stripe keys: no method to choose (422 for the manager; who else is refused stays the same)
+    ("POST", "/meus-dados/pagamento/metodo", {"method": "boleto"}, _manager_page(422)),
     ("POST", "/meus-dados/pagamento/cartao", {"payment_method_id": ""}, _manager_page(422)),
 ]
 
