@@ -47,7 +47,8 @@ def test_payment_tab_lists_my_invoices_with_status(db, billed, login_as, manager
     assert "Minhas faturas" in html and invoice.number in html and 'data-status="pending"' in html
     assert billed["client_invoice"].number not in html  # the client's own invoice is not the partner's
     assert f"/faturas/{invoice.id}/pdf" in html
-    assert 'name="method"' in html  # the partner pays for a client: method choice shown
+    # the partner pays for a client, no Stripe keys: no method to choose, how to pay instead
+    assert 'name="method"' not in html and 'data-testid="how-to-pay"' in html
     assert "js.stripe.com" not in html  # no Stripe keys: no external script
     with time_machine.travel(noon(date(2025, 7, 11)), tick=False):
         html = login_as(manager).get("/meus-dados/pagamento").get_data(as_text=True)
@@ -72,7 +73,7 @@ def test_method_choice_hidden_when_the_partner_pays_for_nobody(db, partner, make
     assert 'name="method"' not in html and "Minhas faturas" in html
 
 
-def test_choosing_the_method(db, billed, partner, login_as, manager):
+def test_choosing_the_method(db, billed, partner, login_as, manager, stripe_app):
     response = login_as(manager).post("/meus-dados/pagamento/metodo", data={"method": "card"})
     assert response.status_code == 302
     assert services.profile_for(Payer.PARTNER, partner, create=False).method == "card"
@@ -92,7 +93,7 @@ def test_invoice_page_shows_lines_and_manual_payment_note(db, billed, login_as, 
     html = login_as(manager).get(f"/faturas/{invoice.id}").get_data(as_text=True)
     assert invoice.number in html and billed["mine"].legal_name in html
     assert "Gerar boleto" not in html  # manual gateway: no button that does nothing
-    assert "registrado manualmente" in html
+    assert "entre em contato com o financeiro" in html
 
 
 def test_client_area_shows_the_clients_own_invoices(db, billed, login_as):
