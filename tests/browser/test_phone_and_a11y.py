@@ -18,6 +18,7 @@ from sqlalchemy import select
 from accounts.models import User
 from billing.models import Invoice
 from billing.run import Month, local_today, run_monthly_billing
+from certificates import services as certificates
 from contracts import services as contracts
 from core.db import db
 from partner.models import Client, Partner
@@ -33,8 +34,8 @@ ROLES = ("manager", "accountant", "client", "finance", "admin", "public")
 
 @pytest.fixture(scope="module")
 def site(live_app, demo_logins):
-    """URLs of the pages to visit, from the demo data (billed for this month, a signup link, a
-    self-paying client's user with a password)."""
+    """URLs of the pages to visit, from the demo data (billed for this month, a signup link, an
+    integration key in its grace period, a self-paying client's user with a password)."""
     with live_app.app_context():
         run_monthly_billing(Month.of(local_today()))
         alfa = db.session.scalar(select(Partner).where(Partner.cnpj == "11222333000181"))
@@ -48,6 +49,9 @@ def site(live_app, demo_logins):
                                         .order_by(Invoice.id.desc()).limit(1))
         manager = db.session.scalar(select(User).where(User.email == demo_logins["users"]["manager"]["email"]))
         link = contracts.create_signup_link(alfa, {"plan_id": bread.plan_id, "payer": "client"}, actor=manager)
+        if not certificates.keys_in_grace(bread.id):  # the tab's widest state: an old key still accepted
+            certificates.ensure_integration_key(bread, actor=manager)
+            certificates.rotate_integration_key(bread, 24 * 3600, actor=manager)
         token = contracts.link_token(link)
         db.session.commit()
         data = {"client": bread.id, "partner_invoice": partner_invoice.id, "own_invoice": own_invoice.id,
