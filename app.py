@@ -166,6 +166,25 @@ ERROR_MESSAGES = {
 }
 
 
+#: What an error page is called, in its <title> and <h1> (the code alone told people nothing).
+ERROR_TITLES = {
+    400: _l("Requisição inválida"),
+    401: _l("Autenticação necessária"),
+    403: _l("Acesso negado"),
+    404: _l("Página não encontrada"),
+    405: _l("Método não permitido"),
+    409: _l("Conflito com um registro existente"),
+    413: _l("Conteúdo grande demais"),
+    422: _l("Dados inválidos"),
+    429: _l("Muitas tentativas"),
+    500: _l("Erro inesperado"),
+}
+
+
+def error_title(code) -> str:
+    return str(ERROR_TITLES.get(code, _l("Erro")))
+
+
 def _register_error_handlers(app: Flask) -> None:
     from flask_wtf.csrf import CSRFError
 
@@ -175,7 +194,7 @@ def _register_error_handlers(app: Flask) -> None:
         message = _("Sua sessão expirou ou o formulário é inválido. Recarregue a página e tente novamente.")
         if _wants_json():
             return json_error(400, "csrf", message)
-        return render_template("error.html", code=400, message=message), 400
+        return render_template("error.html", code=400, message=message, title=_("Sessão expirada")), 400
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -226,4 +245,5 @@ def _register_template_helpers(app: Flask) -> None:
             "can": lambda permission: has_permission(current_user, permission),
             "current_locale": str(select_locale()),
             "has_endpoint": lambda name: name in app.view_functions,
+            "error_title": error_title,
         }

@@ -6,7 +6,9 @@ Every action is a POST form (the global CSRF token protects it); errors come bac
 message on the details page with status 4xx, so nothing is saved."""
 
 
-from flask import abort, current_app, flash, redirect, request, url_for
+import re
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import tools
 from flask_admin.contrib.sqla.filters import BaseSQLAFilter, FilterEqual, IntEqualFilter
@@ -14,9 +16,9 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import and_, not_, select
+from sqlalchemy import and_, not_, or_, select
 
-from billing import services
+from billing import export, services
 from billing.errors import BillingError
 from billing.models import Invoice, InvoiceStatus, Payment, PaymentStatus, WebhookEvent
 from core.admin import ReadOnlyView, add_shortcut
@@ -24,7 +26,7 @@ from core.db import db
 from core.permissions import INVOICES_REVIEW
 from core.security import parse_id
 from core.validators import ValidationError
-from partner.models import Partner
+from partner.models import Client, Partner, Payer
 
 STATUS_OPTIONS = [(s.value, label) for s, label in (
     (InvoiceStatus.OPEN, "Pendente"), (InvoiceStatus.PAID, "Paga"), (InvoiceStatus.VOID, "Cancelada"),
@@ -101,6 +103,36 @@ def _status(view, context, model, name):
     return STATUS_LABELS.get(services.display_status(model), model.status)
 
 
+def _like(text: str) -> str:
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+
+
+def _payer_search(text: str, digits: str | None):
+    """Invoices whose number, or whose payer's name (razão social or nome fantasia) or CNPJ,
+    contains ``text``; ``digits``: the CNPJ digits to look for (any punctuation typed)."""
+    like = _like(text)
+    client_hit = [Client.legal_name.ilike(like, escape="\\"), Client.trade_name.ilike(like, escape="\\")]
+    partner_hit = [Partner.legal_name.ilike(like, escape="\\"), Partner.trade_name.ilike(like, escape="\\")]
+    if digits:
+        client_hit.append(Client.cnpj.like(_like(digits), escape="\\"))
+        partner_hit.append(Partner.cnpj.like(_like(digits), escape="\\"))
+    return or_(
+        Invoice.number.ilike(like, escape="\\"),
+        and_(Invoice.payer == Payer.PARTNER, or_(*partner_hit)),  # Partner is joined in get_query
+        and_(Invoice.payer == Payer.CLIENT, Invoice.client_id.in_(select(Client.id).where(or_(*client_hit)))),
+    )
+
+
+def search_terms(search: str) -> list[tuple[str, str | None]]:
+    """The search box: a CNPJ as typed (digits, dots, slash, dash, spaces) is one term; anything
+    else is split into words, each of which must match (number, payer name or CNPJ)."""
+    search = search.strip()
+    if re.fullmatch(r"[\d./\-\s]+", search) and len(re.sub(r"\D", "", search)) >= 3:
+        return [(search, re.sub(r"\D", "", search))]
+    return [(word, re.sub(r"\D", "", word) if re.fullmatch(r"[\d./\-]{3,}", word) else None)
+            for word in search.split()]
+
+
 def _payer(view, context, model, name):
     owner = services.payer_of(model)
     return f"{owner.legal_name} ({'revenda' if model.payer == 'partner' else 'cliente'})"
@@ -128,7 +160,9 @@ class InvoiceAdmin(ReadOnlyView):
                           "due_date", "total_cents", "issued_at", "paid_at", "void_reason")
     column_sortable_list = ("number", "month", "due_date", "total_cents", "paid_at")
     column_default_sort = ("id", True)
-    column_searchable_list = ("number", "payer_key")
+    # Searching is ours (``_apply_search``): number, payer name or CNPJ; this list only turns the box on.
+    column_searchable_list = ("number",)
+    list_template = "billing/admin_invoice_list.html"
     column_filters = (
         FilterEqual(Invoice.status, "Situação", options=STATUS_OPTIONS),
         IntEqualFilter(Invoice.partner_id, "Revenda (id)"),
@@ -142,6 +176,29 @@ class InvoiceAdmin(ReadOnlyView):
 
     def get_count_query(self):
         return super().get_count_query().join(Partner, Partner.id == Invoice.partner_id)
+
+    def search_placeholder(self):
+        return _("Número, pagador ou CNPJ")
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):
+        for text, digits in search_terms(search):
+            condition = _payer_search(text, digits)
+            query = query.filter(condition)
+            if count_query is not None:
+                count_query = count_query.filter(condition)
+        return query, count_query, joins, count_joins
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        """``xlsx`` and ``excel-csv`` (people, Excel pt-BR); anything else is Flask-Admin's own (the
+        plain CSV for machines). The same search, filters and cap as the list."""
+        if export_type not in export.FORMATS:
+            return super().export(export_type)
+        mimetype, extension, build = export.FORMATS[export_type]
+        _count, invoices = self._export_data()
+        filename = f"faturas-{services.local_today():%Y-%m-%d}.{extension}"
+        return Response(build(invoices), mimetype=mimetype,
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
     # -- details and actions ------------------------------------------------------------------
 
@@ -161,7 +218,7 @@ class InvoiceAdmin(ReadOnlyView):
             status=services.display_status(invoice), payer=services.payer_of(invoice),
             boleto=services.current_boleto(invoice), return_url=self.get_url(".index_view"),
             pending=[p for p in invoice.payments if p.status == PaymentStatus.PENDING_APPROVAL],
-            me=current_user,
+            me=current_user, today=services.local_today(),
         )
         return html, status
 
@@ -185,8 +242,10 @@ class InvoiceAdmin(ReadOnlyView):
     @expose("/<int:invoice_id>/manual-payment", methods=("POST",))
     def manual_payment(self, invoice_id):
         invoice = self._invoice(invoice_id)
+        form = request.form
         return self._act(invoice, lambda: services.record_manual_payment(
-            invoice, request.form.get("reference", ""), note=request.form.get("note"), actor=current_user),
+            invoice, form.get("reference", ""), note=form.get("note"), amount=form.get("amount", ""),
+            received_on=form.get("received_on", ""), actor=current_user),
             _("Pagamento registrado. Outro usuário do financeiro precisa aprová-lo."))
 
     def _payment(self, invoice: Invoice, payment_id) -> Payment:
@@ -245,13 +304,13 @@ class PaymentAdmin(ReadOnlyView):
     """Every payment; filter "aguardando aprovação" for the four-eyes queue."""
 
     permission = INVOICES_REVIEW
-    column_list = ("created_at", "invoice", "gateway", "method", "reference", "amount_cents", "status",
+    column_list = ("created_at", "invoice", "gateway", "method", "reference", "amount_cents", "received_on", "status",
                    "created_by", "approved_by", "decided_at")
-    column_labels = {"created_at": "Quando", "invoice": "Fatura", "gateway": "Meio", "method": "Forma",
+    column_labels = {"created_at": "Quando", "received_on": "Recebido em", "invoice": "Fatura", "gateway": "Meio", "method": "Forma",
                      "reference": "Referência", "amount_cents": "Valor", "status": "Situação",
                      "created_by": "Registrado por", "approved_by": "Decidido por", "decided_at": "Decidido em"}
     column_formatters = {"amount_cents": _brl, "invoice": _invoice_link, "created_at": _datetime,
-                         "decided_at": _datetime, "status": _label(PAYMENT_STATUS_LABELS),
+                         "decided_at": _datetime, "received_on": _date, "status": _label(PAYMENT_STATUS_LABELS),
                          "gateway": _label(GATEWAY_LABELS, nowrap=True), "method": _label(METHOD_LABELS, nowrap=True)}
     column_formatters_export = {"status": lambda v, c, m, n: _value(m.status),
                                 "gateway": lambda v, c, m, n: _value(m.gateway),

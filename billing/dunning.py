@@ -128,6 +128,30 @@ def _dun(invoice: Invoice, today: date, done: set[str], result: DunningResult) -
         result.count(kind)
 
 
+def send_issued_notices(invoice_ids: list[int]) -> int:
+    """The invoice e-mail, as the invoices are issued: queued in the outbox in the issuing
+    transaction (so it leaves with the commit, or not at all) and marked sent, so the daily pass
+    does not send it again. Only invoices that ask for money (open) get it; returns how many."""
+    from sqlalchemy.orm import selectinload
+
+    if not invoice_ids:
+        return 0
+    invoices = db.session.scalars(
+        select(Invoice).where(Invoice.id.in_(invoice_ids), Invoice.status == InvoiceStatus.OPEN)
+        .options(selectinload(Invoice.partner), selectinload(Invoice.client)).order_by(Invoice.id)
+    ).all()
+    done = _done_notices([i.id for i in invoices])
+    today = local_today()
+    sent = 0
+    for invoice in invoices:
+        if "issued" not in done.get(invoice.id, set()):
+            _mark(invoice, "issued")
+            _send_notice(invoice, "issued", today)
+            sent += 1
+    db.session.flush()
+    return sent
+
+
 def _send_notice(invoice: Invoice, kind: str, today: date) -> None:
     if kind == "issued":
         services.notify_invoice(invoice, "invoice_issued", _("Nova fatura %(n)s — Revenda", n=invoice.number))

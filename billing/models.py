@@ -182,6 +182,8 @@ class Payment(TimestampMixin, db.Model):
     failure_code: Mapped[str | None] = mapped_column(String(80))
     failure_message: Mapped[str | None] = mapped_column(String(500))
     note: Mapped[str | None] = mapped_column(String(500))
+    #: Manual payments: the day the money arrived (business time zone), as finance read it on the statement.
+    received_on: Mapped[date | None] = mapped_column(Date)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

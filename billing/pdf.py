@@ -19,6 +19,7 @@ HARFBUZZ_SUBSET_WARNING = "HarfBuzz-Subset will be required by future versions o
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message=HARFBUZZ_SUBSET_WARNING, category=DeprecationWarning)
     from weasyprint import HTML
+    from weasyprint.document import Document
 
 
 def _no_fetch(url, *args, **kwargs):
@@ -26,13 +27,18 @@ def _no_fetch(url, *args, **kwargs):
 
 
 def render_invoice_pdf(invoice: Invoice) -> bytes:
+    return invoice_document(invoice).write_pdf()
+
+
+def invoice_document(invoice: Invoice) -> Document:
+    """The laid-out invoice (pages and boxes), before it is written as PDF bytes."""
     html = render_template(
         "billing/invoice_pdf.html", invoice=invoice, payer=services.payer_of(invoice), issuer=issuer(),
         boleto=services.current_boleto(invoice), status=services.display_status(invoice),
-        refunds=invoice.refunds, online=services.online_payments_enabled(),
+        refunds=invoice.refunds, online=services.online_payments_enabled(), how_to_pay=services.how_to_pay(invoice),
         invoice_url=public_url("billing.invoice", invoice_id=invoice.id),  # as in the e-mails
     )
-    return HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    return HTML(string=html, url_fetcher=_no_fetch).render()
 
 
 def pdf_filename(invoice: Invoice) -> str:

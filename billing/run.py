@@ -619,12 +619,21 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
                    "status": row["status"]}}
         for row in invoice_rows
     ])
+    _send_issued_notices([ids[row["payer_key"]] for row in invoice_rows if row["status"] == "open"])
     new_last = last_number + len(fresh)
     db.session.execute(
         update(InvoiceSequence).where(InvoiceSequence.year == year).values(last_number=new_last)
     )
     return len(fresh), len(existing), len(line_rows), (format_number(year, last_number + 1),
                                                         format_number(year, new_last))
+
+
+def _send_issued_notices(invoice_ids: list[int]) -> None:
+    """The invoice e-mails go out with the batch that issues them (same commit), not at the next
+    daily dunning pass."""
+    from billing.signals import invoices_issued
+
+    invoices_issued.send(None, invoice_ids=invoice_ids)
 
 
 def _drafts_for(batch, month: Month, plans, since, existing: set[str]) -> list[_Draft]:

@@ -94,6 +94,28 @@ def online_payments_enabled() -> bool:
     return isinstance(get_gateway(), gw.StripeGateway)
 
 
+def payment_instructions() -> str:
+    """``BILLING_PAYMENT_INSTRUCTIONS``: bank transfer / PIX details for the manual gateway ("" if unset)."""
+    return (current_app.config.get("BILLING_PAYMENT_INSTRUCTIONS") or "").strip().rstrip(".")
+
+
+def how_to_pay(invoice: Invoice | None = None) -> str:
+    """Without online payments, how to pay, in one plain sentence: the configured transfer / PIX
+    details and where to send the receipt, or else whom to contact. Never a boleto or card."""
+    email, details = issuer()["email"], payment_instructions()
+    if invoice is None:
+        if details:
+            return _("Pague suas faturas por transferência ou PIX: %(details)s. Envie o comprovante para %(email)s "
+                     "informando o número da fatura.", details=details, email=email)
+        return _("Para pagar suas faturas, entre em contato com o financeiro: %(email)s.", email=email)
+    if details:
+        return _("Pague por transferência ou PIX: %(details)s. Depois, envie o comprovante para %(email)s informando "
+                 "o número da fatura (%(number)s); o financeiro confere e registra o pagamento.",
+                 details=details, email=email, number=invoice.number)
+    return _("Para pagar esta fatura, entre em contato com o financeiro: %(email)s, informando o número da "
+             "fatura (%(number)s).", email=email, number=invoice.number)
+
+
 # -- the state machine ----------------------------------------------------------------------------
 
 
@@ -181,8 +203,14 @@ def add_line(invoice: Invoice, *, description: str, list_price_cents: int, disco
 
 
 def finalize_invoice(invoice: Invoice, *, actor=None) -> Invoice:
-    """draft → open: the total is fixed and the year's next number assigned."""
-    return transition(invoice, InvoiceStatus.OPEN, actor=actor)
+    """draft → open: the total is fixed, the year's next number assigned and the invoice e-mail
+    queued in the same transaction (it leaves when this commits)."""
+    from billing.signals import invoices_issued
+
+    transition(invoice, InvoiceStatus.OPEN, actor=actor)
+    if invoice.total_cents > 0:
+        invoices_issued.send(None, invoice_ids=[invoice.id])
+    return invoice
 
 
 def void_invoice(invoice: Invoice, reason: str, *, actor=None) -> Invoice:
@@ -284,7 +312,11 @@ def profile_for(payer: Payer | str, owner: Partner | Client, *, create: bool = T
 
 
 def set_payment_method(partner: Partner, method: str, *, actor=None) -> BillingProfile:
-    """Boleto or card for the partner's invoices."""
+    """Boleto or card for the partner's invoices (only with online payments: without them there is
+    no method to choose, and a boleto would never exist)."""
+    if not online_payments_enabled():
+        raise ValidationError({"method": _("Pagamentos online não configurados: não há forma de pagamento a "
+                                           "escolher. %(how)s", how=how_to_pay())})
     try:
         method = PaymentMethod((method or "").strip())
     except ValueError:
@@ -485,9 +517,79 @@ def record_boleto(invoice: Invoice, result: gw.BoletoResult, *, actor=None) -> B
 # -- manual payments: recorded by one finance user, approved by another ----------------------------
 
 
-def record_manual_payment(invoice: Invoice, reference: str, *, actor, note: str | None = None) -> Payment:
+_AMOUNT = re.compile(r"\d{1,3}(\.\d{3})*(,\d{1,2})?|\d+([,.]\d{1,2})?")
+
+
+def parse_amount_cents(text) -> int | None:
+    """"1.234,56", "1234,56", "1234.56", "R$ 1.234,56" or "1234" in centavos; None if unreadable."""
+    text = re.sub(r"\s|R\$", "", str(text or ""))
+    if not _AMOUNT.fullmatch(text):
+        return None
+    if "," in text:
+        whole, _sep, cents = text.replace(".", "").partition(",")
+    elif re.fullmatch(r"\d+\.\d{1,2}", text):
+        whole, _sep, cents = text.partition(".")
+    else:
+        whole, cents = text.replace(".", ""), ""
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def parse_day(text) -> date | None:
+    """"AAAA-MM-DD" (a date input) or "DD/MM/AAAA" (typed); None if unreadable."""
+    text = str(text or "").strip()
+    found = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+    if found:
+        year, month, day = found.groups()
+    else:
+        found = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", text)
+        if not found:
+            return None
+        day, month, year = found.groups()
+    try:
+        return date(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def _manual_amount(invoice: Invoice, amount, errors: dict) -> int | None:
+    if amount is None:
+        return invoice.total_cents
+    cents = amount if isinstance(amount, int) else parse_amount_cents(amount)
+    if isinstance(amount, str) and not amount.strip():
+        errors["amount"] = _("Informe o valor recebido.")
+    elif cents is None:
+        errors["amount"] = _("Valor recebido inválido: use o formato 1.234,56.")
+    elif cents <= 0:
+        errors["amount"] = _("O valor recebido deve ser maior que zero.")
+    elif cents > 100_000_000_00:
+        errors["amount"] = _("Valor recebido grande demais.")
+    return cents
+
+
+def _manual_received_on(received_on, errors: dict) -> date | None:
+    today = local_today()
+    if received_on is None:
+        return today
+    day = received_on if isinstance(received_on, date) else parse_day(received_on)
+    if isinstance(received_on, str) and not received_on.strip():
+        errors["received_on"] = _("Informe a data em que o pagamento foi recebido.")
+    elif day is None:
+        errors["received_on"] = _("Data de recebimento inválida: use DD/MM/AAAA.")
+    elif day > today:
+        errors["received_on"] = _("A data de recebimento não pode estar no futuro.")
+    elif day.year < 2000:
+        errors["received_on"] = _("Data de recebimento inválida: use DD/MM/AAAA.")
+    return day
+
+
+def record_manual_payment(invoice: Invoice, reference: str, *, actor, note: str | None = None,
+                          amount: str | int | None = None, received_on: str | date | None = None) -> Payment:
     """Finance saw the money arrive (transfer, deposit…): a pending payment that takes effect
-    only when a second finance user approves it."""
+    only when a second finance user approves it.
+
+    ``amount`` (centavos, or the form's text "1.234,56") and ``received_on`` (a date, or the form's
+    "AAAA-MM-DD" / "DD/MM/AAAA") are what the statement shows; an empty text is an error, and left
+    out they default to the invoice total and today (callers other than the finance form)."""
     _ensure_payable(invoice)
     reference = (reference or "").strip()
     errors = {}
@@ -495,6 +597,8 @@ def record_manual_payment(invoice: Invoice, reference: str, *, actor, note: str 
         errors["reference"] = _("Informe a referência do pagamento (comprovante, ID da transferência…).")
     elif len(reference) > 120:
         errors["reference"] = _("Referência: máximo de 120 caracteres.")
+    amount_cents = _manual_amount(invoice, amount, errors)
+    day = _manual_received_on(received_on, errors)
     if note and len(note) > 500:
         errors["note"] = _("Observação: máximo de 500 caracteres.")
     if errors:
@@ -504,12 +608,14 @@ def record_manual_payment(invoice: Invoice, reference: str, *, actor, note: str 
     if pending:
         raise PaymentAlreadyPending()
     payment = Payment(invoice_id=invoice.id, gateway=PaymentGatewayKind.MANUAL, method="manual",
-                      reference=reference, amount_cents=invoice.total_cents, note=(note or "").strip() or None,
+                      reference=reference, amount_cents=amount_cents, received_on=day,
+                      note=(note or "").strip() or None,
                       status=PaymentStatus.PENDING_APPROVAL, created_by_id=actor.id)
     db.session.add(payment)
     db.session.flush()
     audit.record("payment.manual_recorded", payment, actor=actor, partner_id=invoice.partner_id,
-                 client_id=invoice.client_id, after={"invoice": invoice.number, "reference": reference})
+                 client_id=invoice.client_id, after={"invoice": invoice.number, "reference": reference,
+                                                     "amount_cents": amount_cents, "received_on": day.isoformat()})
     return payment
 
 
@@ -608,7 +714,10 @@ def unblock_covered_clients(invoice: Invoice, *, actor=None) -> list[int]:
 
 def has_payment_method(client: Client) -> bool:
     """Whether whoever pays for ``client`` has a payment method on file: a saved card, or boleto
-    chosen explicitly (contracts asks this when a trial ends)."""
+    chosen explicitly (contracts asks this when a trial ends). Without online payments every payer
+    pays the manual way (transfer / PIX, recorded by finance): there is nothing to choose."""
+    if not online_payments_enabled():
+        return True
     owner = client.partner if client.payer == Payer.PARTNER else client
     profile = profile_for(client.payer, owner, create=False)
     if profile is None:
@@ -633,7 +742,8 @@ def notify_invoice(invoice: Invoice, template: str, subject: str, **context) -> 
     # gateway they say how to pay instead (transfer, receipt to ``finance_email``).
     queue_email(to, subject, template, kind=f"billing.{template}", partner_id=invoice.partner_id,
                 invoice=invoice, payer=payer_of(invoice), public_url=public_base(),
-                online=online_payments_enabled(), finance_email=issuer()["email"], **context)
+                online=online_payments_enabled(), finance_email=issuer()["email"], how_to_pay=how_to_pay(invoice),
+                **context)
 
 
 def resend_invoice(invoice: Invoice, *, actor=None) -> None:

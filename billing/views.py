@@ -12,7 +12,7 @@ from sqlalchemy import select
 from billing import services
 from billing.errors import BillingError
 from billing.models import Invoice, InvoiceLine, InvoiceStatus, PaymentMethod, PaymentStatus
-from billing.pdf import issuer, pdf_filename, render_invoice_pdf
+from billing.pdf import pdf_filename, render_invoice_pdf
 from billing.webhooks import WebhookRejected, receive_stripe_event
 from core.db import db
 from core.extensions import csrf
@@ -104,6 +104,7 @@ def _payment_page(partner: Partner, errors=None, status=200):
         online=online, setup=setup, errors=errors or {}, today=services.local_today(),
         display_status=services.display_status, current_boleto=services.current_boleto,
         publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY") or "", methods=list(PaymentMethod),
+        how_to_pay=services.how_to_pay(),
     ), status
 
 
@@ -156,7 +157,7 @@ def _invoice_page(invoice: Invoice, status: int = 200):
         "billing/invoice.html", invoice=invoice, status=services.display_status(invoice),
         boleto=services.current_boleto(invoice), online=services.online_payments_enabled(), profile=profile,
         payable=invoice.status in (InvoiceStatus.OPEN, InvoiceStatus.UNCOLLECTIBLE) and invoice.total_cents > 0,
-        is_manager=has_permission(current_user, INVOICES_PAY), finance_email=issuer()["email"],
+        is_manager=has_permission(current_user, INVOICES_PAY), how_to_pay=services.how_to_pay(invoice),
     ), status
 
 

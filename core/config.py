@@ -82,6 +82,8 @@ class Config:
         self.STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
         self.STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
         self.BILLING_DUE_DAY = int(os.environ.get("BILLING_DUE_DAY", "10"))  # other BILLING_* defaults: billing/
+        # Without Stripe: how payers pay (bank, branch, account, PIX key), shown wherever an invoice is.
+        self.BILLING_PAYMENT_INSTRUCTIONS = os.environ.get("BILLING_PAYMENT_INSTRUCTIONS", "")
         # Secrets at rest: "id:base64key,id2:base64key"; the last one encrypts new data.
         self.MASTER_KEYS = os.environ.get("MASTER_KEYS", "")
         self.MASTER_KEY_ACTIVE = os.environ.get("MASTER_KEY_ACTIVE") or None

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select
 
 from core.blobstore import BlobNotFound, blob_store
+from core.csvsafe import safe_cell
 from core.db import db, utcnow
 from fiscal.models import (
     Direction,
@@ -206,15 +207,8 @@ def _index_csv(rows: list[list]) -> bytes:
     writer.writerow(["Chave", "Modelo", "Série", "Número", "Emissão", "Situação", "CNPJ/CPF emitente", "Emitente",
                      "CNPJ/CPF destinatário", "Destinatário", "Valor (R$)", "Arquivo", "Observação"])
     for row in rows:
-        writer.writerow([_safe_cell(value) for value in row])
+        writer.writerow([safe_cell(value) for value in row])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
-
-
-def _safe_cell(value):
-    """No cell a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def _latin1(text: str) -> str:

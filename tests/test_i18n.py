@@ -205,10 +205,20 @@ def test_manage_page_contract_tab_in_english(login_as, manager, billed_client):
     assert leftover_portuguese(page) == []
 
 
-def test_my_invoices_in_english(login_as, manager, billed_client):
+@pytest.fixture
+def online_payments(app, monkeypatch):
+    """Stripe keys set (no call is made by these pages): the payment methods are offered."""
+    for key, value in (("STRIPE_SECRET_KEY", "sk_test_i18n"), ("STRIPE_WEBHOOK_SECRET", "whsec_i18n"),
+                       ("STRIPE_PUBLISHABLE_KEY", "pk_test_i18n")):
+        monkeypatch.setitem(app.config, key, value)
+    yield
+    app.extensions["billing_gateway"] = {}
+
+
+def test_my_invoices_in_english(login_as, manager, billed_client, online_payments):
     page = english_page(login_as, manager, "/meus-dados/pagamento")
-    for text in ("My invoices", "Due date", "Amount", "Overdue", "How to pay", "Payment method",
-                 "Boleto (bank slip)", "Credit card", "Unavailable: online payments are not configured."):
+    for text in ("My invoices", "Due date", "Amount", "Overdue", "Payment method", "Boleto (bank slip)",
+                 "Credit card"):
         assert text in page
     assert leftover_portuguese(page) == []
 
@@ -268,7 +278,7 @@ def test_certificate_messages_are_the_pfx_texts_in_portuguese_and_translated_in_
     assert all(leftover_portuguese(text) == [] for text in english)
 
 
-def test_portuguese_stays_the_default_on_panel_pages(login_as, manager, billed_client):
+def test_portuguese_stays_the_default_on_panel_pages(login_as, manager, billed_client, online_payments):
     with time_machine.travel(JULY_11, tick=False):
         client = login_as(manager)
         dashboard = fetch(client, "GET", "/painel").get_data(as_text=True)

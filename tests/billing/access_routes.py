@@ -6,6 +6,8 @@ pays for itself (its client user's); {other}: another partner's invoice ("other_
 {payment}: a manual payment of {own} waiting for approval (recorded by a third finance user);
 {event}: a Stripe webhook event. No Stripe keys are configured: online payment answers 503."""
 
+from datetime import date, timedelta
+
 from tests.access_common import ROLES, admin_pages, staff_statuses
 
 
@@ -31,7 +33,8 @@ def _invoice_page(owner: str, ok: int, *, card: bool = False) -> dict[str, int]:
 # (method, url, form data, {role: status})
 PANEL = [
     ("GET", "/meus-dados/pagamento", None, _manager_page(200)),
-    ("POST", "/meus-dados/pagamento/metodo", {"method": "boleto"}, _manager_page(302)),
+    # no Stripe keys: no method to choose (422 for the manager; who else is refused stays the same)
+    ("POST", "/meus-dados/pagamento/metodo", {"method": "boleto"}, _manager_page(422)),
     ("POST", "/meus-dados/pagamento/cartao", {"payment_method_id": ""}, _manager_page(422)),
 ]
 
@@ -52,13 +55,16 @@ INVOICES = [
     ("GET", "/faturas/abc", None, _invoice_page("manager", 404)),
 ]
 
+RECEIVED = (date.today() - timedelta(days=2)).isoformat()  # a day already past in any time zone
+
 # -- staff admin (finance review): admin and finance, every partner's invoices ---------------------------
 FINANCE = {"admin", "finance"}
 ADMIN_VIEWS = [("invoices", "{own}"), ("payments", "{payment}"), ("webhook_events", "{event}")]
 ADMIN_ACTIONS = [  # (method, url, form data, status for finance and admin)
     ("GET", "/admin/invoices/{own}/pdf", None, 200),
     ("GET", "/admin/invoices/999999/pdf", None, 404),
-    ("POST", "/admin/invoices/{client_inv}/manual-payment", {"reference": "TED 1"}, 302),
+    ("POST", "/admin/invoices/{client_inv}/manual-payment", {"reference": "TED 1", "amount": "10,00",
+                                                              "received_on": RECEIVED}, 302),
     ("POST", "/admin/invoices/{own}/payments/{payment}/approve", None, 302),
     ("POST", "/admin/invoices/{own}/payments/{payment}/reject", {"reason": "teste"}, 302),
     ("POST", "/admin/invoices/{client_inv}/payments/{payment}/approve", None, 404),  # not that invoice's payment

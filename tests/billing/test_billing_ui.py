@@ -95,7 +95,7 @@ def test_invoice_page_says_where_to_send_the_receipt(db, billed, login_as, manag
     assert "desbloqueados automaticamente" in html  # overdue: what paying does to blocked contracts
 
 
-def test_payment_tab_does_not_pretend_a_method_is_saved(db, billed, partner, login_as, manager):
+def test_payment_tab_does_not_pretend_a_method_is_saved(db, billed, partner, login_as, manager, stripe_app):
     """With no method saved the page showed "Boleto bancário" checked, while billing saw no
     payment method at all (trials then end blocked)."""
     html = login_as(manager).get("/meus-dados/pagamento").get_data(as_text=True)
@@ -107,9 +107,12 @@ def test_payment_tab_does_not_pretend_a_method_is_saved(db, billed, partner, log
     assert services.has_payment_method(billed["mine"]) is True
 
 
-def test_payment_tab_offers_no_card_without_online_payments(db, billed, login_as, manager):
+def test_payment_tab_offers_no_method_without_online_payments(db, billed, login_as, manager):
+    """Issue 9: without Stripe "Boleto bancário" could be chosen, yet no boleto ever existed."""
     html = login_as(manager).get("/meus-dados/pagamento").get_data(as_text=True)
-    assert 'value="card" disabled' in html and "Indisponível: pagamentos online não configurados." in html
+    assert 'name="method"' not in html and "Boleto bancário" not in html and "Cartão de crédito" not in html
+    assert 'data-testid="how-to-pay"' in html
+    assert "Para pagar suas faturas, entre em contato com o financeiro: financeiro@revenda.local." in html
 
 
 # -- the invoice PDF -------------------------------------------------------------------------------------
@@ -135,11 +138,14 @@ def test_pdf_total_label_follows_the_status(db, billed, finance_user):
     assert "Total (fatura cancelada)" in void_text and "Total a pagar" not in void_text
 
 
-def test_pdf_of_an_open_invoice_says_how_to_pay_without_stripe(db, billed):
+def test_pdf_of_an_open_invoice_says_how_to_pay_without_stripe(db, billed, config):
     text = " ".join(pdf_text(render_invoice_pdf(billed["partner_invoice"])).split())
     assert "COMO PAGAR" in text  # the box title, upper-cased by the PDF's CSS
     assert "financeiro@revenda.local" in text and billed["partner_invoice"].number in text
-    assert "transferência ou depósito" in text
+    assert "entre em contato com o financeiro" in text and "boleto" not in text.lower()
+    config(BILLING_PAYMENT_INSTRUCTIONS="PIX 11.444.777/0001-61")
+    text = " ".join(pdf_text(render_invoice_pdf(billed["partner_invoice"])).split())
+    assert "Pague por transferência ou PIX: PIX 11.444.777/0001-61." in text
 
 
 # -- e-mails ---------------------------------------------------------------------------------------------

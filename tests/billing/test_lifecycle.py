@@ -200,7 +200,7 @@ def test_paying_unblocks_only_non_payment_blocks(db, make_client, finance_user, 
     assert manual.status == ContractStatus.BLOCKED and manual.status_reason == "manual"
 
 
-def test_has_payment_method(db, make_client, partner):
+def test_has_payment_method(db, make_client, partner, stripe_app):
     client = make_client(Payer.PARTNER)
     assert services.has_payment_method(client) is False
     services.set_payment_method(partner, "boleto")

@@ -17,6 +17,11 @@ from tests.conftest import login_id
 from tests.factories import UserFactory
 
 
+def _past_day() -> str:
+    """A day already past in the business time zone (the form's date input)."""
+    return (services.local_today() - timedelta(days=2)).isoformat()
+
+
 @pytest.fixture
 def billed(db, partner, make_client):
     mine = make_client(Payer.PARTNER)
@@ -43,7 +48,8 @@ def test_payment_tab_lists_my_invoices_with_status(db, billed, login_as, manager
     assert "Minhas faturas" in html and invoice.number in html and 'data-status="pending"' in html
     assert billed["client_invoice"].number not in html  # the client's own invoice is not the partner's
     assert f"/faturas/{invoice.id}/pdf" in html
-    assert 'name="method"' in html  # the partner pays for a client: method choice shown
+    # the partner pays for a client, no Stripe keys: no method to choose, how to pay instead
+    assert 'name="method"' not in html and 'data-testid="how-to-pay"' in html
     assert "js.stripe.com" not in html  # no Stripe keys: no external script
     with time_machine.travel(noon(date(2025, 7, 11)), tick=False):
         html = login_as(manager).get("/meus-dados/pagamento").get_data(as_text=True)
@@ -68,7 +74,7 @@ def test_method_choice_hidden_when_the_partner_pays_for_nobody(db, partner, make
     assert 'name="method"' not in html and "Minhas faturas" in html
 
 
-def test_choosing_the_method(db, billed, partner, login_as, manager):
+def test_choosing_the_method(db, billed, partner, login_as, manager, stripe_app):
     response = login_as(manager).post("/meus-dados/pagamento/metodo", data={"method": "card"})
     assert response.status_code == 302
     assert services.profile_for(Payer.PARTNER, partner, create=False).method == "card"
@@ -88,7 +94,7 @@ def test_invoice_page_shows_lines_and_manual_payment_note(db, billed, login_as, 
     html = login_as(manager).get(f"/faturas/{invoice.id}").get_data(as_text=True)
     assert invoice.number in html and billed["mine"].legal_name in html
     assert "Gerar boleto" not in html  # manual gateway: no button that does nothing
-    assert "registrado manualmente" in html
+    assert "entre em contato com o financeiro" in html
 
 
 def test_client_area_shows_the_clients_own_invoices(db, billed, login_as):
@@ -156,7 +162,8 @@ def test_admin_manual_payment_needs_a_second_finance_user(db, billed, login_as, 
     assert invoice.number in details and billed["mine"].legal_name in details and "Registrar pagamento" in details
     response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": ""})
     assert response.status_code == 422 and "Informe a referência" in response.get_data(as_text=True)
-    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "TED 4455"})
+    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "TED 4455", "amount": "59,95",
+                                                                           "received_on": _past_day()})
     assert response.status_code == 302
     [payment] = invoice.payments
     assert payment.status == PaymentStatus.PENDING_APPROVAL and invoice.status == InvoiceStatus.OPEN
@@ -184,7 +191,8 @@ def test_admin_void_and_resend(db, billed, login_as, finance_user, inbox, delive
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
     db.session.refresh(invoice)
     assert invoice.status == InvoiceStatus.VOID and invoice.void_reason == "Emitida em duplicidade"
-    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "x"})
+    response = c.post(f"/admin/invoices/{invoice.id}/manual-payment", data={"reference": "x", "amount": "1,00",
+                                                                           "received_on": _past_day()})
     assert response.status_code == 409
 
 

@@ -4,6 +4,7 @@ non-payment becomes active again."""
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -82,10 +83,15 @@ def test_manual_payment_approved_by_a_second_finance_user_unblocks_the_client(
     page.goto(details)
     expect(page.get_by_test_id("invoice-status")).to_have_text("Pendente")
     page.fill("#reference", "TED 2026-0001")
+    expect(page.locator("#amount")).not_to_have_value("")  # the invoice total, as a start
+    with live_app.app_context():
+        received = local_today() - timedelta(days=1)
+    page.fill("#received_on", received.isoformat())
     page.get_by_role("button", name="Registrar pagamento").click()
     expect(page.get_by_text("Outro usuário do financeiro precisa aprová-lo")).to_be_visible()
     expect(page.get_by_text("Aguardando outro usuário do financeiro")).to_be_visible()
     expect(page.get_by_test_id("approve-payment")).to_have_count(0)  # not for the one who recorded it
+    expect(page.get_by_test_id("payment-received-on")).to_have_text(received.strftime("%d/%m/%Y"))
     first.close()
 
     second = browser.new_context(locale="pt-BR")
