@@ -8,6 +8,7 @@ from flask import Flask
 import billing.cli
 import certificates.cli
 import contracts.cli
+import fiscal.cli
 
 
 def register_cli(app: Flask) -> None:
@@ -30,7 +31,7 @@ def register_cli(app: Flask) -> None:
             click.echo(f"  API token partner {key}: {token}")
 
     _register_mail_cli(app)
-    for module in (contracts.cli, certificates.cli, billing.cli):
+    for module in (contracts.cli, certificates.cli, billing.cli, fiscal.cli):
         module.register(app)
 
 
