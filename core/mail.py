@@ -51,6 +51,9 @@ class OutboxEmail(TimestampMixin, db.Model):
     #: Shown as the From display name ("<Revenda do cliente> via Revenda"); the address stays ours.
     sender_name: Mapped[str | None] = mapped_column(String(200))
     reply_to: Mapped[str | None] = mapped_column(String(254))
+    #: an attachment kept in the blob store (e.g. an export's PDF report): its file name there and as sent
+    attachment_blob: Mapped[str | None] = mapped_column(String(300))
+    attachment_name: Mapped[str | None] = mapped_column(String(200))
 
     @property
     def body_text(self) -> str:
@@ -89,11 +92,13 @@ def _open(blob: bytes | None) -> str | None:
 
 
 def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", partner_id=None,
-                sender_name: str | None = None, reply_to: str | None = None, **context):
+                sender_name: str | None = None, reply_to: str | None = None,
+                attachment: tuple[str, str] | None = None, **context):
     """Render ``templates/email/<template>.txt`` (and ``.html`` if present) into the outbox.
 
     ``sender_name`` replaces the From display name (the address stays MAIL_DEFAULT_SENDER's, so SPF
-    and DKIM hold); ``reply_to`` is where answers go, e.g. the partner's own e-mail."""
+    and DKIM hold); ``reply_to`` is where answers go, e.g. the partner's own e-mail. ``attachment`` is
+    ``(blob name, file name)``: a PDF already in the blob store, attached when the message is sent."""
     text = render_template(f"email/{template}.txt", **context)
     try:
         html = render_template(f"email/{template}.html", **context)
@@ -102,6 +107,7 @@ def queue_email(to: str, subject: str, template: str, *, kind: str = "generic", 
     message = OutboxEmail(
         to=to, subject=subject, body_text=text, body_html=html, kind=kind, partner_id=partner_id,
         sender_name=sender_name[:200] if sender_name else None, reply_to=reply_to or None,
+        attachment_blob=attachment[0] if attachment else None, attachment_name=attachment[1][:200] if attachment else None,
     )
     db.session.add(message)
     db.session.flush()
@@ -128,6 +134,12 @@ def _build_message(row: OutboxEmail, sender: str) -> EmailMessage:
     msg.set_content(row.body_text)
     if row.body_html:
         msg.add_alternative(row.body_html, subtype="html")
+    if row.attachment_blob:
+        from core.blobstore import blob_store
+
+        with blob_store().open_file(row.attachment_blob) as handle:
+            msg.add_attachment(handle.read(), maintype="application", subtype="pdf",
+                               filename=row.attachment_name or "anexo.pdf")
     return msg
 
 

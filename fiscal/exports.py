@@ -161,11 +161,16 @@ def build_export(export_id: int) -> FiscalExport:
                 index_rows.append(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
                                              note=_("cancelada neste mês, emitida antes")))
             archive.writestr(f"{root}/indice.csv", _index_csv(index_rows))
-            archive.writestr(f"{root}/relatorio.pdf", report_pdf(client, export.month, totals))
+            report = report_pdf(client, export.month, totals)
+            archive.writestr(f"{root}/relatorio.pdf", report)
         tmp.flush()
         name = f"exports/{export.client_id}/{export.id}/{zip_name(export, client.cnpj)}"
         store.put_file(name, tmp.name)
         size = tmp.tell()
+    with tempfile.NamedTemporaryFile(suffix=".pdf") as pdf:  # attached to the "Download das Notas" e-mail
+        pdf.write(report)
+        pdf.flush()
+        store.put_file(report_blob_name(export), pdf.name)
     days = current_app.config.get("FISCAL_EXPORT_VALID_DAYS", DEFAULT_VALID_DAYS)
     export.status, export.progress, export.blob_name = ExportStatus.READY, 100, name
     export.document_count, export.size_bytes = len(index_rows), size
@@ -304,6 +309,10 @@ def exports_due(today_local: datetime, default_day: int) -> list:
     return [(client, month) for client in db.session.execute(query).scalars()]
 
 
+def report_blob_name(export: FiscalExport) -> str:
+    return f"exports/{export.client_id}/{export.id}/relatorio.pdf"
+
+
 def enqueue(export: FiscalExport) -> None:
     """Build after the transaction that created the export commits (the worker must see the row)."""
     from sqlalchemy import event
@@ -342,4 +351,5 @@ def notify_ready(export: FiscalExport) -> None:
     for address in dict.fromkeys(a for a in recipients if a):
         queue_email(address, _("Download das Notas – %(name)s – %(period)s", name=client.legal_name, period=period),
                     "fiscal_export_ready", kind="fiscal_export", partner_id=client.partner_id, client=client,
-                    export=export, period=period, url=download_url(export))
+                    export=export, period=period, url=download_url(export),
+                    attachment=(report_blob_name(export), f"relatorio-{client.cnpj}-{export.month}.pdf"))

@@ -148,6 +148,9 @@ def test_ready_e_mail_carries_the_link(db, month_of_notes, inbox, deliver_mail):
     assert message["Subject"].startswith("Download das Notas")
     body = message.get_body(("plain",)).get_content()
     assert exports.download_url(export) in body and "expira em" in body
+    [report] = list(message.iter_attachments())
+    assert report.get_content_type() == "application/pdf" and report.get_filename().startswith("relatorio-")
+    assert report.get_content().startswith(b"%PDF")
 
 
 def test_the_api_starts_an_export_and_reports_it(client, db, month_of_notes, partner_headers, other_partner, plan):
