@@ -8,6 +8,7 @@ key generation dominates the cost of these helpers.
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,8 +19,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
-#: The real certificates of ../shared/fixtures (see its README) and their passwords.
-FIXTURE_CERTS = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "certificates"
+#: The real certificates of ../shared/fixtures (see its README) and their passwords. REVENDA_SHARED
+#: names that folder when the tests run from elsewhere (mutation testing runs them from mutants/).
+FIXTURE_CERTS = (Path(os.environ.get("REVENDA_SHARED") or Path(__file__).resolve().parents[3] / "shared")
+                 / "fixtures" / "certificates")
 JAVA_NFE = "java-nfe__NAO_UTILIZE.pfx"
 SPED_CNPJ = "sped-nfe__novo_cert_cnpj_06157250000116_senha_minhasenha.pfx"
 SPED_CPF = "sped-nfe__cert_cpf_90483926086_minhasenha.pfx"
