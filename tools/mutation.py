@@ -35,6 +35,7 @@ TARGETS: dict[str, list[str]] = {
     "certificates/pfx.py": ["tests/certificates/test_pfx.py"],
     "partner/access.py": [
         "tests/api/test_clients_api.py",
+        "tests/api/test_partner_with_two_clients.py",
         "tests/partner/test_panel.py",
         "tests/test_access_matrix.py",
     ],
