@@ -30,6 +30,7 @@ TARGETS: dict[str, list[str]] = {
     "contracts/services/status.py": [
         "tests/contracts/test_contracts_status.py",
         "tests/contracts/test_contracts_trials.py",
+        "tests/contracts/test_contracts_status_rules.py",
         "tests/partner/test_history.py",
     ],
     "certificates/pfx.py": ["tests/certificates/test_pfx.py"],
