@@ -33,7 +33,7 @@ TARGETS: dict[str, list[str]] = {
         "tests/contracts/test_contracts_status_rules.py",
         "tests/partner/test_history.py",
     ],
-    "certificates/pfx.py": ["tests/certificates/test_pfx.py"],
+    "certificates/pfx.py": ["tests/certificates/test_pfx.py", "tests/certificates/test_pfx_lenient.py"],
     "partner/access.py": [
         "tests/api/test_clients_api.py",
         "tests/api/test_partner_with_two_clients.py",
