@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
@@ -305,9 +306,15 @@ def _der_next(data: bytes) -> tuple[int, bytes, bytes]:
 _OIDS = {  # DER contents of the object identifiers the hand-made PFX needs
     "data": "2a864886f70d010701", "encryptedData": "2a864886f70d010706", "shroudedKeyBag": "2a864886f70d010c0a0102",
     "certBag": "2a864886f70d010c0a0103", "x509Certificate": "2a864886f70d01091601", "pbes2": "2a864886f70d01050d",
-    "pbkdf2": "2a864886f70d01050c", "hmacWithSHA256": "2a864886f70d0209", "aes256cbc": "60864801650304012a",
-    "sha256": "608648016503040201",
+    "pbkdf2": "2a864886f70d01050c", "sha256": "608648016503040201", "keyBag": "2a864886f70d010c0a0101",
+    "hmacWithSHA1": "2a864886f70d0207", "hmacWithSHA224": "2a864886f70d0208", "hmacWithSHA256": "2a864886f70d0209",
+    "hmacWithSHA384": "2a864886f70d020a", "hmacWithSHA512": "2a864886f70d020b",
+    "aes128cbc": "608648016503040102", "aes192cbc": "608648016503040116", "aes256cbc": "60864801650304012a",
+    "desEde3cbc": "2a864886f70d0307",
 }
+_PRF_HASHES = {"hmacWithSHA1": hashes.SHA1, "hmacWithSHA224": hashes.SHA224, "hmacWithSHA256": hashes.SHA256,
+               "hmacWithSHA384": hashes.SHA384, "hmacWithSHA512": hashes.SHA512}
+_CIPHERS = {"aes128cbc": (16, AES), "aes192cbc": (24, AES), "aes256cbc": (32, AES), "desEde3cbc": (24, TripleDES)}
 
 
 def _oid(name: str) -> bytes:
@@ -353,33 +360,38 @@ def _kdf_mac_key(password: str, salt: bytes, iterations: int) -> bytes:
 
 
 def pfx_from_der(
-    key: rsa.RSAPrivateKey | None, cert_ders: Iterable[bytes], *, password: str = PASSWORD, iterations: int = 2048
+    key: rsa.RSAPrivateKey | None, cert_ders: Iterable[bytes], *, password: str = PASSWORD, iterations: int = 2048,
+    prf: str = "hmacWithSHA256", cipher: str = "aes256cbc", shroud_key: bool = True,
 ) -> bytes:
     """A PFX laid out as OpenSSL 3 writes it, around certificates given as DER (even ones cryptography
-    cannot load): the certificates in an EncryptedData (PBES2: PBKDF2-HMAC-SHA256, AES-256-CBC), the
-    key (if any) in a shrouded key bag (PBES2), a SHA-256 MAC."""
+    cannot load): the certificates in an EncryptedData (PBES2: PBKDF2 with ``prf``, then ``cipher``;
+    an HMAC-SHA1 PRF is left out, as its DEFAULT), the key (if any) in a shrouded key bag (PBES2) or,
+    with ``shroud_key=False``, a plain key bag; a SHA-256 MAC."""
     bags = b"".join(
         der_tlv(0x30, _oid("certBag") + der_tlv(0xA0, der_tlv(0x30, _oid("x509Certificate")
                                                               + der_tlv(0xA0, der_tlv(0x04, der)))))
         for der in cert_ders
     )
-    salt, iv = os.urandom(8), os.urandom(16)
-    aes_key = PBKDF2HMAC(hashes.SHA256(), 32, salt, iterations).derive(password.encode("utf-8"))
-    padder = sym_padding.PKCS7(128).padder()
-    encryptor = Cipher(AES(aes_key), modes.CBC(iv)).encryptor()
+    size, algorithm = _CIPHERS[cipher]
+    salt, iv = os.urandom(8), os.urandom(algorithm.block_size // 8)
+    secret = PBKDF2HMAC(_PRF_HASHES[prf](), size, salt, iterations).derive(password.encode("utf-8"))
+    padder = sym_padding.PKCS7(algorithm.block_size).padder()
+    encryptor = Cipher(algorithm(secret), modes.CBC(iv)).encryptor()
     ciphertext = encryptor.update(padder.update(der_tlv(0x30, bags)) + padder.finalize()) + encryptor.finalize()
     count = der_tlv(0x02, iterations.to_bytes((iterations.bit_length() + 8) // 8, "big"))
+    prf_id = b"" if prf == "hmacWithSHA1" else der_tlv(0x30, _oid(prf) + b"\x05\x00")
     pbes2 = der_tlv(0x30, _oid("pbes2") + der_tlv(0x30, der_tlv(
-        0x30, _oid("pbkdf2") + der_tlv(0x30, der_tlv(0x04, salt) + count
-                                        + der_tlv(0x30, _oid("hmacWithSHA256") + b"\x05\x00")))
-        + der_tlv(0x30, _oid("aes256cbc") + der_tlv(0x04, iv))))
+        0x30, _oid("pbkdf2") + der_tlv(0x30, der_tlv(0x04, salt) + count + der_tlv(0x02, bytes([size])) + prf_id))
+        + der_tlv(0x30, _oid(cipher) + der_tlv(0x04, iv))))
     encrypted_data = der_tlv(0x30, _oid("encryptedData") + der_tlv(0xA0, der_tlv(0x30, der_tlv(0x02, b"\x00") + der_tlv(
         0x30, _oid("data") + pbes2 + der_tlv(0x80, ciphertext)))))
     key_data = b""
     if key is not None:
-        shrouded = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
-                                     serialization.BestAvailableEncryption(password.encode("utf-8")))
-        key_bags = der_tlv(0x30, der_tlv(0x30, _oid("shroudedKeyBag") + der_tlv(0xA0, shrouded)))
+        encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if shroud_key
+                      else serialization.NoEncryption())
+        key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, encryption)
+        bag_type = _oid("shroudedKeyBag" if shroud_key else "keyBag")
+        key_bags = der_tlv(0x30, der_tlv(0x30, bag_type + der_tlv(0xA0, key_der)))
         key_data = der_tlv(0x30, _oid("data") + der_tlv(0xA0, der_tlv(0x04, key_bags)))
     auth_safe = der_tlv(0x30, encrypted_data + key_data)
     mac_salt = os.urandom(8)

@@ -111,6 +111,27 @@ def test_our_reader_finds_what_cryptography_finds(mac_hash):
     assert pfx._load_leniently(data, "senha errada") is None
 
 
+@pytest.mark.parametrize("prf", ["hmacWithSHA1", "hmacWithSHA224", "hmacWithSHA256", "hmacWithSHA384",
+                                 "hmacWithSHA512"])
+@pytest.mark.parametrize("cipher", ["aes128cbc", "aes192cbc", "aes256cbc", "desEde3cbc"])
+def test_our_reader_opens_every_pbes2_variant(prf, cipher):
+    _, der = pfxgen.explicit_false_pfx()
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [der], prf=prf, cipher=cipher, iterations=3)
+
+    key, paired, others, as_issued = pfx._load_leniently(data, pfxgen.PASSWORD)
+
+    assert key.private_numbers() == pfxgen.rsa_key().private_numbers()
+    assert as_issued == {paired.fingerprint(hashes.SHA256()): der} and others == []
+    assert pfx._load_leniently(data, pfxgen.PASSWORD + "x") is None  # wrong key: the padding does not check out
+
+
+def test_our_reader_takes_an_unencrypted_key_bag():
+    _, der = pfxgen.explicit_false_pfx()
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [der], shroud_key=False)
+
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+
+
 def test_our_reader_pairs_the_key_with_its_certificate_whatever_the_order():
     _, der = pfxgen.explicit_false_pfx()
     ca = pfxgen.issuing_ca().public_bytes(serialization.Encoding.DER)
