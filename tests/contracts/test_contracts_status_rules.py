@@ -5,9 +5,11 @@ method (the real billing answer for a client without one), so a due trial ends b
 manager chose to activate it.
 """
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from contracts import services
@@ -66,6 +68,7 @@ def test_the_trial_task_only_ends_contracts_still_in_trial(db, partner, plan, ma
 def test_the_trial_task_boundaries(db, partner, plan, manager):
     now = utcnow()
     due_now = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=now)
+    due_before = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=now - timedelta(days=1))
     not_yet = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=now + timedelta(seconds=1))
     warn_edge = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=now + timedelta(days=3))
     too_far = ClientFactory(partner=partner, plan=plan, status=S.TRIAL,
@@ -73,9 +76,10 @@ def test_the_trial_task_boundaries(db, partner, plan, manager):
     warned = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=now + timedelta(days=2),
                            trial_warning_sent_at=now - timedelta(hours=1))
 
-    assert services.end_due_trials(now) == {"warned": 2, "activated": 0, "blocked": 1}
+    assert services.end_due_trials(now) == {"warned": 2, "activated": 0, "blocked": 2}
 
     assert (due_now.status, due_now.status_reason) == (S.BLOCKED, "trial_ended")
+    assert due_before.status == S.BLOCKED
     assert due_now.trial_warning_sent_at is None  # ending now: too late for a warning
     assert not_yet.status == S.TRIAL and not_yet.trial_warning_sent_at == now
     assert warn_edge.trial_warning_sent_at == now
@@ -129,14 +133,16 @@ def test_a_due_trial_the_manager_chose_to_activate_becomes_active(db, partner, p
     now = utcnow()
     ends = now - timedelta(minutes=5)
     trial = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=ends, trial_auto_activate=True)
-    assert services.end_due_trials(now) == {"warned": 0, "activated": 1, "blocked": 0}
+    also = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=ends, trial_auto_activate=True)
+    assert services.end_due_trials(now) == {"warned": 0, "activated": 2, "blocked": 0}
 
-    assert (trial.status, trial.status_reason) == (S.ACTIVE, None)
-    [event] = events(db)
+    assert (trial.status, trial.status_reason, also.status) == (S.ACTIVE, None, S.ACTIVE)
+    event = events(db, trial)[0]
+    assert event.actor_label == "sistema"
     assert (event.from_value, event.to_value, event.reason, event.note) == ("trial", "active", None,
                                                                            "Fim do período de teste")
     assert event.effective_at == ends
-    [mail] = mails(db)
+    mail = mails(db)[0]
     assert "O contrato foi efetivado." in mail.body_text and "bloqueado" not in mail.body_text
 
 
@@ -161,9 +167,32 @@ def test_update_trial_records_once_and_resets_the_warning(db, partner, plan, man
     services.update_trial(trial, new_day, True, actor=manager)  # nothing changed: nothing recorded
     assert len(events(db)) == 1 and len(audit_rows(db, "contract.trial_updated")) == 1
 
-    services.update_trial(trial, new_day, False, actor=manager)
+    services.update_trial(trial, new_day, False, label="api:integração")
     assert events(db)[-1].note == "Ativar automaticamente ao fim do teste: não"
-    assert audit_rows(db, "contract.trial_updated")[-1].after == {"trial_auto_activate": False}
+    assert events(db)[-1].actor_label == "api:integração"
+    last = audit_rows(db, "contract.trial_updated")[-1]
+    assert (last.before, last.after, last.actor_label) == ({"trial_auto_activate": True},
+                                                           {"trial_auto_activate": False}, "api:integração")
+
+    ends_at = trial.trial_ends_at
+    services.update_trial(trial, None, False, actor=manager)  # no end date any more
+    assert trial.trial_ends_at is None
+    event = events(db)[-1]
+    assert (event.from_value, event.to_value) == (ends_at.isoformat(), None)
+    assert audit_rows(db, "contract.trial_updated")[-1].after == {"trial_ends_at": None}
+
+
+def test_a_trial_may_end_no_earlier_than_the_coming_midnight(db, partner, plan):
+    """The last day chosen ends at the following midnight in São Paulo; that moment must be in the future."""
+    trial = ClientFactory(partner=partner, plan=plan, status=S.TRIAL, trial_ends_at=None)
+    sao_paulo = ZoneInfo("America/Sao_Paulo")
+    today = utcnow().astimezone(sao_paulo).date()
+    midnight = datetime.combine(today, time.min, tzinfo=sao_paulo)
+    with time_machine.travel(midnight, tick=False):
+        with pytest.raises(ValidationError):
+            services.update_trial(trial, today - timedelta(days=1), False)  # would end right now
+        services.update_trial(trial, today, False)
+    assert trial.trial_ends_at == midnight + timedelta(days=1)
 
 
 def test_update_trial_refuses_a_past_day_and_a_contract_out_of_trial(db, partner, plan, client_row):
@@ -216,7 +245,7 @@ def test_dunning_hooks_return_what_they_did(db, partner, plan):
     trial = ClientFactory(partner=partner, plan=plan, status=S.TRIAL)
     assert services.block_for_non_payment(trial) is True
     assert (trial.status, trial.status_reason) == (S.BLOCKED, "non_payment")
-    assert events(db, trial)[-1].actor_label == "sistema (cobrança)"
+    assert (events(db, trial)[-1].actor_label, events(db, trial)[-1].note) == ("sistema (cobrança)", None)
     assert services.block_for_non_payment(trial) is False  # already blocked
     assert services.unblock_after_payment(trial) is True
     assert trial.status == S.ACTIVE
@@ -249,4 +278,18 @@ def test_history_holds_only_the_clients_own_events_newest_first(db, partner, pla
     assert [e.note for e in services.history(client_row)] == ["terceiro", "segundo", "primeiro"]
     assert [e.note for e in services.history(other)] == ["do outro"]
     assert [e.note for e in services.history(client_row, limit=2)] == ["terceiro", "segundo"]
-    assert len(services.history(client_row)) == 3  # the default limit is not tiny
+    # Newest first by the event's moment, then by id when two share it.
+    first, second, third = sorted(services.history(client_row), key=lambda e: e.id)
+    first.at = third.at + timedelta(hours=1)
+    second.at = third.at
+    db.session.flush()
+    assert [e.note for e in services.history(client_row)] == ["primeiro", "terceiro", "segundo"]
+
+
+def test_history_keeps_the_latest_hundred(db, client_row):
+    for n in range(51):
+        services.change_status(client_row, "blocked", "manual", note=f"bloqueio {n}")
+        services.change_status(client_row, "active", note=f"volta {n}")
+    latest = services.history(client_row)
+    assert len(latest) == 100
+    assert latest[0].note == "volta 50" and latest[-1].note == "bloqueio 1"  # 102 events: the 2 oldest left out
