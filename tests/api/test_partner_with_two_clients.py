@@ -144,3 +144,18 @@ def test_client_user_sees_its_own_client_not_the_partners_other_one(db, login_as
     page = text_of(browser.get("/cliente"))
     assert "Segunda Farmácia Ltda" in page and "Primeira Padaria Ltda" not in page
     assert browser.get(f"/clientes/{first.id}").status_code in (403, 404)
+
+
+def test_staff_see_no_client_through_the_partner_lookups(app, db, first, second, admin_user, finance_user, manager,
+                                                         accountant):
+    """The panel's lookups scope by role; a role without a scope (staff use /admin) sees nothing."""
+    from werkzeug.exceptions import NotFound
+
+    from partner.access import clients_visible_to, get_client_for
+
+    for staff in (admin_user, finance_user):
+        assert db.session.scalars(clients_visible_to(staff)).all() == []
+        with pytest.raises(NotFound):
+            get_client_for(staff, first.id)
+    assert set(db.session.scalars(clients_visible_to(manager)).all()) == {first, second}
+    assert set(db.session.scalars(clients_visible_to(accountant)).all()) == {first, second}
