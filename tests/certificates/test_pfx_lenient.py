@@ -2,6 +2,7 @@
 and the PKCS#12 reader that opens them: the client is not sent away to export the file again."""
 
 import hashlib
+import hmac
 import sys
 from datetime import UTC, datetime, timedelta
 
@@ -237,3 +238,54 @@ def test_deep_nesting_in_an_other_name_is_no_cnpj_not_a_crash():
         assert pfx._decode_der_string(pfx._der(0x24, pfx._der(0x24, pfx._der(0x24, pfx._der(0x24, value))))) is None
     finally:
         sys.setrecursionlimit(limit)
+
+
+# -- small rules the mutation run showed unpinned -----------------------------------------------------
+
+
+def test_brazil_zone_and_its_fallback_without_tzdata(monkeypatch):
+    assert pfx._brazil_zone().key == "America/Sao_Paulo"
+
+    def missing(key):
+        raise pfx.ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(pfx, "ZoneInfo", missing)
+    zone = pfx._brazil_zone()
+    assert zone.utcoffset(None) == timedelta(hours=-3) and zone.tzname(None) == "BRT"
+
+
+def test_indefinite_length_on_a_primitive_element_is_refused():
+    with pytest.raises(ValueError, match="^indefinite length on a primitive element$"):
+        pfx._read_tlv(b"\x04\x80ab\x00\x00", 0)
+
+
+def test_mac_check_bounds_and_unknown_digests():
+    salt, content = b"salt5678", b"conteudo"
+    secret = "senha".encode("utf-16-be") + b"\0\0"
+
+    def mac(iterations, digest_oid="1.3.14.3.2.26"):
+        key = pfx._pkcs12_kdf("sha1", secret, salt, 3, max(iterations, 1))
+        return pfx._MacData(digest_oid, hmac.new(key, content, "sha1").digest(), salt, iterations, content)
+
+    assert pfx._verify_mac(mac(1), "senha") is True
+    assert pfx._verify_mac(mac(1), "outra") is False
+    assert pfx._verify_mac(mac(0), "senha") is None
+    assert pfx._verify_mac(mac(pfx._MAX_MAC_ITERATIONS + 1), "senha") is None
+    assert pfx._verify_mac(mac(2, digest_oid="1.2.3.4"), "senha") is None
+
+
+def test_password_encodings():
+    assert pfx._password_encodings("é") == ["é".encode("utf-16-be") + b"\0\0", b"\x00\xc3\x00\xa9\x00\x00"]
+    assert pfx._password_encodings("") == [b"\0\0", b""]
+    assert pfx._password_encodings("abc") == ["abc".encode("utf-16-be") + b"\0\0"]
+
+
+def test_without_a_mac_the_error_text_decides():
+    assert pfx._classify_load_failure("x", None, ValueError("Invalid password or PKCS12 data")) == (
+        ErrorCode.WRONG_PASSWORD)
+    assert pfx._classify_load_failure("x", None, ValueError("ParseError")) == ErrorCode.UNSUPPORTED_ENCODING
+
+
+def test_cnpj_after_the_last_colon_of_the_common_name():
+    cert = pfxgen.make_certificate(f"EMPRESA: FILIAL SUL:{pfxgen.VALID_CNPJ}")
+    assert pfx.extract_cnpj(cert) == pfxgen.VALID_CNPJ
