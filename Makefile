@@ -26,13 +26,14 @@ CHROMIUM := /usr/bin/chromium
 # Babel scans the project's own code only (the default ignores dot-folders such as .venv).
 EXTRACT_IGNORE := --ignore-dirs='.* ._ tests bench migrations instance static node_modules'
 
-.PHONY: help run test test-pg lint translations compile-translations serve-prod worker beat clean
+.PHONY: help run test test-pg lint mutation translations compile-translations serve-prod worker beat clean
 
 help:
 	@echo "make run          web app (gunicorn) on http://$(HOST):$(PORT) + Celery worker with beat (demo data, SQLite)"
 	@echo "make test         the whole test suite on SQLite (browser tests need $(CHROMIUM))"
 	@echo "make test-pg      the suite on PostgreSQL (PG_TEST_URL=$(PG_TEST_URL))"
 	@echo "make lint         ruff check and the import contracts (lint-imports, .importlinter)"
+	@echo "make mutation     mutation score of the core rules, per file (slow; not in CI; FILES=billing/pricing.py)"
 	@echo "make translations extract strings, update and compile the catalogs"
 	@echo "make serve-prod   migrate, then gunicorn -w $(WORKERS) on $(BIND) (set DATABASE_URL, REDIS_URL, SECRET_KEY)"
 	@echo "make worker/beat  the production Celery worker / beat scheduler (one beat per deployment)"
@@ -98,6 +99,10 @@ test-pg: $(DEV_STAMP) compile-translations
 lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# Mutation testing of the files listed in tools/mutation.py (minutes per file; not part of CI).
+mutation: $(DEV_STAMP) compile-translations
+	$(PY) tools/mutation.py $(FILES)
 
 # Production: DATABASE_URL=postgresql+psycopg://…, REDIS_URL=redis://…, SECRET_KEY, REVENDA_PRODUCTION=1.
 serve-prod: $(RUN_STAMP) compile-translations

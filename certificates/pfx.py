@@ -12,6 +12,11 @@ Two things go beyond what ``cryptography`` offers:
   password and for a file whose certificate it refuses to parse (e.g. the classic SEFAZ-RS test
   certificate, with a DER flaw OpenSSL tolerates). To tell them apart we verify the PKCS#12 MAC
   ourselves (RFC 7292, appendix B): a MAC that verifies proves the password right.
+* Certificates written by older CA software encode a DEFAULT value explicitly (``critical FALSE``
+  in an extension, ``cA FALSE`` in basicConstraints): OpenSSL reads them, ``cryptography`` refuses
+  them. When the password is right, we then open the PFX ourselves (PBES2 or PKCS#12 3DES bags),
+  drop those redundant FALSE values and let ``cryptography`` read the certificate; the fingerprint
+  is still the one of the certificate as issued.
 * The CNPJ comes from the ICP-Brasil subjectAltName otherName 2.16.76.1.3.3, else from the CN.
 
 This module checks the certificate itself, not its chain: it does not prove an ICP-Brasil CA issued
@@ -32,8 +37,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.ciphers.algorithms import AES
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.hazmat.primitives.serialization.pkcs12 import PKCS12PrivateKeyTypes
 from cryptography.x509.oid import NameOID
@@ -153,9 +162,9 @@ def inspect_pfx(
     data = bytes(data)
     _check_size(data, max_bytes)
     mac = _read_pfx_outer(data)
-    key, cert, extra_certs = _load(data, password, mac)
+    key, cert, extra_certs, as_issued = _load(data, password, mac)
     cert = _select_certificate(key, cert, extra_certs)
-    cnpj, info = _describe(cert)
+    cnpj, info = _describe(cert, as_issued.get(cert.fingerprint(hashes.SHA256())))
     _check_validity(info, now or datetime.now(UTC))
     _check_company(cnpj, expected)
     return info
@@ -204,23 +213,32 @@ def _read_pfx_outer(data: bytes) -> _MacData | None:
     """Check the PFX outer structure and return its MacData (None when absent or unreadable)."""
     try:
         mac = _parse_pfx(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting is refused, whatever the stack left to us
         raise CertificateError(ErrorCode.NOT_PKCS12) from None
     if mac is not None and mac.iterations > _MAX_MAC_ITERATIONS:
         raise CertificateError(ErrorCode.UNSUPPORTED_ENCODING)
     return mac
 
 
-def _load(
-    data: bytes, password: str, mac: _MacData | None
-) -> tuple[PKCS12PrivateKeyTypes | None, x509.Certificate | None, list[x509.Certificate]]:
-    """Decrypt the PFX; a failure is a wrong password unless the MAC proves the password right."""
+_Loaded = tuple[PKCS12PrivateKeyTypes | None, x509.Certificate | None, list[x509.Certificate], dict[bytes, bytes]]
+
+
+def _load(data: bytes, password: str, mac: _MacData | None) -> _Loaded:
+    """Decrypt the PFX; a failure is a wrong password unless the MAC proves the password right.
+
+    Returns the key, the certificate paired with it, the other certificates, and the DER as issued
+    of any certificate that had to be re-encoded (by its SHA-256 fingerprint once re-encoded).
+    """
     try:
         loaded = _load_pkcs12_quietly(data, password.encode("utf-8"))
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise CertificateError(_classify_load_failure(password, mac, exc)) from exc
+        code = _classify_load_failure(password, mac, exc)
+        lenient = _load_leniently(data, password) if code == ErrorCode.UNSUPPORTED_ENCODING else None
+        if lenient is None:
+            raise CertificateError(code) from exc
+        return lenient
     cert = loaded.cert.certificate if loaded.cert is not None else None
-    return loaded.key, cert, [extra.certificate for extra in loaded.additional_certs]
+    return loaded.key, cert, [extra.certificate for extra in loaded.additional_certs], {}
 
 
 def _load_pkcs12_quietly(data: bytes, password: bytes) -> pkcs12.PKCS12KeyAndCertificates:
@@ -262,8 +280,11 @@ def _select_certificate(
     return cert
 
 
-def _describe(cert: x509.Certificate) -> tuple[str | None, CertificateInfo]:
-    """Read everything we keep; cryptography parses names and extensions lazily, so do it now."""
+def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> tuple[str | None, CertificateInfo]:
+    """Read everything we keep; cryptography parses names and extensions lazily, so do it now.
+
+    ``as_issued`` is the certificate's DER before we re-encoded it, for the fingerprint.
+    """
     try:
         cnpj = extract_cnpj(cert)
         info = CertificateInfo(
@@ -272,7 +293,8 @@ def _describe(cert: x509.Certificate) -> tuple[str | None, CertificateInfo]:
             cnpj=cnpj or "",
             serial=format(cert.serial_number, "x"),
             issuer=cert.issuer.rfc4514_string(),
-            fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(),
+            fingerprint_sha256=hashlib.sha256(as_issued).hexdigest() if as_issued else cert.fingerprint(
+                hashes.SHA256()).hex(),
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,
         )
@@ -378,7 +400,7 @@ def _decode_der_string(value: bytes) -> str | None:
         if end != len(value) or tlv.tag not in _STRING_CODECS:
             return None
         return _octets(tlv).decode(_STRING_CODECS[tlv.tag])
-    except ValueError:  # includes UnicodeDecodeError
+    except (ValueError, RecursionError):  # ValueError includes UnicodeDecodeError
         return None
 
 
@@ -581,17 +603,32 @@ def _password_encodings(password: str) -> list[bytes]:
     return encodings
 
 
-def _pkcs12_kdf(hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int) -> bytes:
-    """RFC 7292 appendix B.2 key derivation; ``purpose`` 3 derives the MAC key (digest-sized)."""
+def _pkcs12_kdf(
+    hash_name: str, password: bytes, salt: bytes, purpose: int, iterations: int, length: int | None = None
+) -> bytes:
+    """RFC 7292 appendix B.2 key derivation: ``purpose`` 1 a cipher key, 2 an IV, 3 the MAC key.
+
+    ``length`` defaults to one digest (a MAC key); longer output (a 3DES key) takes more rounds.
+    """
     new_hash = getattr(hashlib, hash_name)  # the direct constructor: the loop below is hot
-    block = new_hash().block_size
+    block, size = new_hash().block_size, new_hash().digest_size
+    length = size if length is None else length
     diversifier = bytes([purpose]) * block
-    result = new_hash(diversifier + _fill(salt, block) + _fill(password, block)).digest()
-    for _ in range(iterations - 1):
-        result = new_hash(result).digest()
-    # A MAC key is one digest long, so the algorithm's further rounds (which only produce longer
-    # output, for cipher keys) are never needed.
-    return result
+    text = _fill(salt, block) + _fill(password, block)
+    output = b""
+    while True:
+        result = new_hash(diversifier + text).digest()
+        for _ in range(iterations - 1):
+            result = new_hash(result).digest()
+        output += result
+        if len(output) >= length:
+            return output[:length]
+        # More output needed: add (result repeated to a block) + 1 to every block of the text.
+        addend = int.from_bytes(_fill(result, block), "big") + 1
+        text = b"".join(
+            ((int.from_bytes(text[i : i + block], "big") + addend) % (1 << (8 * block))).to_bytes(block, "big")
+            for i in range(0, len(text), block)
+        )
 
 
 def _fill(data: bytes, block: int) -> bytes:
@@ -600,3 +637,175 @@ def _fill(data: bytes, block: int) -> bytes:
         return b""
     length = block * math.ceil(len(data) / block)
     return (data * math.ceil(length / len(data)))[:length]
+
+
+# --- lenient reading: certificates cryptography refuses over an explicit DEFAULT value ------------
+
+_ID_ENCRYPTED_DATA = "1.2.840.113549.1.7.6"
+_KEY_BAG = "1.2.840.113549.1.12.10.1.1"
+_SHROUDED_KEY_BAG = "1.2.840.113549.1.12.10.1.2"
+_CERT_BAG = "1.2.840.113549.1.12.10.1.3"
+_X509_CERTIFICATE = "1.2.840.113549.1.9.22.1"
+_PBES2, _PBKDF2 = "1.2.840.113549.1.5.13", "1.2.840.113549.1.5.12"
+_PBE_SHA1_3DES = "1.2.840.113549.1.12.1.3"
+_PRFS = {
+    "1.2.840.113549.2.7": hashes.SHA1,
+    "1.2.840.113549.2.8": hashes.SHA224,
+    "1.2.840.113549.2.9": hashes.SHA256,
+    "1.2.840.113549.2.10": hashes.SHA384,
+    "1.2.840.113549.2.11": hashes.SHA512,
+}
+_AES_CBC_KEY_SIZES = {"2.16.840.1.101.3.4.1.2": 16, "2.16.840.1.101.3.4.1.22": 24, "2.16.840.1.101.3.4.1.42": 32}
+_DES_EDE3_CBC = "1.2.840.113549.3.7"
+_BOOLEAN, _OCTET_STRING, _CONTEXT_3 = 0x01, 0x04, 0xA3
+_FALSE = b"\x01\x01\x00"
+
+
+def _load_leniently(data: bytes, password: str) -> _Loaded | None:
+    """Open the PFX ourselves when cryptography refused a certificate in it; None if we cannot either.
+
+    Only the encodings OpenSSL tolerates and cryptography does not are repaired (an explicit
+    ``FALSE`` where FALSE is the default); anything else stays refused.
+    """
+    try:
+        keys, certificates = _read_bags(data, password)
+        key = serialization.load_der_private_key(keys[0], None) if keys else None
+        as_issued, loaded = {}, []
+        for der in certificates:
+            repaired = _without_explicit_false(der)
+            cert = x509.load_der_x509_certificate(repaired)
+            if repaired != der:
+                as_issued[cert.fingerprint(hashes.SHA256())] = der
+            loaded.append(cert)
+    except (ValueError, TypeError, UnsupportedAlgorithm, RecursionError):
+        return None
+    paired = next((cert for cert in loaded if key is not None and _same_public_key(key, cert)), None)
+    return key, paired, [cert for cert in loaded if cert is not paired], as_issued
+
+
+def _read_bags(data: bytes, password: str) -> tuple[list[bytes], list[bytes]]:
+    """The private keys (PKCS#8 DER, decrypted) and X.509 certificates (DER) of a password-mode PFX."""
+    pfx, _ = _read_tlv(data, 0)
+    _, auth_safe, *_ = pfx.children()
+    content_type, content = auth_safe.children()
+    if _decode_oid(content_type.content) != _ID_DATA:
+        raise ValueError("public-key integrity mode")
+    (octets,) = content.children()
+    safe, _ = _read_tlv(_octets(octets), 0)
+    keys, certificates = [], []
+    for info in safe.children():
+        info_type, *info_content = info.children()
+        if _decode_oid(info_type.content) == _ID_DATA:
+            (inner,) = info_content[0].children()
+            bags = _octets(inner)
+        elif _decode_oid(info_type.content) == _ID_ENCRYPTED_DATA:
+            _, encrypted_info = info_content[0].children()[0].children()[:2]
+            _, algorithm, ciphertext = encrypted_info.children()
+            bags = _decrypt(algorithm, _octets(ciphertext), password)
+        else:
+            raise ValueError("enveloped bags")
+        bag_list, _ = _read_tlv(bags, 0)
+        for bag in bag_list.children():
+            bag_type, value, *_ = bag.children()
+            (value,) = value.children()
+            kind = _decode_oid(bag_type.content)
+            if kind == _KEY_BAG:
+                keys.append(value.buffer[value.start - _header_size(value) : value.end])
+            elif kind == _SHROUDED_KEY_BAG:
+                algorithm, ciphertext = value.children()
+                keys.append(_decrypt(algorithm, _octets(ciphertext), password))
+            elif kind == _CERT_BAG:
+                cert_type, cert_value = value.children()
+                if _decode_oid(cert_type.content) == _X509_CERTIFICATE:
+                    certificates.append(_octets(cert_value.children()[0]))
+    return keys, certificates
+
+
+def _header_size(tlv: _Tlv) -> int:
+    """How many bytes the tag and length of ``tlv`` took (DER: definite lengths)."""
+    length = tlv.end - tlv.start
+    return 2 if length < 0x80 else 2 + (length.bit_length() + 7) // 8
+
+
+def _decrypt(algorithm: _Tlv, ciphertext: bytes, password: str) -> bytes:
+    """Decrypt a PKCS#12 bag: PBES2 (PBKDF2 with AES-CBC or 3DES-CBC) or PKCS#12 PBE SHA-1 3DES."""
+    oid, *parameters = algorithm.children()
+    scheme = _decode_oid(oid.content)
+    if scheme == _PBES2:
+        derivation, encryption = parameters[0].children()
+        kdf, kdf_parameters = derivation.children()
+        if _decode_oid(kdf.content) != _PBKDF2:
+            raise ValueError("unsupported key derivation")
+        salt, iterations, *options = kdf_parameters.children()
+        prf = hashes.SHA1
+        for option in options:
+            if option.tag == _SEQUENCE:
+                prf = _PRFS[_decode_oid(option.children()[0].content)]
+        cipher_oid, iv = encryption.children()
+        cipher_name = _decode_oid(cipher_oid.content)
+        size = 24 if cipher_name == _DES_EDE3_CBC else _AES_CBC_KEY_SIZES[cipher_name]
+        key = PBKDF2HMAC(prf(), size, _octets(salt), _iterations(iterations)).derive(password.encode("utf-8"))
+        cipher = TripleDES(key) if cipher_name == _DES_EDE3_CBC else AES(key)
+        iv = _octets(iv)
+    elif scheme == _PBE_SHA1_3DES:
+        salt, iterations = parameters[0].children()
+        count, secret = _iterations(iterations), password.encode("utf-16-be") + b"\x00\x00"
+        cipher = TripleDES(_pkcs12_kdf("sha1", secret, _octets(salt), 1, count, 24))
+        iv = _pkcs12_kdf("sha1", secret, _octets(salt), 2, count, 8)
+    else:
+        raise ValueError("unsupported bag encryption")
+    decryptor = Cipher(cipher, modes.CBC(iv)).decryptor()
+    unpadder = padding.PKCS7(cipher.block_size).unpadder()
+    return unpadder.update(decryptor.update(ciphertext) + decryptor.finalize()) + unpadder.finalize()
+
+
+def _iterations(tlv: _Tlv) -> int:
+    count = _integer(tlv)
+    if not 1 <= count <= _MAX_MAC_ITERATIONS:
+        raise ValueError("iteration count out of range")
+    return count
+
+
+def _without_explicit_false(der: bytes) -> bytes:
+    """The certificate with every explicit DEFAULT FALSE dropped: ``critical`` in its extensions and
+    ``cA`` in basicConstraints. Everything else is copied byte for byte (the signature no longer
+    covers the result; we never check it)."""
+    cert, _ = _read_tlv(der, 0)
+    tbs, *signature = cert.children()
+    fields = []
+    for field in tbs.children():
+        if field.tag == _CONTEXT_3:
+            (extensions,) = field.children()
+            repaired = b"".join(_extension_without_false(extension) for extension in extensions.children())
+            fields.append(_der(_CONTEXT_3, _der(_SEQUENCE, repaired)))
+        else:
+            fields.append(_whole(field))
+    return _der(_SEQUENCE, _der(_SEQUENCE, b"".join(fields)) + b"".join(_whole(part) for part in signature))
+
+
+def _extension_without_false(extension: _Tlv) -> bytes:
+    oid, *rest = extension.children()
+    if rest and _whole(rest[0]) == _FALSE:
+        rest = rest[1:]
+    value = rest[-1]
+    if oid.content == bytes.fromhex("551d13") and value.tag == _OCTET_STRING:  # basicConstraints
+        constraints, _ = _read_tlv(value.content, 0)
+        inner = constraints.children()
+        if inner and _whole(inner[0]) == _FALSE:
+            inner = inner[1:]
+        value_der = _der(_OCTET_STRING, _der(_SEQUENCE, b"".join(_whole(item) for item in inner)))
+        return _der(_SEQUENCE, b"".join(_whole(item) for item in [oid, *rest[:-1]]) + value_der)
+    return _der(_SEQUENCE, b"".join(_whole(item) for item in [oid, *rest]))
+
+
+def _whole(tlv: _Tlv) -> bytes:
+    """The element's own bytes, tag and length included (DER input: definite lengths)."""
+    return tlv.buffer[tlv.start - _header_size(tlv) : tlv.end]
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    length = len(content)
+    if length < 0x80:
+        return bytes([tag, length]) + content
+    size = (length.bit_length() + 7) // 8
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content

@@ -237,3 +237,81 @@ def test_format_brl_round_trips(cents):
     sign = -1 if text.startswith("-") else 1
     digits = text.removeprefix("-").removeprefix("R$ ").replace(".", "").replace(",", "")
     assert sign * int(digits) == cents
+
+
+# --- negative amounts (credits), integer results, messages -------------------
+
+signed_prices = st.integers(min_value=-(10**9), max_value=10**9)
+
+
+@pytest.mark.parametrize(
+    ("price", "discount", "amount"),
+    [(-4999, -2500, -2499), (-5000, -2500, -2500), (-1, -1, 0), (-3, -2, -1)],
+)
+def test_partner_discount_on_a_credit_rounds_half_away_from_zero(price, discount, amount):
+    assert discount_cents(price, "partner") == discount
+    assert price_for(price, "partner") == amount
+
+
+@given(signed_prices)
+def test_a_credit_is_priced_as_the_mirror_of_a_charge(price):
+    assert discount_cents(-price, "partner") == -discount_cents(price, "partner")
+    assert price_for(-price, "partner") == -price_for(price, "partner")
+    assert price_for(-price, "client") == -price
+
+
+def test_prorating_a_credit_mirrors_the_charge():
+    parts = [
+        prorate(-10000, date(2025, 6, 1), date(2025, 6, 10)),
+        prorate(-10000, date(2025, 6, 11), date(2025, 6, 20)),
+        prorate(-10000, date(2025, 6, 21), date(2025, 6, 30)),
+    ]
+    assert parts == [-3333, -3334, -3333]
+    assert prorate_span(-3100, date(2025, 1, 31), date(2025, 2, 1)) == -100 - 111
+
+
+@given(signed_prices, st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 1, 1)), st.integers(0, 70),
+       st.sampled_from(["partner", "client"]))
+def test_every_result_is_an_int_number_of_centavos(price, start, length, payer):
+    end = start + timedelta(days=length)
+    results = [discount_cents(price, payer), price_for(price, payer), prorate_span(price, start, end)]
+    if start.month == end.month and start.year == end.year:
+        results.append(prorate(price, start, end))
+    line = line_for(plan_id=1, plan_name="P", monthly_price_cents=price, payer=payer, period_start=start,
+                    period_end=end)
+    t = totals([line, line])
+    results += [line.list_price_cents, line.discount_cents, line.amount_cents,
+                t.list_price_cents, t.discount_cents, t.amount_cents]
+    assert [type(value) for value in results] == [int] * len(results)
+
+
+def test_rounding_helper_refuses_a_non_positive_denominator_and_divides_by_one():
+    from billing.pricing import _div_round_half_up
+
+    for denominator in (0, -2):
+        with pytest.raises(ValueError, match="^denominator must be positive$"):
+            _div_round_half_up(7, denominator)
+    assert _div_round_half_up(7, 1) == 7
+    assert _div_round_half_up(-7, 1) == -7
+    assert _div_round_half_up(-5, 2) == -3  # -2.5 rounds away from zero
+
+
+def test_errors_name_the_bad_argument():
+    with pytest.raises(ValueError, match=r"^payer must be one of \['client', 'partner'\], got 'reseller'$"):
+        discount_cents(100, "reseller")
+    with pytest.raises(TypeError, match="^list_price_cents must be an int number of centavos, got float$"):
+        discount_cents(49.99, "partner")
+    with pytest.raises(TypeError, match="^monthly_cents must be an int number of centavos, got str$"):
+        prorate("100", date(2025, 6, 1), date(2025, 6, 2))
+    with pytest.raises(TypeError, match="^cents must be an int number of centavos, got bool$"):
+        format_brl(True)
+    with pytest.raises(ValueError, match="^period_end 2025-06-09 is before period_start 2025-06-10$"):
+        prorate(10000, date(2025, 6, 10), date(2025, 6, 9))
+    with pytest.raises(ValueError, match="^2025-07-01 is outside month 2025-06$"):
+        prorate(10000, date(2025, 6, 30), date(2025, 7, 1), (2025, 6))
+    with pytest.raises(ValueError, match="^period_end 2025-06-09 is before period_start 2025-07-10$"):
+        prorate_span(10000, date(2025, 7, 10), date(2025, 6, 9))
+    with pytest.raises(ValueError, match="^amount_cents must equal list_price_cents - discount_cents$"):
+        InvoiceLineSnapshot(1, "x", 100, 10, 80, date(2025, 1, 1), date(2025, 1, 31), "x")
+    with pytest.raises(ValueError, match="^period_end is before period_start$"):
+        InvoiceLineSnapshot(1, "x", 100, 10, 90, date(2025, 1, 2), date(2025, 1, 1), "x")

@@ -7,12 +7,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Iterable
+from datetime import datetime
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import padding as sym_padding
+from cryptography.hazmat.primitives.asymmetric import padding as asym_padding
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.ciphers import Cipher, modes
+from cryptography.hazmat.primitives.ciphers.algorithms import AES
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from certificates.samples import *  # noqa: F403 - the generators and constants the tests use as pfxgen.X
 from certificates.samples import (
     COMPANY,
+    KEY_CA,
     KEY_STRANGER,
     PASSWORD,
     VALID_CNPJ,
@@ -195,3 +206,116 @@ def _with_explicit_critical_false(cert_der: bytes) -> bytes:
     tbs_parts[-1] = (0xA3, der_tlv(0x30, rebuilt))
     new_tbs = der_tlv(0x30, b"".join(der_tlv(*part) for part in tbs_parts))
     return der_tlv(0x30, new_tbs + der_tlv(*algorithm) + der_tlv(*signature))
+
+
+# --- certificates cryptography refuses but OpenSSL reads -----------------------------------------
+
+_OIDS = {  # DER contents of the object identifiers the hand-made PFX needs
+    "data": "2a864886f70d010701", "encryptedData": "2a864886f70d010706", "shroudedKeyBag": "2a864886f70d010c0a0102",
+    "certBag": "2a864886f70d010c0a0103", "x509Certificate": "2a864886f70d01091601", "pbes2": "2a864886f70d01050d",
+    "pbkdf2": "2a864886f70d01050c", "sha256": "608648016503040201", "keyBag": "2a864886f70d010c0a0101",
+    "hmacWithSHA1": "2a864886f70d0207", "hmacWithSHA224": "2a864886f70d0208", "hmacWithSHA256": "2a864886f70d0209",
+    "hmacWithSHA384": "2a864886f70d020a", "hmacWithSHA512": "2a864886f70d020b",
+    "aes128cbc": "608648016503040102", "aes192cbc": "608648016503040116", "aes256cbc": "60864801650304012a",
+    "desEde3cbc": "2a864886f70d0307",
+}
+_PRF_HASHES = {"hmacWithSHA1": hashes.SHA1, "hmacWithSHA224": hashes.SHA224, "hmacWithSHA256": hashes.SHA256,
+               "hmacWithSHA384": hashes.SHA384, "hmacWithSHA512": hashes.SHA512}
+_CIPHERS = {"aes128cbc": (16, AES), "aes192cbc": (24, AES), "aes256cbc": (32, AES), "desEde3cbc": (24, TripleDES)}
+
+
+def _oid(name: str) -> bytes:
+    return der_tlv(0x06, bytes.fromhex(_OIDS[name]))
+
+
+def with_explicit_false(cert: x509.Certificate) -> bytes:
+    """``cert`` re-encoded the way older CA software wrote certificates: ``critical FALSE`` spelled out
+    in every non-critical extension (DER says a DEFAULT value must be left out) and re-signed by the
+    test CA. OpenSSL reads the result; ``cryptography`` refuses it."""
+    tbs_fields = der_children(cert.tbs_certificate_bytes)
+    fields = b""
+    for tag, content in tbs_fields:
+        if tag == 0xA3:
+            (_, extensions), = der_children(der_tlv(tag, content))
+            rewritten = b""
+            for _, extension in der_children(der_tlv(0x30, extensions)):
+                parts = der_children(der_tlv(0x30, extension))
+                if len(parts) == 2:  # no critical flag: FALSE by default, now written out
+                    parts = [parts[0], (0x01, b"\x00"), parts[1]]
+                rewritten += der_tlv(0x30, b"".join(der_tlv(*part) for part in parts))
+            content = der_tlv(0x30, rewritten)
+        fields += der_tlv(tag, content)
+    tbs = der_tlv(0x30, fields)
+    signature = rsa_key(KEY_CA).sign(tbs, asym_padding.PKCS1v15(), hashes.SHA256())
+    algorithm = der_tlv(*der_children(cert.public_bytes(serialization.Encoding.DER))[1])
+    return der_tlv(0x30, tbs + algorithm + der_tlv(0x03, b"\x00" + signature))
+
+
+def _kdf_mac_key(password: str, salt: bytes, iterations: int) -> bytes:
+    """RFC 7292 B.2, purpose 3 (MAC key), SHA-256, one digest of output."""
+    block = 64
+
+    def fill(data: bytes) -> bytes:  # repeat up to the next multiple of the block size
+        length = block * -(-len(data) // block)
+        return (data * (length // len(data) + 1))[:length] if data else b""
+
+    secret = password.encode("utf-16-be") + b"\x00\x00"
+    result = hashlib.sha256(bytes([3]) * block + fill(salt) + fill(secret)).digest()
+    for _ in range(iterations - 1):
+        result = hashlib.sha256(result).digest()
+    return result
+
+
+def pfx_from_der(
+    key: rsa.RSAPrivateKey | None, cert_ders: Iterable[bytes], *, password: str = PASSWORD, iterations: int = 2048,
+    prf: str = "hmacWithSHA256", cipher: str = "aes256cbc", shroud_key: bool = True,
+) -> bytes:
+    """A PFX laid out as OpenSSL 3 writes it, around certificates given as DER (even ones cryptography
+    cannot load): the certificates in an EncryptedData (PBES2: PBKDF2 with ``prf``, then ``cipher``;
+    an HMAC-SHA1 PRF is left out, as its DEFAULT), the key (if any) in a shrouded key bag (PBES2) or,
+    with ``shroud_key=False``, a plain key bag; a SHA-256 MAC."""
+    bags = b"".join(
+        der_tlv(0x30, _oid("certBag") + der_tlv(0xA0, der_tlv(0x30, _oid("x509Certificate")
+                                                              + der_tlv(0xA0, der_tlv(0x04, der)))))
+        for der in cert_ders
+    )
+    size, algorithm = _CIPHERS[cipher]
+    salt, iv = os.urandom(8), os.urandom(algorithm.block_size // 8)
+    secret = PBKDF2HMAC(_PRF_HASHES[prf](), size, salt, iterations).derive(password.encode("utf-8"))
+    padder = sym_padding.PKCS7(algorithm.block_size).padder()
+    encryptor = Cipher(algorithm(secret), modes.CBC(iv)).encryptor()
+    ciphertext = encryptor.update(padder.update(der_tlv(0x30, bags)) + padder.finalize()) + encryptor.finalize()
+    count = der_tlv(0x02, iterations.to_bytes((iterations.bit_length() + 8) // 8, "big"))
+    prf_id = b"" if prf == "hmacWithSHA1" else der_tlv(0x30, _oid(prf) + b"\x05\x00")
+    pbes2 = der_tlv(0x30, _oid("pbes2") + der_tlv(0x30, der_tlv(
+        0x30, _oid("pbkdf2") + der_tlv(0x30, der_tlv(0x04, salt) + count + der_tlv(0x02, bytes([size])) + prf_id))
+        + der_tlv(0x30, _oid(cipher) + der_tlv(0x04, iv))))
+    encrypted_data = der_tlv(0x30, _oid("encryptedData") + der_tlv(0xA0, der_tlv(0x30, der_tlv(0x02, b"\x00") + der_tlv(
+        0x30, _oid("data") + pbes2 + der_tlv(0x80, ciphertext)))))
+    key_data = b""
+    if key is not None:
+        encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if shroud_key
+                      else serialization.NoEncryption())
+        key_der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, encryption)
+        bag_type = _oid("shroudedKeyBag" if shroud_key else "keyBag")
+        key_bags = der_tlv(0x30, der_tlv(0x30, bag_type + der_tlv(0xA0, key_der)))
+        key_data = der_tlv(0x30, _oid("data") + der_tlv(0xA0, der_tlv(0x04, key_bags)))
+    auth_safe = der_tlv(0x30, encrypted_data + key_data)
+    mac_salt = os.urandom(8)
+    digest = hmac.new(_kdf_mac_key(password, mac_salt, iterations), auth_safe, "sha256").digest()
+    mac_data = der_tlv(0x30, der_tlv(0x30, der_tlv(0x30, _oid("sha256") + b"\x05\x00") + der_tlv(0x04, digest))
+                       + der_tlv(0x04, mac_salt) + count)
+    content_info = der_tlv(0x30, _oid("data") + der_tlv(0xA0, der_tlv(0x04, auth_safe)))
+    return der_tlv(0x30, der_tlv(0x02, b"\x03") + content_info + mac_data)
+
+
+def explicit_false_pfx(
+    cnpj: str = VALID_CNPJ, *, not_before: datetime | None = None, not_after: datetime | None = None,
+    password: str = PASSWORD,
+) -> tuple[bytes, bytes]:
+    """An e-CNPJ PFX whose certificate writes ``critical FALSE`` explicitly; returns (pfx, certificate DER)."""
+    cert = make_certificate(f"{COMPANY}:{cnpj}", other_names=ecnpj_other_names(cnpj), not_before=not_before,
+                            not_after=not_after)
+    der = with_explicit_false(cert)
+    return pfx_from_der(rsa_key(), [der, issuing_ca().public_bytes(serialization.Encoding.DER)],
+                        password=password), der

@@ -122,13 +122,20 @@ def test_dummy_certificate_has_no_cnpj_while_valid():
 
 
 @pytest.mark.shared_fixtures
-def test_certificate_cryptography_cannot_parse_is_not_a_wrong_password():
-    error = refusal(fixture(SEFAZ_RS), "associacao")
+def test_certificate_with_explicit_critical_false_is_read_as_openssl_reads_it():
+    # The SEFAZ-RS test certificate writes critical=FALSE out (older CA software did): cryptography
+    # refuses it, OpenSSL reads it, and so do we.
+    info = accepted(fixture(SEFAZ_RS), "associacao", now=datetime(2010, 1, 1, tzinfo=UTC))
 
-    assert error.code == ErrorCode.UNSUPPORTED_ENCODING
-    assert error.message.startswith("O certificado foi lido, mas contém uma codificação inválida")
-    assert "Exporte o PFX novamente" in error.message
-    assert isinstance(error.__cause__, ValueError)  # cryptography's own error, for the logs
+    assert info.cnpj == "99999090910270"
+    assert info.common_name == "NFe - Associacao NF-e:99999090910270"
+    assert info.serial == "313838"
+    assert (info.not_before, info.not_after) == (datetime(2009, 5, 22, 17, 7, 3, tzinfo=UTC),
+                                                 datetime(2010, 10, 2, 17, 7, 3, tzinfo=UTC))
+    # openssl x509 -fingerprint -sha256 of the certificate as issued
+    assert info.fingerprint_sha256 == "b43ac18e7a99661a1f1a87eb9438113a9890cc7b4ba90bcaf05ce0f4c654f770"
+    assert refusal(fixture(SEFAZ_RS), "associacao", now=IN_2025).message == "O certificado expirou em 02/10/2010."
+    assert refusal(fixture(SEFAZ_RS), "errada", now=IN_2025).code == ErrorCode.WRONG_PASSWORD
 
 
 @pytest.mark.shared_fixtures
@@ -206,18 +213,14 @@ def test_generated_certificate_without_a_cnpj_while_valid():
     assert error.code == ErrorCode.NO_CNPJ
 
 
-def test_generated_certificate_cryptography_cannot_parse_is_not_a_wrong_password():
+def test_generated_certificate_cryptography_cannot_parse_is_read_as_openssl_reads_it():
     data = pfxgen.unparseable_pfx()
     with pytest.raises(ValueError):
         pkcs12.load_pkcs12(data, pfxgen.PASSWORD.encode())  # cryptography's verdict, as on the SEFAZ-RS file
     control = pfxgen.unparseable_pfx(flawed=False)
     assert pkcs12.load_pkcs12(control, pfxgen.PASSWORD.encode()).cert is not None  # the flaw is the only problem
 
-    error = refusal(data)
-
-    assert error.code == ErrorCode.UNSUPPORTED_ENCODING
-    assert error.message.startswith("O certificado foi lido, mas contém uma codificação inválida")
-    assert isinstance(error.__cause__, ValueError)
+    assert accepted(data, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ  # the lenient reader
     assert refusal(data, "senha-errada").code == ErrorCode.WRONG_PASSWORD
     assert accepted(control, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
 
@@ -605,12 +608,14 @@ GENERATED_BYTES = generated_files()
 
 @pytest.fixture
 def cryptography_refuses(monkeypatch):
-    """Make cryptography fail as it does on the SEFAZ-RS certificate, whatever the password."""
+    """Make cryptography fail as it does on the SEFAZ-RS certificate, whatever the password, on a file
+    our own reader cannot open either."""
 
     def refuse(data, password):
         raise ValueError("error parsing asn1 value: ParseError { kind: EncodedDefault }")
 
     monkeypatch.setattr(pfx.pkcs12, "load_pkcs12", refuse)
+    monkeypatch.setattr(pfx, "_load_leniently", lambda data, password: None)
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Uploading A1 certificates from the panel tab and the partner API: every fixture file and the
 generated ones get their own message next to the right field, and nothing is stored on failure."""
 
+import hashlib
 import io
 import logging
 import os
@@ -27,7 +28,7 @@ from certhelpers import (
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import event, select
 
-from certificates import services
+from certificates import pfx, services
 from certificates.models import Certificate
 from core.audit import AuditEvent
 from core.db import db as _db
@@ -46,7 +47,7 @@ REFUSED = {
                 "O CNPJ do certificado (06.157.250/0001-16) não corresponde ao CNPJ do cliente (99.999.999/9999-99)."),
     SPED_CPF: ("06157250000116", "file", "Este certificado não contém um CNPJ de empresa (um e-CPF não é aceito)."),
     DUMMY: ("06157250000116", "file", "O certificado expirou em 26/07/2023."),
-    SEFAZ_RS: ("99999090910270", "file", "contém uma codificação inválida que não podemos processar"),
+    SEFAZ_RS: ("99999090910270", "file", "O certificado expirou em 02/10/2010."),  # read despite critical=FALSE
 }
 
 
@@ -141,7 +142,6 @@ def generated_cases():
         "empty": (b"", "file", "O arquivo está vazio."),
         "pem_instead_of_pfx": (b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "file",
                                "não é um certificado A1 no formato PFX"),
-        "unparseable": (pfxgen.unparseable_pfx(), "file", "contém uma codificação inválida que não podemos processar"),
     }
 
 
@@ -205,6 +205,25 @@ def test_generated_ecnpj_with_icp_oid_is_accepted(login_as, manager, ecnpj_clien
     assert cert.not_after == not_after
     event_ = _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.uploaded"))
     assert event_.client_id == ecnpj_client.id and event_.after["fingerprint_sha256"] == cert.fingerprint_sha256
+
+
+def test_certificate_with_explicit_critical_false_is_accepted(login_as, manager, ecnpj_client):
+    # Older CA software wrote critical=FALSE out; OpenSSL reads such files and so must we (issue 9).
+    not_before = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    not_after = not_before + timedelta(days=365)
+    data, der = pfxgen.explicit_false_pfx(ecnpj_client.cnpj, not_before=not_before, not_after=not_after)
+    http = login_as(manager)
+    response = upload(http, ecnpj_client.id, data)
+    assert response.status_code == 302
+    page = http.get(f"/clientes/{ecnpj_client.id}?tab=certificado").get_data(as_text=True)
+    assert f"Parabéns! Certificado válido até {pfx._br_date(not_after)}" in page
+    cert = services.active_certificate(ecnpj_client.id)
+    assert (cert.cnpj, cert.not_before, cert.not_after) == (ecnpj_client.cnpj, not_before, not_after)
+    assert cert.fingerprint_sha256 == hashlib.sha256(der).hexdigest()
+    assert services.decrypt_certificate(cert) == (data, pfxgen.PASSWORD)
+    event_ = _db.session.scalar(select(AuditEvent).where(AuditEvent.action == "certificate.uploaded"))
+    assert event_.client_id == ecnpj_client.id and event_.actor_id == manager.id
+    assert event_.after["fingerprint_sha256"] == cert.fingerprint_sha256
 
 
 def test_no_file_chosen(login_as, manager, ecnpj_client):

@@ -1,0 +1,291 @@
+"""Certificates OpenSSL reads and ``cryptography`` refuses (an explicit DEFAULT FALSE), deep nesting,
+and the PKCS#12 reader that opens them: the client is not sent away to export the file again."""
+
+import hashlib
+import hmac
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pfxgen
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from certificates import pfx
+from certificates.pfx import CertificateError, ErrorCode, inspect_pfx
+
+
+def refusal(data: bytes, password: str = pfxgen.PASSWORD, **kwargs) -> CertificateError:
+    kwargs.setdefault("expected_cnpj", None)
+    with pytest.raises(CertificateError) as caught:
+        inspect_pfx(data, password, **kwargs)
+    return caught.value
+
+
+def whole_seconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=0)
+
+
+# -- explicit critical=FALSE ----------------------------------------------------------------------
+
+
+def test_a_certificate_with_explicit_critical_false_is_read():
+    not_before = whole_seconds(datetime.now(UTC) - timedelta(days=10))
+    not_after = not_before + timedelta(days=365)
+    data, der = pfxgen.explicit_false_pfx(not_before=not_before, not_after=not_after)
+    with pytest.raises(ValueError, match="EncodedDefault"):  # what the client got "export it again" for
+        pkcs12.load_pkcs12(data, pfxgen.PASSWORD.encode())
+
+    info = inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj="11.222.333/0001-81")
+
+    assert info.cnpj == pfxgen.VALID_CNPJ
+    assert (info.not_before, info.not_after) == (not_before, not_after)
+    assert info.common_name == f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}"
+    assert info.subject == f"CN={pfxgen.COMPANY}:{pfxgen.VALID_CNPJ},OU=Certificado PJ A1,O=ICP-Brasil,C=BR"
+    assert info.issuer == pfxgen.issuing_ca().subject.rfc4514_string()
+    assert info.fingerprint_sha256 == hashlib.sha256(der).hexdigest()  # of the certificate as issued
+
+
+def test_explicit_false_certificates_still_go_through_every_check():
+    data, _ = pfxgen.explicit_false_pfx()
+    assert refusal(data, "senha errada").code == ErrorCode.WRONG_PASSWORD
+    mismatch = refusal(data, expected_cnpj="06157250000116")
+    assert mismatch.code == ErrorCode.CNPJ_MISMATCH
+    assert mismatch.message == ("O CNPJ do certificado (11.222.333/0001-81) não corresponde ao CNPJ do cliente "
+                                "(06.157.250/0001-16).")
+    past = datetime.now(UTC) - timedelta(days=800)
+    expired, _ = pfxgen.explicit_false_pfx(not_before=past, not_after=past + timedelta(days=365))
+    error = refusal(expired)
+    assert error.code == ErrorCode.EXPIRED
+    assert error.message == f"O certificado expirou em {pfx._br_date(past + timedelta(days=365))}."
+
+
+def test_a_certificate_broken_otherwise_is_still_an_encoding_problem():
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [b"\x30\x03\x02\x01\x00"])
+
+    error = refusal(data)
+
+    assert error.code == ErrorCode.UNSUPPORTED_ENCODING
+    assert "Exporte o PFX novamente" in error.message
+
+
+def test_explicit_false_is_dropped_and_nothing_else_changes():
+    cert = pfxgen.make_certificate("X", other_names=pfxgen.ecnpj_other_names(pfxgen.VALID_CNPJ))
+    der = pfxgen.with_explicit_false(cert)
+    assert der.count(b"\x01\x01\x00") >= 1
+
+    repaired = pfx._without_explicit_false(der)
+
+    assert pfx._without_explicit_false(cert.public_bytes(serialization.Encoding.DER)) == cert.public_bytes(
+        serialization.Encoding.DER)
+    loaded = x509.load_der_x509_certificate(repaired)
+    assert loaded.tbs_certificate_bytes == cert.tbs_certificate_bytes  # re-signed, same content
+    assert list(loaded.extensions) == list(cert.extensions)
+
+
+def test_basic_constraints_with_explicit_ca_false_are_repaired():
+    # basicConstraints { cA FALSE } written out, inside an extension that also spells critical FALSE
+    oid = pfxgen.der_tlv(0x06, bytes.fromhex("551d13"))
+    value = pfxgen.der_tlv(0x04, pfxgen.der_tlv(0x30, b"\x01\x01\x00"))
+    extension = pfx._read_tlv(pfxgen.der_tlv(0x30, oid + b"\x01\x01\x00" + value), 0)[0]
+
+    assert pfx._extension_without_false(extension) == pfxgen.der_tlv(0x30, oid + pfxgen.der_tlv(
+        0x04, pfxgen.der_tlv(0x30, b"")))
+    critical = pfx._read_tlv(pfxgen.der_tlv(0x30, oid + b"\x01\x01\xff" + value), 0)[0]
+    assert pfx._extension_without_false(critical) == pfxgen.der_tlv(0x30, oid + b"\x01\x01\xff" + pfxgen.der_tlv(
+        0x04, pfxgen.der_tlv(0x30, b"")))
+
+
+# -- the PKCS#12 reader agrees with cryptography on the files cryptography reads --------------------
+
+
+@pytest.mark.parametrize("mac_hash", [None, hashes.SHA1()], ids=["pbes2-aes", "pkcs12-3des"])
+def test_our_reader_finds_what_cryptography_finds(mac_hash):
+    cert = pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}")
+    data = pfxgen.make_pfx(pfxgen.rsa_key(), cert, extra_certs=[pfxgen.issuing_ca()], mac_hash=mac_hash)
+
+    key, paired, others, as_issued = pfx._load_leniently(data, pfxgen.PASSWORD)
+
+    assert key.private_numbers() == pfxgen.rsa_key().private_numbers()
+    assert paired == cert and others == [pfxgen.issuing_ca()] and as_issued == {}
+    assert pfx._load_leniently(data, "senha errada") is None
+
+
+@pytest.mark.parametrize("prf", ["hmacWithSHA1", "hmacWithSHA224", "hmacWithSHA256", "hmacWithSHA384",
+                                 "hmacWithSHA512"])
+@pytest.mark.parametrize("cipher", ["aes128cbc", "aes192cbc", "aes256cbc", "desEde3cbc"])
+def test_our_reader_opens_every_pbes2_variant(prf, cipher):
+    _, der = pfxgen.explicit_false_pfx()
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [der], prf=prf, cipher=cipher, iterations=3)
+
+    key, paired, others, as_issued = pfx._load_leniently(data, pfxgen.PASSWORD)
+
+    assert key.private_numbers() == pfxgen.rsa_key().private_numbers()
+    assert as_issued == {paired.fingerprint(hashes.SHA256()): der} and others == []
+    assert pfx._load_leniently(data, pfxgen.PASSWORD + "x") is None  # wrong key: the padding does not check out
+
+
+def test_our_reader_takes_an_unencrypted_key_bag():
+    _, der = pfxgen.explicit_false_pfx()
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [der], shroud_key=False)
+
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+
+
+def test_our_reader_pairs_the_key_with_its_certificate_whatever_the_order():
+    _, der = pfxgen.explicit_false_pfx()
+    ca = pfxgen.issuing_ca().public_bytes(serialization.Encoding.DER)
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [ca, der])
+
+    key, paired, others, as_issued = pfx._load_leniently(data, pfxgen.PASSWORD)
+
+    assert paired.fingerprint(hashes.SHA256()) in as_issued and as_issued[paired.fingerprint(hashes.SHA256())] == der
+    assert others == [pfxgen.issuing_ca()]
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=None).cnpj == pfxgen.VALID_CNPJ
+
+
+def test_explicit_false_certificate_without_its_key_is_no_key():
+    _, der = pfxgen.explicit_false_pfx()
+    data = pfxgen.pfx_from_der(None, [der])
+
+    assert pfx._load_leniently(data, pfxgen.PASSWORD)[:2] == (None, None)
+    assert refusal(data).code == ErrorCode.NO_KEY
+
+
+def test_unsupported_bag_encryption_and_iteration_counts_are_refused():
+    unknown = pfx._read_tlv(pfxgen.der_tlv(0x30, pfxgen.der_tlv(0x06, bytes.fromhex("2a864886f70d010c0106"))
+                                           + pfxgen.der_tlv(0x30, b"")), 0)[0]  # RC2-40: not supported
+    with pytest.raises(ValueError, match="unsupported bag encryption"):
+        pfx._decrypt(unknown, b"\x00" * 8, "x")
+    for count in (0, pfx._MAX_MAC_ITERATIONS + 1):
+        tlv = pfx._read_tlv(pfxgen.der_tlv(0x02, count.to_bytes(4, "big")), 0)[0]
+        with pytest.raises(ValueError, match="iteration count out of range"):
+            pfx._iterations(tlv)
+    for count in (1, pfx._MAX_MAC_ITERATIONS):
+        assert pfx._iterations(pfx._read_tlv(pfxgen.der_tlv(0x02, count.to_bytes(4, "big")), 0)[0]) == count
+
+
+@pytest.mark.parametrize(
+    ("password", "salt", "purpose", "iterations", "length", "expected"),
+    [
+        ("smeg", "0A58CF64530D823F", 1, 1, 24, "8AAAE6297B6CB04642AB5B077851284EB7128F1A2A7FBCA3"),
+        ("smeg", "0A58CF64530D823F", 2, 1, 8, "79993DFE048D3B76"),
+        ("queeg", "05DEC959ACFF72F7", 1, 1000, 24, "ED2034E36328830FF09DF1E1A07DD357185DAC0D4F9EB3D4"),
+    ],
+)
+def test_pkcs12_kdf_longer_keys(password, salt, purpose, iterations, length, expected):
+    # The Bouncy Castle vectors, full length: a 3DES key needs a second round of the KDF.
+    encoded = password.encode("utf-16-be") + b"\0\0"
+
+    assert pfx._pkcs12_kdf("sha1", encoded, bytes.fromhex(salt), purpose, iterations, length).hex().upper() == expected
+
+
+# -- deep nesting -----------------------------------------------------------------------------------
+
+
+def nested(levels: int) -> bytes:
+    return b"\x30\x80" * levels + b"\x00\x00" * levels
+
+
+def test_nesting_is_bounded():
+    assert pfx._read_tlv(nested(17), 0)[1] == 68
+    with pytest.raises(ValueError, match="nested too deep"):
+        pfx._read_tlv(nested(18), 0)
+    segments = b"\x04\x01a"
+    for _ in range(16):
+        segments = pfx._der(0x24, segments)
+    assert pfx._octets(pfx._read_tlv(segments, 0)[0]) == b"a"
+    with pytest.raises(ValueError, match="nested too deep"):
+        pfx._octets(pfx._read_tlv(pfx._der(0x24, segments), 0)[0])
+
+
+@pytest.mark.parametrize("levels", [18, 10_000])
+def test_deeply_nested_der_is_not_a_pfx(levels):
+    error = refusal(nested(levels))
+
+    assert error.code == ErrorCode.NOT_PKCS12
+    assert error.message.startswith("O arquivo não é um certificado A1 no formato PFX")
+
+
+def test_nesting_deeper_than_the_stack_allows_is_not_a_pfx():
+    """Where the stack is short (a worker thread, a deep caller), a RecursionError inside the reader
+    is still the uploader's "not a PFX", never a crash."""
+    frames, frame = 0, sys._getframe()
+    while frame is not None:
+        frames, frame = frames + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(frames + 25)
+    try:
+        with pytest.raises(CertificateError) as caught:
+            inspect_pfx(nested(17), "x", expected_cnpj=None)
+    finally:
+        sys.setrecursionlimit(limit)
+    assert caught.value.code == ErrorCode.NOT_PKCS12
+
+
+def test_deep_nesting_in_an_other_name_is_no_cnpj_not_a_crash():
+    value = b"\x04\x0e" + pfxgen.VALID_CNPJ.encode()
+    for _ in range(40):
+        value = pfx._der(0x24, value)
+    assert pfx._decode_der_string(value) is None
+    frames, frame = 0, sys._getframe()
+    while frame is not None:
+        frames, frame = frames + 1, frame.f_back
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(frames + 12)
+    try:
+        assert pfx._decode_der_string(pfx._der(0x24, pfx._der(0x24, pfx._der(0x24, pfx._der(0x24, value))))) is None
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+# -- small rules the mutation run showed unpinned -----------------------------------------------------
+
+
+def test_brazil_zone_and_its_fallback_without_tzdata(monkeypatch):
+    assert pfx._brazil_zone().key == "America/Sao_Paulo"
+
+    def missing(key):
+        raise pfx.ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(pfx, "ZoneInfo", missing)
+    zone = pfx._brazil_zone()
+    assert zone.utcoffset(None) == timedelta(hours=-3) and zone.tzname(None) == "BRT"
+
+
+def test_indefinite_length_on_a_primitive_element_is_refused():
+    with pytest.raises(ValueError, match="^indefinite length on a primitive element$"):
+        pfx._read_tlv(b"\x04\x80ab\x00\x00", 0)
+
+
+def test_mac_check_bounds_and_unknown_digests():
+    salt, content = b"salt5678", b"conteudo"
+    secret = "senha".encode("utf-16-be") + b"\0\0"
+
+    def mac(iterations, digest_oid="1.3.14.3.2.26"):
+        key = pfx._pkcs12_kdf("sha1", secret, salt, 3, max(iterations, 1))
+        return pfx._MacData(digest_oid, hmac.new(key, content, "sha1").digest(), salt, iterations, content)
+
+    assert pfx._verify_mac(mac(1), "senha") is True
+    assert pfx._verify_mac(mac(1), "outra") is False
+    assert pfx._verify_mac(mac(0), "senha") is None
+    assert pfx._verify_mac(mac(pfx._MAX_MAC_ITERATIONS + 1), "senha") is None
+    assert pfx._verify_mac(mac(2, digest_oid="1.2.3.4"), "senha") is None
+
+
+def test_password_encodings():
+    assert pfx._password_encodings("é") == ["é".encode("utf-16-be") + b"\0\0", b"\x00\xc3\x00\xa9\x00\x00"]
+    assert pfx._password_encodings("") == [b"\0\0", b""]
+    assert pfx._password_encodings("abc") == ["abc".encode("utf-16-be") + b"\0\0"]
+
+
+def test_without_a_mac_the_error_text_decides():
+    assert pfx._classify_load_failure("x", None, ValueError("Invalid password or PKCS12 data")) == (
+        ErrorCode.WRONG_PASSWORD)
+    assert pfx._classify_load_failure("x", None, ValueError("ParseError")) == ErrorCode.UNSUPPORTED_ENCODING
+
+
+def test_cnpj_after_the_last_colon_of_the_common_name():
+    cert = pfxgen.make_certificate(f"EMPRESA: FILIAL SUL:{pfxgen.VALID_CNPJ}")
+    assert pfx.extract_cnpj(cert) == pfxgen.VALID_CNPJ
