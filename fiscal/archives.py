@@ -8,7 +8,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from fiscal.parsing import MAX_BYTES
+from fiscal.parsing import MAX_BYTES, N_
 
 MAX_MEMBERS = 20_000
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024  # 1 GiB uncompressed in one upload
@@ -42,37 +42,37 @@ def iter_zip(data: bytes) -> Iterator[Member]:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise ArchiveError("bad_zip", "O arquivo enviado não é um zip válido.")
+        raise ArchiveError("bad_zip", N_("O arquivo enviado não é um zip válido."))
     files = [i for i in infos if not i.is_dir() and not i.filename.startswith("__MACOSX/")]
     if len(files) > MAX_MEMBERS:
         raise ArchiveError("too_many_files", f"O zip tem {len(files)} arquivos; o limite é {MAX_MEMBERS}.")
     if sum(i.file_size for i in files) > MAX_TOTAL_BYTES:
-        raise ArchiveError("zip_too_large", "O conteúdo do zip passa de 1 GB descompactado.")
+        raise ArchiveError("zip_too_large", N_("O conteúdo do zip passa de 1 GB descompactado."))
     total = 0
     for info in files:
         name = info.filename
         if _unsafe(name):
-            yield Member(name, None, "unsafe_path", "Caminho inseguro dentro do zip: arquivo ignorado.")
+            yield Member(name, None, "unsafe_path", N_("Caminho inseguro dentro do zip: arquivo ignorado."))
             continue
         if name.lower().endswith(ARCHIVE_SUFFIXES):
-            yield Member(name, None, "nested_archive", "Arquivo compactado dentro do zip: ignorado.")
+            yield Member(name, None, "nested_archive", N_("Arquivo compactado dentro do zip: ignorado."))
             continue
         if info.file_size > MAX_BYTES:
-            yield Member(name, None, "too_large", "O arquivo passa de 1 MB, o limite por documento fiscal.")
+            yield Member(name, None, "too_large", N_("O arquivo passa de 1 MB, o limite por documento fiscal."))
             continue
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
-            yield Member(name, None, "zip_bomb", "Taxa de compressão suspeita: arquivo ignorado.")
+            yield Member(name, None, "zip_bomb", N_("Taxa de compressão suspeita: arquivo ignorado."))
             continue
         try:
             with archive.open(info) as member:
                 content = member.read(MAX_BYTES + 1)  # never trust the header's size alone
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError):
-            yield Member(name, None, "bad_member", "Não foi possível descompactar este arquivo (corrompido ou protegido por senha).")
+            yield Member(name, None, "bad_member", N_("Não foi possível descompactar este arquivo (corrompido ou protegido por senha)."))
             continue
         if len(content) > MAX_BYTES:
-            yield Member(name, None, "too_large", "O arquivo passa de 1 MB, o limite por documento fiscal.")
+            yield Member(name, None, "too_large", N_("O arquivo passa de 1 MB, o limite por documento fiscal."))
             continue
         total += len(content)
         if total > MAX_TOTAL_BYTES:
-            raise ArchiveError("zip_too_large", "O conteúdo do zip passa de 1 GB descompactado.")
+            raise ArchiveError("zip_too_large", N_("O conteúdo do zip passa de 1 GB descompactado."))
         yield Member(name, content)

@@ -294,13 +294,15 @@ def run_import(job_id: int, *, checkpoint_every: int = 50) -> FiscalImport | Non
         try:
             for member in archives.iter_zip(data):
                 if member.data is None:
+                    message = services.refusal_message(member.error)
                     record(services.FileResult(file=member.name, result="refused",
-                                               error={"code": member.error_code, "message": _(member.error)}))
+                                               error={"code": member.error_code, "message": message}))
                 else:
                     record(services.ingest_file(client, member.name, member.data))
         except archives.ArchiveError as exc:
+            message = services.refusal_message(exc.message)
             record(services.FileResult(file=job.filename, result="refused",
-                                       error={"code": exc.code, "message": _(exc.message)}))
+                                       error={"code": exc.code, "message": message}))
     else:
         record(services.ingest_file(client, job.filename, data))
     job.results, job.total = list(results), max(job.total, len(results))

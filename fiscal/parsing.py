@@ -25,6 +25,14 @@ NFE_NS = "http://www.portalfiscal.inf.br/nfe"
 CTE_NS = "http://www.portalfiscal.inf.br/cte"
 FISCAL_NAMESPACES = (NFE_NS, CTE_NS)
 DSIG_NS = "http://www.w3.org/2000/09/xmldsig#"
+
+
+def N_(text: str) -> str:
+    """Marks a fixed refusal for pybabel (``N_`` is one of its default keywords) and returns it as it is:
+    this module is Flask-free, so it is translated where it is shown (``fiscal.services.refusal_message``)."""
+    return text
+
+
 KNOWN_OTHER_DOCUMENTS = {
     "http://www.portalfiscal.inf.br/mdfe": "MDF-e",
     "http://www.portalfiscal.inf.br/bpe": "BP-e",
@@ -235,26 +243,26 @@ def _party(element) -> Party | None:
 
 def _parse_tree(data: bytes):
     if len(data) > MAX_BYTES:
-        raise FiscalParseError("too_large", "O arquivo passa de 1 MB, o limite por documento fiscal.")
+        raise FiscalParseError("too_large", N_("O arquivo passa de 1 MB, o limite por documento fiscal."))
     if not data.strip():
-        raise FiscalParseError("empty", "O arquivo está vazio.")
+        raise FiscalParseError("empty", N_("O arquivo está vazio."))
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head != b"<":
-        raise FiscalParseError("not_xml", "O arquivo não é um XML.")
+        raise FiscalParseError("not_xml", N_("O arquivo não é um XML."))
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
-        raise FiscalParseError("doctype", "O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem.")
+        raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
     # Push parsing tells a file cut short (the parser still waits for more at the end) from broken markup.
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         parser.feed(data)
     except (etree.XMLSyntaxError, ValueError):
-        raise FiscalParseError("malformed", "O XML está malformado e não pôde ser lido.")
+        raise FiscalParseError("malformed", N_("O XML está malformado e não pôde ser lido."))
     try:
         root = parser.close()
     except etree.XMLSyntaxError:
-        raise FiscalParseError("truncated", "O XML está incompleto (o arquivo termina antes do fim do documento).")
+        raise FiscalParseError("truncated", N_("O XML está incompleto (o arquivo termina antes do fim do documento)."))
     if root.getroottree().docinfo.doctype:
-        raise FiscalParseError("doctype", "O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem.")
+        raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
     return root
 
 
@@ -288,9 +296,9 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
     if not result.notes and not result.protocols and not result.events:
         if any(_ns(e) in FISCAL_NAMESPACES for e in root.iter(etree.Element)):
             raise FiscalParseError(
-                "no_document", "O XML é do leiaute fiscal, mas não traz nota, protocolo nem evento registrado."
+                "no_document", N_("O XML é do leiaute fiscal, mas não traz nota, protocolo nem evento registrado.")
             )
-        raise FiscalParseError("not_fiscal", "O XML não é um documento fiscal (NF-e, NFC-e ou CT-e).")
+        raise FiscalParseError("not_fiscal", N_("O XML não é um documento fiscal (NF-e, NFC-e ou CT-e)."))
     return result
 
 
@@ -313,7 +321,7 @@ def _note(body) -> Note:
     key = _checked_key(re.sub(r"^(NFE|CTE|CTEOS)", "", raw_id))
     ide = _child(body, "ide")
     if ide is None:
-        raise FiscalParseError("invalid_field", "O documento não tem o grupo ide (identificação).")
+        raise FiscalParseError("invalid_field", N_("O documento não tem o grupo ide (identificação)."))
     model = _int(_text(ide, "mod"), "modelo (mod)")
     if model not in SUPPORTED_MODELS:
         raise FiscalParseError("unsupported", f"O modelo {model} não é suportado: envie NF-e, NFC-e ou CT-e.")
@@ -321,10 +329,10 @@ def _note(body) -> Note:
         raise FiscalParseError("key_mismatch", f"O modelo {model} difere do modelo da chave ({key[20:22]}).")
     issued_at = _datetime(_first_text(ide, ("dhEmi",), ("dEmi",)))
     if issued_at is None:
-        raise FiscalParseError("invalid_field", "O documento não tem data de emissão válida (dhEmi).")
+        raise FiscalParseError("invalid_field", N_("O documento não tem data de emissão válida (dhEmi)."))
     emitter = _party(_child(body, "emit"))
     if emitter is None or not emitter.doc:
-        raise FiscalParseError("invalid_field", "O documento não tem emitente (emit).")
+        raise FiscalParseError("invalid_field", N_("O documento não tem emitente (emit)."))
     parties = {"emitente": emitter}
     if is_cte:
         recipient = _cte_parties(body, ide, parties)
@@ -337,7 +345,7 @@ def _note(body) -> Note:
         total = _text(body, "total", "ICMSTot", "vNF")
         number = _text(ide, "nNF")
     if not total:
-        raise FiscalParseError("invalid_field", "O documento não tem valor total.")
+        raise FiscalParseError("invalid_field", N_("O documento não tem valor total."))
     signature = body.getparent()
     digest = None
     if signature is not None:
@@ -410,7 +418,7 @@ def _events(root) -> list[Event]:
         ))
     if not events and next(_iter_local(root, "infEvento"), None) is not None:
         raise FiscalParseError(
-            "event_request", "É um pedido de evento sem o retorno da SEFAZ: envie o XML do evento registrado."
+            "event_request", N_("É um pedido de evento sem o retorno da SEFAZ: envie o XML do evento registrado.")
         )
     for event in events:
         _checked_key(event.key)

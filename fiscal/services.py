@@ -3,11 +3,13 @@ totals of a period, and the contingency monitor's queries. Services flush, never
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core.blobstore import blob_store
@@ -58,6 +60,43 @@ def _refused(name: str, code: str, message: str, key: str | None = None) -> File
     return FileResult(file=name, result="refused", key=key, error={"code": code, "message": message})
 
 
+#: The field names parsing.py writes in Portuguese (the others are XML tag names).
+_FIELD_NAMES = {"série": _l("série"), "número": _l("número")}
+#: The refusals with details, as parsing.py and archives.py word them.
+_REFUSAL_PATTERNS = (
+    (re.compile(r"O zip tem (?P<n>\d+) arquivos; o limite é (?P<limit>\d+)\."),
+     lambda d: _("O zip tem %(n)s arquivos; o limite é %(limit)s.", **d)),
+    (re.compile(r"A chave de acesso “(?P<key>.*)” não tem o formato de 44 caracteres de uma chave\.", re.S),
+     lambda d: _("A chave de acesso “%(key)s” não tem o formato de 44 caracteres de uma chave.", **d)),
+    (re.compile(r"A chave de acesso (?P<key>\S+) tem o dígito verificador errado\."),
+     lambda d: _("A chave de acesso %(key)s tem o dígito verificador errado.", **d)),
+    (re.compile(r"O campo (?P<field>.+?) tem um valor inválido: “(?P<value>.*)”\.", re.S),
+     lambda d: _("O campo %(field)s tem um valor inválido: “%(value)s”.", value=d["value"],
+                 field=_FIELD_NAMES.get(d["field"], d["field"]))),
+    (re.compile(r"O campo (?P<field>.+?) tem um valor fora do intervalo: “(?P<value>.*)”\.", re.S),
+     lambda d: _("O campo %(field)s tem um valor fora do intervalo: “%(value)s”.", value=d["value"],
+                 field=_FIELD_NAMES.get(d["field"], d["field"]))),
+    (re.compile(r"O modelo (?P<model>\S+) não é suportado: envie NF-e, NFC-e ou CT-e\."),
+     lambda d: _("O modelo %(model)s não é suportado: envie NF-e, NFC-e ou CT-e.", **d)),
+    (re.compile(r"(?P<label>\S+) não é suportado: envie NF-e, NFC-e ou CT-e\."),
+     lambda d: _("%(label)s não é suportado: envie NF-e, NFC-e ou CT-e.", **d)),
+    (re.compile(r"O modelo (?P<model>\S+) difere do modelo da chave \((?P<key_model>[^)]*)\)\."),
+     lambda d: _("O modelo %(model)s difere do modelo da chave (%(key_model)s).", **d)),
+    (re.compile(r"A chave da nota \((?P<note>[^)]*)\) difere da chave do protocolo \((?P<other>[^)]*)\)\."),
+     lambda d: _("A chave da nota (%(note)s) difere da chave do protocolo (%(other)s).", **d)),
+)
+
+
+def refusal_message(message: str) -> str:
+    """A refusal of archives.py or parsing.py (always Portuguese) in the reader's language: the fixed
+    ones are in the catalogue (marked ``N_`` there), the ones with details are matched and reworded."""
+    for pattern, translate in _REFUSAL_PATTERNS:
+        found = pattern.fullmatch(message)
+        if found is not None:
+            return translate(found.groupdict())
+    return _(message)
+
+
 BATCH = 500  # files parsed, looked up and inserted together: one query per batch, not per file
 
 
@@ -75,7 +114,7 @@ def ingest_upload(client, filename: str, data: bytes, *, is_zip: bool | None = N
             if member.data is None:
                 summary.results.extend(ingest_files(client, pending))
                 pending = []
-                summary.results.append(_refused(member.name, member.error_code, _(member.error)))
+                summary.results.append(_refused(member.name, member.error_code, refusal_message(member.error)))
                 continue
             pending.append((member.name, member.data))
             if len(pending) >= BATCH:
@@ -84,7 +123,7 @@ def ingest_upload(client, filename: str, data: bytes, *, is_zip: bool | None = N
         summary.results.extend(ingest_files(client, pending))
     except archives.ArchiveError as exc:
         summary.results.extend(ingest_files(client, pending))
-        summary.results.append(_refused(filename, exc.code, _(exc.message)))
+        summary.results.append(_refused(filename, exc.code, refusal_message(exc.message)))
     return summary
 
 
@@ -143,7 +182,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
         try:
             parsed_files.append(parse_fiscal_xml(data))
         except FiscalParseError as exc:
-            parsed_files.append(_refused(name, exc.code, _(exc.message)))
+            parsed_files.append(_refused(name, exc.code, refusal_message(exc.message)))
     batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
     client_doc = (client.cnpj or "").upper()
     outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
