@@ -13,6 +13,8 @@ register_actions({
     "user.password_changed": _l("Senha alterada"),
     "user.password_reset": _l("Senha redefinida pelo link de e-mail"),
     "user.first_access": _l("Senha definida no primeiro acesso"),
+    "user.email_change_requested": _l("Troca do e-mail de acesso pedida (aguarda a confirmação do novo endereço)"),
+    "user.email_changed": _l("E-mail de acesso alterado"),
 })
 register_fields({
     "email": _l("E-mail"),

@@ -34,6 +34,7 @@ register_actions({
     "payment.manual_recorded": _l("Pagamento manual registrado"),
     "payment.manual_approved": _l("Pagamento manual aprovado"),
     "payment.manual_rejected": _l("Pagamento manual recusado"),
+    "payment.mismatch": _l("Pagamento recusado: valor ou moeda diferente da fatura"),
     "payment.unexpected": _l("Pagamento inesperado recebido"),
     "boleto.created": _l("Boleto gerado"),
 })
@@ -64,6 +65,9 @@ register_fields({
     "batches": _l("Lotes"),
     "first_number": _l("Primeira fatura"),
     "last_number": _l("Última fatura"),
+    "currency": _l("Moeda recebida"),
+    "expected_cents": _l("Valor da fatura"),
+    "expected_currency": _l("Moeda da fatura"),
 })
 
 register_values("status", INVOICE_STATUS_LABELS, scope="invoice")

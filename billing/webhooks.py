@@ -110,7 +110,7 @@ def _dispatch(row: WebhookEvent, event: dict) -> None:
                 invoice = exc.invoice
                 row.invoice_id = invoice.id
                 audit.record("payment.mismatch", invoice, partner_id=invoice.partner_id, client_id=invoice.client_id,
-                             after={"invoice": invoice.number, "event": row.stripe_event_id, **exc.details})
+                             after={"invoice": invoice.number, **exc.details})  # the event: the webhook row
     row.processed_at = utcnow()
     db.session.flush()
 

@@ -57,6 +57,25 @@ def _has_nul(value) -> bool:
     return False
 
 
+def large_upload(config_key: str):
+    """Mark a view whose form takes big files: its body may reach ``config[config_key]`` (plus the other
+    fields) instead of MAX_CONTENT_LENGTH. Put it right under the route decorator: the checks below read
+    the form before the view runs, so the limit must be known before that."""
+
+    def mark(view):
+        view.upload_limit_config = config_key
+        return view
+
+    return mark
+
+
+def _upload_limit() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    key = getattr(view, "upload_limit_config", None)
+    if key:
+        request.max_content_length = current_app.config[key] + 64 * 1024
+
+
 def _refuse_nul_bytes() -> None:
     """No text with NUL reaches a form, a query or the database (PostgreSQL refuses it with an error,
     SQLite stores it and cuts the text short when shown): 400 with a Portuguese message."""
@@ -134,6 +153,7 @@ def _nul_byte_response(_exc):
 def init_security(app: Flask) -> None:
     app.url_map.converters["int"] = BoundedIdConverter
     app.register_error_handler(NulByteError, _nul_byte_response)
+    app.before_request(_upload_limit)
     app.before_request(_refuse_nul_bytes)
     app.before_request(_refuse_out_of_range_ids)
     app.after_request(_security_headers)

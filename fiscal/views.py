@@ -22,6 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired
 
 from core.db import db, utcnow
 from core.permissions import CLIENTS_MANAGE, require
+from core.security import large_upload
 from fiscal import exports, panel, services
 from fiscal.models import Direction, ExportStatus, FiscalExport, FiscalImport
 from fiscal.pdf import PDF_LABELS, PdfUnavailable, document_pdf
@@ -326,13 +327,13 @@ def export_status(client_id, export_id):
 
 
 @bp.route("/clientes/<client_id>/enviar-xmls", methods=["GET", "POST"])
+@large_upload("FISCAL_MAX_UPLOAD")
 @require(CLIENTS_MANAGE)
 def upload(client_id):
     client = get_client_for(current_user, client_id)
     errors = {}
     if request.method == "POST":
         limit = current_app.config["FISCAL_MAX_UPLOAD"]
-        request.max_content_length = limit + 64 * 1024  # the form's other fields; beyond it the 413 page
         files = [f for f in request.files.getlist("arquivo") if f and f.filename]
         try:
             if not files:

@@ -116,7 +116,7 @@ def test_machine_csv_stays_as_it_was(db, issued, login_as, finance_user):
 
 
 @pytest.mark.parametrize("value, expected", [
-    ("=1+1", "'=1+1"), ("+55 11", "'+55 11"), ("-3", "'-3"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
+    ("=1+1", "'=1+1"), ("+55 11", "'+55 11"), ("-3", "-3"), ("-3x", "'-3x"), ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"),
     ("\rx", "'\rx"), ("Pão Quente", "Pão Quente"), ("", ""), (12, 12), (None, None), ("a=b", "a=b"),
 ])
 def test_safe_cell(value, expected):

@@ -65,8 +65,8 @@ def test_manual_gateway_without_instructions_says_whom_to_contact(db, invoices, 
 def test_manual_gateway_invoice_email_says_how_to_pay(db, invoices, config, partner):
     config(BILLING_PAYMENT_INSTRUCTIONS=PIX)
     services.resend_invoice(invoices["partner"])
-    body = db.session.scalar(select(OutboxEmail.body_text).where(OutboxEmail.to == partner.email)
-                             .order_by(OutboxEmail.id.desc()).limit(1))
+    body = db.session.scalar(select(OutboxEmail).where(OutboxEmail.to == partner.email)
+                             .order_by(OutboxEmail.id.desc()).limit(1)).body_text  # sealed at rest
     assert f"Pague por transferência ou PIX: {PIX}." in body and "boleto" not in body.lower()
 
 

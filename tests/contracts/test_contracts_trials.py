@@ -26,16 +26,21 @@ def trial(db, partner, plan, manager):
 
 @pytest.fixture
 def billing_says():
-    """Answer contracts' ``payment_method_asked`` question (billing's own receiver also answers: it finds
-    no payment method on file for these clients, so the answer set here decides)."""
+    """Answer contracts' ``payment_method_asked`` question in billing's place (billing's own receiver is
+    disconnected meanwhile: without online payments it says yes for every payer), so the answer set here
+    decides."""
+    from billing.receivers import _payer_has_payment_method
+
     answers = []
 
     def receiver(client, **_):
         return bool(answers and answers[-1])
 
+    payment_method_asked.disconnect(_payer_has_payment_method)
     payment_method_asked.connect(receiver)
     yield answers.append
     payment_method_asked.disconnect(receiver)
+    payment_method_asked.connect(_payer_has_payment_method)
 
 
 def test_trial_with_payment_method_becomes_active(db, trial, billing_says, manager, inbox, deliver_mail):

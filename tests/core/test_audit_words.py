@@ -119,6 +119,10 @@ def samples(ids) -> dict:
         "payment.manual_recorded": (None, {"invoice": "2026-000123", "reference": "TED 0012"}),
         "payment.manual_approved": (None, {"invoice": "2026-000123", "reference": "TED 0012"}),
         "payment.manual_rejected": (None, {"invoice": "2026-000123", "reason": "Comprovante ilegível"}),
+        "payment.mismatch": (None, {"invoice": "2026-000123", "amount_cents": 100,
+                                    "currency": "usd", "expected_cents": 5995, "expected_currency": "brl"}),
+        "user.email_change_requested": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
+        "user.email_changed": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
         "payment.unexpected": (None, {"invoice": "2026-000123", "status": "void", "reference": "pi_3Nx9"}),
         "boleto.created": (None, {"invoice": "2026-000123", "payment_intent": "pi_3Nx9", "expires_at": NOW}),
     }

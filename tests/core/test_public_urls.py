@@ -52,7 +52,7 @@ def test_panel_mails_and_share_texts_ignore_the_host(db, client, public, manager
             "street": "Av. Paulista", "number": "900", "district": "Bela Vista", "city": "São Paulo", "state": "SP"}
     assert http.post("/clientes/novo", data=form, **forged).status_code == 302
     bodies = _bodies(db, "dono@hostfalso.example")
-    assert len(bodies) == 2  # first access and contract acceptance
+    assert len(bodies) == 1  # one e-mail in the partner's name: contract acceptance and first access
     links = [link for body in bodies for link in _links(body)]
     assert {link.split("/")[3] for link in links} == {"primeiro-acesso", "aceite"}
     assert all(link.startswith(PUBLIC + "/") for link in links)
