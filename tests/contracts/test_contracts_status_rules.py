@@ -1,7 +1,8 @@
 """The status machine and the trial task, pinned rule by rule (each test kills mutants the others miss).
 
 Times are relative to now. The trial task is run with an explicit ``now``; the payer has no payment
-method (the real billing answer for a client without one), so a due trial ends blocked unless the
+method (billing's answer with online payments on and nothing on file; without Stripe billing says yes for
+every payer, so its receiver is swapped for that answer here), so a due trial ends blocked unless the
 manager chose to activate it.
 """
 
@@ -21,6 +22,21 @@ from core.mail import OutboxEmail
 from core.validators import ValidationError
 from partner.models import ContractStatus as S
 from tests.factories import ClientFactory
+
+
+@pytest.fixture(autouse=True)
+def payer_without_a_method():
+    from billing.receivers import _payer_has_payment_method
+    from contracts.signals import payment_method_asked
+
+    def no_method(client, **_):
+        return False
+
+    payment_method_asked.disconnect(_payer_has_payment_method)
+    payment_method_asked.connect(no_method)
+    yield
+    payment_method_asked.disconnect(no_method)
+    payment_method_asked.connect(_payer_has_payment_method)
 
 
 def audit_rows(db, action, client=None):
