@@ -26,12 +26,13 @@ SECOND_PASSWORD = "segundo-financeiro-2026"
 @pytest.fixture
 def billed(live_app, demo_logins):
     """The demo billed for this month (committed), one partner-paid client blocked for
-    non-payment, and a second finance user — the demo has only one."""
+    non-payment, and a second finance user — the demo has only one. The invoice to pay is the partner's
+    oldest open one: the lived-in demo already has an overdue month, which is what blocks."""
     with live_app.app_context():
         run_monthly_billing(Month.of(local_today()))
         partner = db.session.scalar(select(Partner).where(Partner.cnpj == "11222333000181"))  # Alfa
         invoice = db.session.scalar(select(Invoice).where(Invoice.payer_key == f"partner:{partner.id}",
-                                                          Invoice.month == str(Month.of(local_today()))))
+                                                          Invoice.status == "open").order_by(Invoice.month))
         client = db.session.scalar(select(Client).where(Client.cnpj == "34028316000103"))  # Pão Quente
         if client.status != "blocked":
             contracts.block_for_non_payment(client)
@@ -61,7 +62,7 @@ def test_manager_downloads_the_invoice_pdf(login, live_server, billed, tmp_path)
     table = page.get_by_test_id("my-invoices")
     row = table.locator(f"tr[data-invoice='{billed['number']}']")
     expect(row).to_be_visible()
-    expect(row).to_contain_text("Pendente")
+    expect(row).to_contain_text(re.compile("Pendente|Vencida"))
     with page.expect_download() as download_info:
         row.get_by_test_id("invoice-pdf").click()
     download = download_info.value
@@ -81,7 +82,7 @@ def test_manual_payment_approved_by_a_second_finance_user_unblocks_the_client(
     page = first.new_page()
     sign_in(page, live_server, finance["email"], finance["password"], r"/admin/?$")
     page.goto(details)
-    expect(page.get_by_test_id("invoice-status")).to_have_text("Pendente")
+    expect(page.get_by_test_id("invoice-status")).to_have_text(re.compile("Pendente|Vencida"))
     page.fill("#reference", "TED 2026-0001")
     expect(page.locator("#amount")).not_to_have_value("")  # the invoice total, as a start
     with live_app.app_context():
