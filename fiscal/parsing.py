@@ -448,3 +448,39 @@ def direction_for(note: Note, client_doc: str) -> tuple[str, str] | None:
         if party is not None and party.doc == doc:
             return ("received", role)
     return None
+
+
+@dataclass(frozen=True)
+class Item:
+    number: int
+    code: str
+    description: str
+    quantity: str
+    unit: str
+    unit_cents: int
+    total_cents: int
+
+
+def note_items(data: bytes, limit: int = 990) -> list[Item]:
+    """The products of an NF-e / NFC-e (``det/prod``), read from its stored bytes for the note screen;
+    [] for a CT-e, a file that is only a protocol, or anything that does not read."""
+    try:
+        root = _parse_tree(data)
+    except FiscalParseError:
+        return []
+    items = []
+    for det in root.iter(*_tags("det")):
+        prod = _child(det, "prod")
+        if prod is None:
+            continue
+        try:
+            unit, total = _cents(_text(prod, "vUnCom") or "0", "vUnCom"), _cents(_text(prod, "vProd") or "0", "vProd")
+        except FiscalParseError:
+            unit = total = 0
+        number = det.get("nItem", "")
+        items.append(Item(number=int(number) if number.isdigit() else len(items) + 1, code=_text(prod, "cProd"),
+                          description=_text(prod, "xProd")[:200], quantity=_text(prod, "qCom"),
+                          unit=_text(prod, "uCom"), unit_cents=unit, total_cents=total))
+        if len(items) >= limit:
+            break
+    return items

@@ -185,10 +185,18 @@ def document(client_id, key):
     client = get_client_for(current_user, client_id)
     doc = _document_or_404(client, key)
     return render_template("fiscal/document.html", client=client, doc=doc, events=panel.events_of(doc),
+                           items=_items(doc),
                            models=panel.MODELS, pdf_label=PDF_LABELS.get(doc.model, "PDF"),
                            status_labels=panel.STATUS_LABELS, status_colors=panel.STATUS_COLORS,
                            event_labels=panel.EVENT_LABELS, signature_labels=panel.SIGNATURE_LABELS,
                            errors={}, email=request.args.get("email", ""))
+
+
+def _items(doc) -> list:
+    """The note's products, read from its stored XML (NF-e and NFC-e; a CT-e has none)."""
+    from fiscal.parsing import note_items
+
+    return note_items(services.document_xml(doc)) if doc.has_body and doc.model in (55, 65) else []
 
 
 @bp.get("/clientes/<client_id>/notas/<key>/xml")
@@ -224,7 +232,7 @@ def email_document(client_id, key):
         panel.email_xml_link(client, doc, address, current_user)
     except panel.PanelError as exc:
         return render_template("fiscal/document.html", client=client, doc=doc, events=panel.events_of(doc),
-                               models=panel.MODELS, pdf_label=PDF_LABELS.get(doc.model, "PDF"),
+                               items=_items(doc), models=panel.MODELS, pdf_label=PDF_LABELS.get(doc.model, "PDF"),
                                status_labels=panel.STATUS_LABELS, status_colors=panel.STATUS_COLORS,
                                event_labels=panel.EVENT_LABELS, signature_labels=panel.SIGNATURE_LABELS,
                                errors={exc.field: exc.message}, email=address[:254]), 422

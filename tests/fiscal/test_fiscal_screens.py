@@ -117,6 +117,7 @@ def test_one_note_xml_and_danfe(db, notes, fiscal_client, login_as, manager):
     key = key_of(notes["1"])
     html = http.get(url(fiscal_client, f"/notas/{key}")).get_data(as_text=True)
     assert "Padaria Pão Quente" in html and "Mercado Árvore" in html and "R$ 10,00" in html and "Visualizar DANFE" in html
+    assert 'data-testid="items"' in html and "Produto 1" in html  # the products, read from the stored XML
     xml = http.get(url(fiscal_client, f"/notas/{key}/xml"))
     assert xml.status_code == 200 and xml.data == notes["1"]
     pdf = http.get(url(fiscal_client, f"/notas/{key}/pdf"))

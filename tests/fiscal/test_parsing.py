@@ -290,3 +290,13 @@ def test_garbled_notes_never_raise_anything_but_a_refusal(data):
         parse_fiscal_xml(bytes(xml))
     except FiscalParseError as refused:
         assert refused.code and refused.message
+
+
+def test_note_items_are_read_from_the_stored_bytes():
+    from fiscal.parsing import note_items
+
+    items = note_items(sample(items=3, total_cents=1001))
+    assert [(i.number, i.description, i.unit) for i in items] == [(1, "Produto 1", "UN"), (2, "Produto 2", "UN"),
+                                                                  (3, "Produto 3", "UN")]
+    assert sum(i.total_cents for i in items) == 1001
+    assert note_items(b"<broken") == [] and note_items(b"") == []
