@@ -1,10 +1,11 @@
 """Integration API: the client's software pushes its fiscal XML and asks what it still has to send."""
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_babel import gettext as _
 
 from api.common import ApiError, document, error_responses, iso, schema
 from api.integration_api import bp, integration_key_required, per_key_limit
+from core.security import large_upload
 from fiscal import services
 from fiscal.status import DocumentStatus
 
@@ -13,11 +14,11 @@ ZIP_TYPES = ("application/zip", "application/x-zip-compressed")
 
 
 @bp.post("/documents")
+@large_upload("FISCAL_MAX_UPLOAD")
 @per_key_limit
 @integration_key_required
 def push_documents():
     """One XML (application/xml) or a zip of them (application/zip); a result per file."""
-    request.max_content_length = current_app.config["FISCAL_MAX_UPLOAD"]
     mimetype = request.mimetype
     if mimetype not in XML_TYPES + ZIP_TYPES:
         raise ApiError(415, "unsupported_media_type",

@@ -201,3 +201,15 @@ def test_one_batch_with_an_event_before_its_note_a_copy_and_a_better_version(db,
         ("created", "cancelled"), ("created", "cancelled"), ("duplicate", "cancelled"),
         ("created", "authorized"), ("updated", "authorized")]
     assert {d.number: d.status for d in documents(db)} == {60: "authorized", 61: "cancelled"}
+
+
+def test_a_zip_larger_than_a_form_may_be_is_pushed_whole(client, db, fiscal_key, app):
+    many = {f"{n}.xml": note(number=n, items=60) for n in range(1, 120)}
+    padded = io.BytesIO()
+    with zipfile.ZipFile(padded, "w", zipfile.ZIP_STORED) as archive:  # stored: the body is really > 2 MB
+        for name, data in many.items():
+            archive.writestr(name, data)
+    assert len(padded.getvalue()) > app.config["MAX_CONTENT_LENGTH"]
+    response = push(client, fiscal_key, padded.getvalue(), "application/zip")
+    assert response.status_code == 200
+    assert {r["result"] for r in response.get_json()["results"]} == {"created"}
