@@ -138,11 +138,12 @@ def build_export(export_id: int) -> FiscalExport:
                     .limit(BATCH)).scalars().all()
                 if not batch:
                     break
+                events = _events_by_key(export.client_id, [doc.key for doc in batch])
                 for doc in batch:
                     folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[DocumentStatus(doc.status)]}"
                     path = f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml"
                     archive.writestr(path, store.get(doc.blob_sha256))
-                    _write_events(archive, store, doc, folder, root)
+                    _write_events(archive, store, doc, events.get(doc.key, ()), folder, root)
                     if export.include_pdf and doc.has_body:
                         _write_pdf(archive, store, doc, f"{root}/{MODEL_FOLDERS[doc.model]}/PDF")
                     index_rows.append(_index_row(doc, path))
@@ -180,11 +181,20 @@ def build_export(export_id: int) -> FiscalExport:
     return export
 
 
-def _write_events(archive, store, doc, folder: str, root: str) -> None:
-    events = db.session.execute(
-        select(FiscalEvent).where(FiscalEvent.client_id == doc.client_id, FiscalEvent.environment == 1,
-                                  FiscalEvent.key == doc.key).order_by(FiscalEvent.id)
-    ).scalars()
+def _events_by_key(client_id: int, keys: list[str]) -> dict[str, list]:
+    """The production events of a batch's notes, in one query."""
+    found: dict[str, list] = {}
+    rows = db.session.execute(
+        select(FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
+               FiscalEvent.blob_sha256)
+        .where(FiscalEvent.client_id == client_id, FiscalEvent.environment == 1, FiscalEvent.key.in_(keys))
+        .order_by(FiscalEvent.id))
+    for row in rows:
+        found.setdefault(row.key, []).append(row)
+    return found
+
+
+def _write_events(archive, store, doc, events, folder: str, root: str) -> None:
     for event in events:
         target = folder if is_cancellation(event.event_type, event.cstat) else f"{root}/Eventos"
         archive.writestr(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
