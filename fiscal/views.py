@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, SignatureExpired
 
 from core.db import db, utcnow
 from core.permissions import CLIENTS_MANAGE, require
-from core.security import large_upload
+from core.security import large_upload, parse_id
 from fiscal import exports, panel, services
 from fiscal.models import Direction, ExportStatus, FiscalExport, FiscalImport
 from fiscal.pdf import PDF_LABELS, PdfUnavailable, document_pdf
@@ -301,11 +301,17 @@ def export_form(client_id):
                            participants=PARTICIPANTS), (422 if errors else 200)
 
 
-def _export_or_404(client, export_id) -> FiscalExport:
-    export = db.session.get(FiscalExport, int(export_id)) if str(export_id).isdigit() and len(export_id) < 12 else None
-    if export is None or export.client_id != client.id:
+def _client_row_or_404(model, client, row_id):
+    """An export or upload job of ``client`` by its id from the URL (core's ``parse_id``), else 404."""
+    number = parse_id(row_id)
+    row = db.session.get(model, number) if number is not None else None
+    if row is None or row.client_id != client.id:
         abort(404)
-    return export
+    return row
+
+
+def _export_or_404(client, export_id) -> FiscalExport:
+    return _client_row_or_404(FiscalExport, client, export_id)
 
 
 def _export_state(export: FiscalExport) -> dict:
@@ -365,10 +371,7 @@ def upload(client_id):
 
 
 def _import_or_404(client, import_id) -> FiscalImport:
-    job = db.session.get(FiscalImport, int(import_id)) if str(import_id).isdigit() and len(import_id) < 12 else None
-    if job is None or job.client_id != client.id:
-        abort(404)
-    return job
+    return _client_row_or_404(FiscalImport, client, import_id)
 
 
 def _import_state(job: FiscalImport) -> dict:
