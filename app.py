@@ -19,6 +19,7 @@ log = logging.getLogger("revenda")
 # Every domain's models, so metadata is whole for migrations and admin.
 MODEL_MODULES = (
     "accounts.models",
+    "accounts.twofactor",
     "partner.models",
     "core.audit",
     "core.mail",
@@ -39,6 +40,7 @@ AUDIT_WORD_MODULES = (
 )
 BLUEPRINTS = (
     "accounts.views:bp",
+    "accounts.twofactor_views:bp",
     "partner.views:bp",
     "contracts.views:bp",
     "certificates.views:bp",

@@ -4,12 +4,13 @@ it), deactivated, never deleted."""
 from flask import flash, request
 from flask_admin.actions import action
 from flask_admin.contrib.sqla.validators import Unique
+from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectField, validators
 
-from accounts import services
+from accounts import services, twofactor
 from accounts.models import User
 from core import validators as clean
 from core.admin import ROLE_LABELS, StaffModelView, add_shortcut, cleaned_by, required
@@ -90,8 +91,39 @@ class UserView(StaffModelView):
         if done:
             flash(str(_l("%(n)s usuário(s) desativado(s).", n=done)), "success")
 
+    @action("reset_two_factor", _l("Redefinir verificação em duas etapas"),
+            _l("Redefinir a verificação em duas etapas dos usuários selecionados? A chave, os códigos de "
+               "recuperação e os navegadores lembrados deixam de valer, os acessos abertos são encerrados e cada "
+               "usuário é avisado por e-mail."))
+    def action_reset_two_factor(self, ids):
+        done = refused = 0
+        for user in db.session.scalars(select(User).where(User.id.in_([int(i) for i in ids]))):
+            try:
+                done += twofactor.reset_by_staff(user, actor=current_user)
+            except ValidationError as exc:
+                refused += 1
+                for message in exc.fields.values():
+                    flash(str(message), "error")
+        if done:
+            flash(str(_l("Verificação em duas etapas redefinida para %(n)s usuário(s); eles foram avisados por "
+                         "e-mail.", n=done)), "success")
+        elif not refused:
+            flash(str(_l("Nenhum dos usuários selecionados usa a verificação em duas etapas.")), "info")
+
+
+def _two_factor_column(view, context, model, name):
+    # Whether the user has it on, never anything about the secret or the codes.
+    return _l("Ativada") if twofactor.is_enabled(model) else _l("Desativada")
+
+
+UserView.column_details_list = (*UserView.column_details_list, "two_factor")
+UserView.column_formatters = {"two_factor": _two_factor_column}
+UserView.column_labels = {**UserView.column_labels, "two_factor": _l("Verificação em duas etapas")}
+
 
 def register(admin) -> None:
     admin.add_view(UserView(User, db, name="Usuários", endpoint="users"))
+    # Staff have no panel sidebar: their own 2FA page (codes, regeneration) from the admin's menu.
+    admin.add_link(MenuLink(name=_l("Verificação em duas etapas"), endpoint="twofactor.settings"))
     add_shortcut(admin, "users", USERS_MANAGE, _l("Usuários"), _l("Criar gestores e equipe; desativar acessos."),
                  order=70)

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, inspect, select
 
+from accounts import twofactor
 from accounts.models import User, check_dummy_password
 from accounts.sessions import can_log_in, end_sessions
 from accounts.tokens import FIRST_ACCESS, RESET, make_user_token
@@ -58,6 +59,7 @@ def set_password(user: User, new: str, *, action: str, keep_current_session: boo
     user.password_changed_at = utcnow()
     audit.record(action, user, actor=user, partner_id=user.partner_id)
     end_sessions(user, keep_current=keep_current_session)
+    twofactor.forget_browsers(user)  # a new password: every browser asks for the code again
     db.session.flush()
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts import services, sessions
+from accounts import services, sessions, twofactor
 from accounts.tokens import FIRST_ACCESS, RESET, TokenInvalid, load_user_token
 from core import audit
 from core.extensions import limiter
@@ -79,7 +79,12 @@ def login():
                 "accounts/login.html", error=_("E-mail ou senha incorretos."),
                 email=request.form.get("email", "")[:254],
             ), 401
-        sessions.log_in(user, remember=bool(request.form.get("remember")))
+        remember = bool(request.form.get("remember"))
+        if twofactor.is_enabled(user) and not twofactor.is_remembered(
+                user, request.cookies.get(twofactor.REMEMBER_COOKIE)):
+            twofactor.start_pending_login(user, remember=remember, next_url=_safe_next(request.args.get("next")))
+            return redirect(url_for("twofactor.verify_login"))  # logged in only after the code
+        sessions.log_in(user, remember=remember)
         audit.record("user.login", user, actor=user, partner_id=user.partner_id)
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
     if current_user.is_authenticated:

@@ -93,6 +93,8 @@ class Config:
         self.LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
         # Per account (the e-mail typed), from any address: failed logins and reset requests.
         self.LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "10 per minute;30 per hour")
+        # Two-factor codes typed per account (login's second step, enabling, disabling), from any address.
+        self.TWO_FACTOR_RATE_LIMIT = os.environ.get("TWO_FACTOR_RATE_LIMIT", "5 per minute;20 per hour")
         # Checking a PFX costs up to ~1 s of CPU: per user (panel) or partner (API).
         self.PFX_UPLOAD_RATE_LIMIT = os.environ.get("PFX_UPLOAD_RATE_LIMIT", "10 per minute;60 per hour")
         self.INTEGRATION_RATE_LIMIT = os.environ.get("INTEGRATION_RATE_LIMIT", "120 per minute")

@@ -98,6 +98,8 @@ class Partner(TimestampMixin, AddressMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str] = mapped_column(String(20), default="")
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Its managers must use two-factor authentication (Meus dados → Segurança; accounts/twofactor.py).
+    require_two_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     linked_emails = relationship(
         "PartnerEmail", back_populates="partner", cascade="all, delete-orphan", order_by="PartnerEmail.email"

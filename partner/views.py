@@ -7,6 +7,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from accounts import services as account_services
+from accounts import twofactor
 from core.audit import AuditEvent as AuditEventView
 from core.db import db
 from core.permissions import (
@@ -166,7 +167,7 @@ def access_software(client_id):
 
 # -- Meus dados --------------------------------------------------------------------------------
 
-PROFILE_TABS = ("basicos", "emails", "senha", "api")
+PROFILE_TABS = ("basicos", "emails", "senha", "seguranca", "api")
 
 
 @bp.route("/meus-dados", methods=["GET", "POST"])
@@ -213,6 +214,18 @@ def change_password():
         ), 422
     flash(_("Senha alterada com sucesso"), "success")
     return redirect(url_for("partner.profile", tab="senha"))
+
+
+@bp.route("/meus-dados/seguranca", methods=["POST"])
+@require(PARTNER_PROFILE)
+def two_factor_policy():
+    """Meus dados → Segurança: the partner's managers turn required two-factor authentication on or off."""
+    partner = current_partner()
+    required = request.form.get("require_two_factor") == "1"
+    if twofactor.set_partner_requirement(partner, required, actor=current_user):
+        flash(_("A verificação em duas etapas agora é obrigatória para os gestores da revenda.") if required
+              else _("A verificação em duas etapas deixou de ser obrigatória para os gestores da revenda."), "success")
+    return redirect(url_for("partner.profile", tab="seguranca"))
 
 
 @bp.route("/meus-dados/emails", methods=["POST"])

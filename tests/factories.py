@@ -10,6 +10,22 @@ from core.permissions import Role
 from partner.models import Client, ContractStatus, Partner, Payer, Plan, Software
 
 PASSWORD = "senha-de-teste-123"
+#: The TOTP secret of users enrolled by the factories (staff, and anyone made with ``two_factor=True``).
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def enrol_two_factor(user, secret: str = TOTP_SECRET):
+    """``user`` with two-factor authentication on (the secret encrypted as the service stores it)."""
+    from accounts.twofactor import TwoFactor, _aad
+    from core.db import utcnow
+    from core.keyring import get_keyring
+
+    ring = get_keyring()
+    row = TwoFactor(user_id=user.id, secret_encrypted=ring.encrypt(secret.encode(), aad=_aad(user.id)),
+                    key_id=ring.active_key_id, enabled_at=utcnow())
+    _db.session.add(row)
+    _db.session.flush()
+    return row
 
 
 def make_cnpj(n: int) -> str:
@@ -87,6 +103,13 @@ class UserFactory(Base):
     name = factory.Sequence(lambda n: f"Usuário {n}")
     role = Role.MANAGER
     password_hash = factory.LazyFunction(lambda: _hash(PASSWORD))
+
+    @factory.post_generation
+    def two_factor(obj, create, extracted, **kwargs):
+        """Staff must use 2FA, so staff users come enrolled (``TOTP_SECRET``) unless ``two_factor=False``;
+        ``two_factor=True`` enrols anyone."""
+        if create and (obj.is_staff if extracted is None else extracted):
+            enrol_two_factor(obj)
 
 
 class ApiClient:

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 import time_machine
 from sqlalchemy import func, select
@@ -14,7 +15,7 @@ from core.permissions import Role
 from partner.models import Client
 from tests.accounts.conftest import link_in
 from tests.conftest import login_id
-from tests.factories import PASSWORD, UserFactory
+from tests.factories import PASSWORD, TOTP_SECRET, UserFactory
 
 NEW_PASSWORD = "uma-senha-nova-e-longa"
 CSRF_MESSAGE = "Sua sessão expirou ou o formulário é inválido. Recarregue a página e tente novamente."
@@ -38,6 +39,9 @@ def count(model):
 def test_login_redirects_home_by_role(db, client, role, home):
     user = UserFactory(role=role)
     response = login(client, user.email.upper())
+    if user.is_staff:  # staff always use 2FA: the code comes second
+        assert response.headers["Location"] == "/login/verificacao"
+        response = client.post("/login/verificacao", data={"code": pyotp.TOTP(TOTP_SECRET).now()})
     assert response.status_code == 302
     assert response.headers["Location"] == home
     assert user.last_login_at is not None

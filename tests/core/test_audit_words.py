@@ -123,6 +123,12 @@ def samples(ids) -> dict:
                                     "currency": "usd", "expected_cents": 5995, "expected_currency": "brl"}),
         "user.email_change_requested": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
         "user.email_changed": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
+        "user.two_factor_enabled": (None, None),
+        "user.two_factor_disabled": (None, None),
+        "user.two_factor_recovery_used": (None, {"remaining": 9}),
+        "user.two_factor_codes_regenerated": (None, None),
+        "user.two_factor_reset": (None, None),
+        "partner.two_factor_policy": ({"require_two_factor": False}, {"require_two_factor": True}),
         "payment.unexpected": (None, {"invoice": "2026-000123", "status": "void", "reference": "pi_3Nx9"}),
         "boleto.created": (None, {"invoice": "2026-000123", "payment_intent": "pi_3Nx9", "expires_at": NOW}),
     }
