@@ -45,7 +45,7 @@ MAX_CODE_INPUT = 64
 # Recovery codes: 10 characters from an alphabet without look-alikes (no 0/o, 1/l/i), 50 bits.
 _ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz"
 _RECOVERY_RE = re.compile(rf"[{_ALPHABET}]{{10}}")
-_TOTP_RE = re.compile(rf"\d{{{DIGITS}}}")
+_TOTP_RE = re.compile(rf"[0-9]{{{DIGITS}}}")  # ASCII only: \d takes any script's digits
 
 
 class TwoFactor(TimestampMixin, db.Model):

@@ -94,6 +94,16 @@ MATRIX = [
     R("GET", "/confirmar-email/nao-e-um-token",                 400, 400, 400, 400, 400, 400, 400),
     R("POST", "/confirmar-email/nao-e-um-token",                400, 400, 400, 400, 400, 400, 400, data={}),
     R("POST", "/idioma/en",                                     302, 302, 302, 302, 302, 302, 302),
+    # two-factor authentication: the second step without a pending login goes back to /login; the account's
+    # 2FA pages are everyone's own (staff come enrolled: "ativar" sends them to the settings)
+    R("GET", "/login/verificacao",                              302, 302, 302, 302, 302, 302, 302),
+    R("POST", "/login/verificacao",                             302, 302, 302, 302, 302, 302, 302,
+      data={"code": "123456"}),
+    R("GET", "/conta/verificacao-em-duas-etapas",               302, 200, 200, 200, 200, 200, 200),
+    R("GET", "/conta/verificacao-em-duas-etapas/ativar",        302, 302, 302, 200, 200, 200, 200),
+    R("POST", "/conta/verificacao-em-duas-etapas/ativar",       302, 302, 302, 422, 422, 422, 422, data={}),
+    R("POST", "/conta/verificacao-em-duas-etapas/codigos",      302, 422, 422, 422, 422, 422, 422, data={}),
+    R("POST", "/conta/verificacao-em-duas-etapas/desativar",    302, 422, 422, 422, 422, 422, 422, data={}),
     # -- partner panel -------------------------------------------------------------------------------
     R("GET", "/painel",                                         302, 403, 403, 200, 200, 200, 403),
     R("GET", "/clientes/novo",                                  302, 403, 403, 200, 200, 403, 403),
@@ -112,6 +122,9 @@ MATRIX = [
       data={"email": ""}),
     R("POST", "/meus-dados/emails/{email_id}/remover",          302, 403, 403, 302, 404, 403, 403),
     R("POST", "/meus-dados/senha",                              302, 403, 403, 422, 422, 403, 403, data={}),
+    R("GET", "/meus-dados?tab=seguranca",                       302, 403, 403, 200, 200, 403, 403),
+    R("POST", "/meus-dados/seguranca",                          302, 403, 403, 302, 302, 403, 403,
+      data={"require_two_factor": "0"}),
     R("POST", "/meus-dados/api/tokens",                         302, 403, 403, 422, 422, 403, 403,
       data={"name": ""}),
     R("POST", "/meus-dados/api/tokens/{token_id}/revogar",      302, 403, 403, 302, 404, 403, 403),
