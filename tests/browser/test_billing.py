@@ -17,6 +17,7 @@ from contracts import services as contracts
 from core.db import db
 from core.permissions import Role
 from partner.models import Client, Partner
+from tests.browser.two_factor_steps import pass_two_factor
 
 pytestmark = pytest.mark.browser
 
@@ -52,6 +53,7 @@ def sign_in(page, live_server, email, password, landing):
     page.fill("#email", email)
     page.fill("#password", password)
     page.get_by_role("button", name="Entrar", exact=True).click()
+    pass_two_factor(page, email, password)  # finance staff: a code, or enrolment the first time
     page.wait_for_url(re.compile(landing))
 
 

@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.two_factor_steps import pass_two_factor
+
 pytestmark = pytest.mark.browser
 
 
@@ -16,6 +18,7 @@ def _sign_in(page, live_server, creds, landing):
     page.fill("#email", creds["email"])
     page.fill("#password", creds["password"])
     page.get_by_role("button", name="Entrar", exact=True).click()
+    pass_two_factor(page, creds["email"], creds["password"])  # staff: a code, or enrolment the first time
     page.wait_for_url(re.compile(landing))
 
 

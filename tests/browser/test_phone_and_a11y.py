@@ -22,6 +22,7 @@ from certificates import services as certificates
 from contracts import services as contracts
 from core.db import db
 from partner.models import Client, Partner
+from tests.browser.two_factor_steps import pass_two_factor
 
 pytestmark = pytest.mark.browser
 
@@ -123,6 +124,7 @@ def sign_in(page, base: str, email: str, password: str) -> None:
     page.fill("#email", email)
     page.fill("#password", password)
     page.get_by_role("button", name="Entrar", exact=True).click()
+    pass_two_factor(page, email, password)  # staff: a code, or enrolment the first time
     page.wait_for_url(lambda url: "/login" not in url)
 
 
