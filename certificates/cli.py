@@ -42,7 +42,7 @@ def register(app: Flask) -> None:
     @certificates_group.command("rewrap")
     @click.option("--batch-size", default=200, show_default=True, type=click.IntRange(1, 10_000))
     def rewrap_command(batch_size):
-        """Recifra todos os segredos (PFX, senhas, chaves de integração) sob a chave mestra ativa."""
+        """Recifra todos os segredos (PFX, senhas, chaves de integração, chaves da verificação em duas etapas) sob a chave mestra ativa."""
         _rewrap(batch_size)
 
     @certificates_group.command("send-alerts")

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from accounts.twofactor import TwoFactor
 from certificates.models import Certificate, CertificateAlert, IntegrationKey
 from certificates.pfx import CertificateError, ErrorCode, inspect_pfx
 from core import audit
@@ -629,6 +630,7 @@ class _Blobs:
 REWRAPPED = (
     _Blobs(Certificate, ("pfx_encrypted", "password_encrypted")),
     _Blobs(IntegrationKey, ("key_encrypted",)),
+    _Blobs(TwoFactor, ("secret_encrypted",)),  # the users' TOTP secrets (accounts/twofactor.py)
 )
 
 

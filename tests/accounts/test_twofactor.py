@@ -432,3 +432,18 @@ def test_finance_cannot_reset(db, client, login_as, finance_user, manager):
     login_as(finance_user)
     response = client.post("/admin/users/action/", data={"action": "reset_two_factor", "rowid": [manager.id]})
     assert response.status_code == 403 and twofactor.is_enabled(manager)
+
+
+def test_the_secrets_follow_a_master_key_rotation(app, db, enrolled, monkeypatch):
+    """``flask certificates rewrap`` re-wraps the TOTP secrets too: codes still work with the old key gone."""
+    from core.crypto import generate_master_key
+
+    db.session.commit()
+    old_entry, new_entry = app.config["MASTER_KEYS"], f"t2:{generate_master_key()}"
+    monkeypatch.setitem(app.config, "MASTER_KEYS", f"{old_entry},{new_entry}")
+    monkeypatch.setitem(app.config, "MASTER_KEY_ACTIVE", "t2")
+    result = app.test_cli_runner().invoke(args=["certificates", "rewrap"])
+    assert result.exit_code == 0 and "user_two_factor: 1/1" in result.output, result.output
+    monkeypatch.setitem(app.config, "MASTER_KEYS", new_entry)
+    monkeypatch.setitem(app.config, "MASTER_KEY_ACTIVE", None)
+    assert twofactor.verify(enrolled, code_for()) == "totp"

@@ -71,9 +71,11 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("editar", f"/clientes/{c}/editar"), ("novo cadastro", "/clientes/novo"),
             ("links", "/links-de-contratacao"), ("link", f"/links-de-contratacao/{site['link']}"),
             ("meus dados", "/meus-dados?tab=basicos"), ("e-mails", "/meus-dados?tab=emails"),
-            ("senha do perfil", "/meus-dados?tab=senha"), ("api", "/meus-dados?tab=api"),
+            ("senha do perfil", "/meus-dados?tab=senha"), ("segurança", "/meus-dados?tab=seguranca"),
+            ("api", "/meus-dados?tab=api"),
             ("pagamento", "/meus-dados/pagamento"), ("fatura", f"/faturas/{site['partner_invoice']}"),
-            ("alterar senha", "/senha"),
+            ("alterar senha", "/senha"), ("duas etapas", "/conta/verificacao-em-duas-etapas"),
+            ("ativar duas etapas", "/conta/verificacao-em-duas-etapas/ativar"),
         ]
     if role == "accountant":
         return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha")]
@@ -88,7 +90,8 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
     if role == "admin":
         return [("início", "/admin/"), ("usuários", "/admin/users/"), ("novo usuário", "/admin/users/new/"),
                 ("revendas", "/admin/partners/"), ("planos", "/admin/plans/"), ("software", "/admin/software/"),
-                ("auditoria", "/admin/audit/"), ("faturas", "/admin/invoices/")]
+                ("auditoria", "/admin/audit/"), ("faturas", "/admin/invoices/"),
+                ("duas etapas", "/conta/verificacao-em-duas-etapas")]
     return [("login", "/login"), ("cadastro por link", f"/contratar/{site['token']}"),
             ("esqueci a senha", "/esqueci-senha")]
 
