@@ -29,6 +29,8 @@ def register_cli(app: Flask) -> None:
             click.echo(f"  {role:<11} {creds['email']:<32} {creds['password']}")
         for key, token in logins["partner_api_tokens"].items():
             click.echo(f"  API token partner {key}: {token}")
+        click.echo("  (admin e finance: no primeiro acesso, ative a verificação em duas etapas com um aplicativo "
+                   "autenticador, obrigatória para a equipe)")
 
     _register_mail_cli(app)
     for module in (contracts.cli, certificates.cli, billing.cli, fiscal.cli):
