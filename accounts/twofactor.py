@@ -325,7 +325,12 @@ def start_pending_login(user: User, *, remember: bool, next_url: str | None) -> 
     """The password was right and ``user`` has 2FA: remember, in Flask's signed session, who is half-way
     (the id, an expiry of a few minutes, the choices made on the login form); no login yet."""
     session[PENDING_KEY] = {"uid": user.id, "exp": int(time.time()) + PENDING_SECONDS,
-                            "remember": bool(remember), "next": next_url}
+                            "remember": bool(remember), "next": next_url, "fp": _password_fingerprint(user)}
+
+
+def _password_fingerprint(user: User) -> str:
+    # The password that opened the first step: a reset in between voids the pending login.
+    return _hash(f"{user.id}:{user.password_hash or ''}")[:16]
 
 
 def pending_login() -> tuple[User | None, dict | None]:
@@ -334,7 +339,7 @@ def pending_login() -> tuple[User | None, dict | None]:
     if not isinstance(pending, dict) or not isinstance(pending.get("uid"), int) or pending.get("exp", 0) < time.time():
         return None, None
     user = db.session.get(User, pending["uid"])
-    if not can_log_in(user) or not is_enabled(user):
+    if not can_log_in(user) or not is_enabled(user) or pending.get("fp") != _password_fingerprint(user):
         return None, None
     return user, pending
 

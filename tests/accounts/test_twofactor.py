@@ -266,6 +266,14 @@ def test_the_pending_step_expires(db, client, enrolled):
     assert not logged_in(client)
 
 
+def test_a_password_change_voids_the_pending_step(db, client, enrolled):
+    password_step(client, enrolled)
+    enrolled.set_password("uma-senha-trocada-agora")  # reset by e-mail meanwhile
+    response = client.post(VERIFY, data={"code": code_for()})
+    assert response.status_code == 302 and response.headers["Location"] == "/login"
+    assert not logged_in(client)
+
+
 def test_code_entry_is_rate_limited_per_account(db, client, enrolled):
     password_step(client, enrolled)
     for _attempt in range(5):
