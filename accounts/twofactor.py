@@ -304,7 +304,10 @@ def reset_by_staff(user: User, *, actor: User) -> bool:
     if actor is not None and user.id == actor.id:
         raise ValidationError({"two_factor": _("Você não pode redefinir a sua própria verificação em duas "
                                                "etapas.")})
-    if _row(user) is None:
+    row = _row(user)
+    if row is None or not row.is_enabled:
+        if row is not None:
+            _clear(user)  # an enrolment begun and never confirmed: nothing the user relies on
         return False
     _clear(user)
     end_sessions(user)

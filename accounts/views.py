@@ -94,6 +94,7 @@ def login():
 
 @bp.route("/logout", methods=["POST"])
 def logout():
+    twofactor.forget_pending_login()  # also "Cancelar" on the second step
     sessions.log_out()
     flash(_("Você saiu da sua conta."), "info")
     return redirect(url_for("accounts.login"))

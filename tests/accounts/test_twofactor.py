@@ -210,6 +210,9 @@ def test_staff_reset_clears_everything_ends_logins_and_tells_the_user(db, admin_
     mail = _db.session.scalar(select(OutboxEmail).where(OutboxEmail.to == manager.email))
     assert mail.kind == "two_factor_reset" and "redefiniu a verificação em duas etapas" in mail.body_text
     assert twofactor.reset_by_staff(manager, actor=admin_user) is False  # nothing left to reset
+    twofactor.pending_secret(manager)  # an enrolment begun, not confirmed: cleared, nobody e-mailed
+    assert twofactor.reset_by_staff(manager, actor=admin_user) is False
+    assert count(TwoFactor, user_id=manager.id) == 0 and count(OutboxEmail, to=manager.email) == 1
 
 
 # -- the login's second step -----------------------------------------------------------------------
@@ -256,6 +259,12 @@ def test_bad_codes_get_a_clear_message_and_change_nothing(db, client, enrolled, 
     assert BAD_CODE in response.get_data(as_text=True)
     assert not logged_in(client)
     assert _db.session.scalar(select(TwoFactor.last_step).where(TwoFactor.user_id == enrolled.id)) is None
+
+
+def test_cancelling_the_second_step_forgets_it(db, client, enrolled):
+    password_step(client, enrolled)
+    assert client.post("/logout").headers["Location"] == "/login"
+    assert client.get(VERIFY).headers["Location"] == "/login"
 
 
 def test_the_pending_step_expires(db, client, enrolled):
