@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import client_users
 from core.db import db, utcnow
 from core.permissions import Role
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
@@ -104,7 +105,7 @@ def load_demo() -> dict:
             db.session.flush()
             user = User(email=email, role=Role.CLIENT, name=legal, client_id=client.id)
             db.session.add(user)
-        client_user = db.session.scalar(select(User).where(User.client_id == client.id))
+        client_user = next(iter(client_users(client.id, active_only=False)), None)
         if client_user is not None and i == 0:
             client_user.set_password(PASSWORD)
             logins["users"]["client"] = {"email": client_user.email, "password": PASSWORD}

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, inspect, select
 
-from accounts.models import User, check_dummy_password
+from accounts.models import Membership, User, check_dummy_password
 from accounts.sessions import can_log_in, end_sessions
 from accounts.tokens import FIRST_ACCESS, RESET, make_user_token
 from core import audit
@@ -17,6 +17,46 @@ from core.validators import ValidationError, clean_email
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+
+
+# -- who holds a membership (every query on roles, partners and client companies goes through these) --
+
+def users_with(role: Role, *, partner_id=None, client_id=None, active_only: bool = True):
+    """A query of the users holding a ``role`` membership (of ``partner_id`` / ``client_id`` when given,
+    an id or a list of ids); refine it or take ``.subquery()``."""
+    query = select(User).join(Membership, Membership.user_id == User.id).where(Membership.role == role)
+    for column, value in ((Membership.partner_id, partner_id), (Membership.client_id, client_id)):
+        if isinstance(value, (list, tuple, set, frozenset)):
+            query = query.where(column.in_(value))
+        elif value is not None:
+            query = query.where(column == value)
+    if active_only:
+        query = query.where(User.is_active.is_(True))
+    return query.order_by(User.id)
+
+
+def manager_emails(partner_id: int) -> list[str]:
+    """The e-mails of a partner's active managers."""
+    return list(db.session.scalars(users_with(Role.MANAGER, partner_id=partner_id).with_only_columns(User.email)))
+
+
+def managers_by_partner(partner_ids) -> dict[int, list[str]]:
+    """Active managers' e-mails, per partner id."""
+    rows = db.session.execute(users_with(Role.MANAGER, partner_id=list(partner_ids))
+                              .with_only_columns(Membership.partner_id, User.email))
+    result: dict[int, list[str]] = {}
+    for partner_id, email in rows:
+        result.setdefault(partner_id, []).append(email)
+    return result
+
+
+def client_users(client_id: int, *, active_only: bool = True) -> list[User]:
+    """The users of a client company (oldest first)."""
+    return list(db.session.scalars(users_with(Role.CLIENT, client_id=client_id, active_only=active_only)))
+
+
+def client_user_emails(client_id: int) -> list[str]:
+    return [user.email for user in client_users(client_id)]
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -151,10 +191,14 @@ def _managed_values(user: User) -> dict:
 def _values_before_change(user: User) -> dict:
     state = inspect(user)
     before = {}
-    for field in ("email", "name", "role", "is_active"):
+    for field in ("email", "name", "is_active"):
         history = state.attrs[field].history
         before[field] = history.deleted[0] if history.deleted else getattr(user, field)
-    before["partner_id"] = user.partner_id  # the column still holds the old value before the flush
+    membership = user.membership  # role and partner live on the active membership
+    history = inspect(membership).attrs.role.history if membership is not None else None
+    before["role"] = history.deleted[0] if history and history.deleted else user.role
+    # the column still holds the old value before the flush
+    before["partner_id"] = membership.partner_id if membership is not None else None
     return before
 
 

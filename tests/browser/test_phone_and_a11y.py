@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import client_users
 from billing.models import Invoice
 from billing.run import Month, local_today, run_monthly_billing
 from certificates import services as certificates
@@ -41,7 +42,7 @@ def site(live_app, demo_logins):
         alfa = db.session.scalar(select(Partner).where(Partner.cnpj == "11222333000181"))
         bread = db.session.scalar(select(Client).where(Client.cnpj == "34028316000103"))  # Pão Quente, accountant's
         own = db.session.scalar(select(Client).where(Client.cnpj == "58193746000149"))  # pays its own invoices
-        own_user = db.session.scalar(select(User).where(User.client_id == own.id))
+        own_user = client_users(own.id, active_only=False)[0]
         own_user.set_password(PASSWORD)
         partner_invoice = db.session.scalar(select(Invoice).where(Invoice.payer_key == f"partner:{alfa.id}")
                                             .order_by(Invoice.id.desc()).limit(1))

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import User
+from accounts.services import find_user_by_email
 from billing.models import Invoice
 from certificates.models import Certificate
 from contracts.models import Acceptance, SignupLink
@@ -66,8 +67,7 @@ def test_demo_logins_and_tokens_work(app, db, demo, client):
         assert response.status_code == 302, role
         assert client.post("/logout").status_code == 302
 
-    alfa = db.session.scalar(select(Partner).join(User, User.partner_id == Partner.id)
-                             .where(User.email == data["users"]["manager"]["email"]))
+    alfa = find_user_by_email(data["users"]["manager"]["email"]).partner
     expected = set(db.session.scalars(select(Client.id).where(Client.partner_id == alfa.id)))
     response = client.get("/api/v1/clients?per_page=100",
                           headers={"Authorization": f"Bearer {data['partner_api_tokens']['a']}"})
