@@ -15,13 +15,22 @@ register_actions({
     "user.first_access": _l("Senha definida no primeiro acesso"),
     "user.email_change_requested": _l("Troca do e-mail de acesso pedida (aguarda a confirmação do novo endereço)"),
     "user.email_changed": _l("E-mail de acesso alterado"),
+    "user.membership_switched": _l("Trocou de empresa (contexto de acesso)"),
+    "invitation.sent": _l("Convite de acesso enviado"),
+    "invitation.resent": _l("Convite de acesso reenviado"),
+    "invitation.revoked": _l("Convite de acesso cancelado"),
+    "invitation.accepted": _l("Convite de acesso aceito"),
+    "membership.removed": _l("Acesso à empresa removido"),
 })
 register_fields({
     "email": _l("E-mail"),
     "name": _l("Nome"),
     "role": _l("Papel"),
     "is_active": _l("Ativo"),
+    "firm": _l("Empresa"),
+    "kind": _l("Tipo"),
 })
+register_values("kind", {"manager": _l("Gestor da revenda"), "client_user": _l("Usuário do cliente")})
 register_values("role", {
     Role.ADMIN: _l("Administrador"), Role.FINANCE: _l("Financeiro"), Role.MANAGER: _l("Gestor"),
     Role.ACCOUNTANT: _l("Contador"), Role.CLIENT: _l("Cliente"),

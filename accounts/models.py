@@ -1,3 +1,4 @@
+import enum
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -200,3 +201,45 @@ class Membership(TimestampMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<Membership {self.id} {self.role} p={self.partner_id} c={self.client_id}>"
+
+
+class InvitationKind(enum.StrEnum):
+    MANAGER = "manager"  # another manager of a partner
+    CLIENT_USER = "client_user"  # another user of a client company
+
+
+class Invitation(TimestampMixin, db.Model):
+    """An e-mailed invitation to a membership ("Registre agora"): single-use, expiring, revocable. The
+    link carries a random token; only its hash is stored. Resending makes a new token (the old one dies)."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[InvitationKind] = mapped_column(str_enum(InvitationKind, "invitation_kind"))
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    cpf: Mapped[str] = mapped_column(String(11), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    partner = relationship("Partner", foreign_keys=[partner_id])
+    client = relationship("Client", foreign_keys=[client_id])
+    invited_by = relationship(User, foreign_keys=[invited_by_id])
+
+    @property
+    def role(self) -> Role:
+        return Role.MANAGER if self.kind == InvitationKind.MANAGER else Role.CLIENT
+
+    def status(self, now: datetime) -> str:
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "pending"

@@ -1,4 +1,4 @@
-"""memberships: a user's role, partner and client company move into memberships (one user, many firms);
+"""memberships and invitations: a user's role, partner and client company move into memberships (one user, many firms);
 a login remembers the membership it works in
 
 Revision ID: 0011_memberships
@@ -44,6 +44,33 @@ def upgrade():
         batch_op.add_column(sa.Column('membership_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_user_sessions_membership_id_memberships'), 'memberships', ['membership_id'], ['id'], ondelete='SET NULL')
 
+    op.create_table('invitations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('manager', 'client_user', name='invitation_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('partner_id', sa.Integer(), nullable=False),
+    sa.Column('client_id', sa.Integer(), nullable=True),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('cpf', sa.String(length=11), nullable=False),
+    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('accepted_at', core.db.UTCDateTime(), nullable=True),
+    sa.Column('revoked_at', core.db.UTCDateTime(), nullable=True),
+    sa.Column('invited_by_id', sa.Integer(), nullable=True),
+    sa.Column('accepted_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['accepted_by_id'], ['users.id'], name=op.f('fk_invitations_accepted_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_invitations_client_id_clients')),
+    sa.ForeignKeyConstraint(['invited_by_id'], ['users.id'], name=op.f('fk_invitations_invited_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_invitations_partner_id_partners')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_invitations_token_hash'))
+    )
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invitations_client_id'), ['client_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invitations_partner_id'), ['partner_id'], unique=False)
+
     op.execute(sa.text(
         "INSERT INTO memberships (user_id, role, partner_id, client_id, last_used_at, created_at)"
         " SELECT id, role, partner_id, client_id, last_login_at, created_at FROM users"))
@@ -61,6 +88,12 @@ def upgrade():
 
 
 def downgrade():
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitations_partner_id'))
+        batch_op.drop_index(batch_op.f('ix_invitations_client_id'))
+
+    op.drop_table('invitations')
+
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('partner_id', sa.INTEGER(), nullable=True))
         batch_op.add_column(sa.Column('role', sa.VARCHAR(length=32), nullable=True))

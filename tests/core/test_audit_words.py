@@ -123,6 +123,12 @@ def samples(ids) -> dict:
                                     "currency": "usd", "expected_cents": 5995, "expected_currency": "brl"}),
         "user.email_change_requested": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
         "user.email_changed": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
+        "user.membership_switched": ({"firm": "Revenda Alfa (revenda)"}, {"firm": "Padaria Pão Quente Ltda"}),
+        "invitation.sent": (None, {"email": "ana@empresa.example", "kind": "client_user"}),
+        "invitation.resent": (None, {"email": "ana@empresa.example"}),
+        "invitation.revoked": (None, {"email": "ana@empresa.example"}),
+        "invitation.accepted": (None, {"email": "ana@empresa.example"}),
+        "membership.removed": ({"email": "ana@empresa.example", "role": "client"}, None),
         "payment.unexpected": (None, {"invoice": "2026-000123", "status": "void", "reference": "pi_3Nx9"}),
         "boleto.created": (None, {"invoice": "2026-000123", "payment_intent": "pi_3Nx9", "expires_at": NOW}),
     }
