@@ -39,7 +39,8 @@ def clean_cpf(value: str, *, required: bool = False) -> str:
         if required:
             raise ValueError(str(_l("Informe o CPF.")))
         return ""
-    if len(compact) != 11 or not compact.isdigit() or not stdnum_cpf.is_valid(compact):
+    # stdnum accepts 111.111.111-11 and the like, which the Receita never issues
+    if len(compact) != 11 or not compact.isdigit() or len(set(compact)) == 1 or not stdnum_cpf.is_valid(compact):
         raise ValueError(str(_l("CPF inválido: confira os dígitos verificadores.")))
     return compact
 
