@@ -14,6 +14,29 @@ import sqlalchemy as sa
 import core.db
 
 
+class _sqlite_foreign_keys_off:
+    """SQLite rebuilds ``users`` to drop or add its columns (batch mode): with foreign keys on, dropping
+    the old table would run ON DELETE actions on every table pointing at users (memberships and logins
+    deleted, audit actors nulled). The pragma only changes outside a transaction, hence the commits;
+    the check afterwards refuses a rebuild that left a dangling reference. No-op on PostgreSQL."""
+
+    def __enter__(self):
+        self.bind = op.get_bind()
+        if self.bind.dialect.name == "sqlite":
+            self.bind.exec_driver_sql("COMMIT")
+            self.bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            self.bind.exec_driver_sql("BEGIN")
+
+    def __exit__(self, *exc):
+        if self.bind.dialect.name == "sqlite" and exc[0] is None:
+            dangling = self.bind.exec_driver_sql("PRAGMA foreign_key_check").all()
+            assert not dangling, f"foreign keys broken by the rebuild: {dangling[:5]}"
+            self.bind.exec_driver_sql("COMMIT")
+            self.bind.exec_driver_sql("PRAGMA foreign_keys=ON")
+            self.bind.exec_driver_sql("BEGIN")
+        return False
+
+
 revision = '0011_memberships'
 down_revision = '0010_mail_attachment'
 branch_labels = None
@@ -75,7 +98,7 @@ def upgrade():
         "INSERT INTO memberships (user_id, role, partner_id, client_id, last_used_at, created_at)"
         " SELECT id, role, partner_id, client_id, last_login_at, created_at FROM users"))
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_users_client_id'))
         batch_op.drop_index(batch_op.f('ix_users_partner_id'))
         batch_op.drop_constraint(batch_op.f('fk_users_partner_id_partners'), type_='foreignkey')
@@ -108,7 +131,7 @@ def downgrade():
     op.execute(sa.text("DELETE FROM user_sessions WHERE user_id IN (SELECT id FROM users WHERE role IS NULL)"))
     op.execute(sa.text("UPDATE users SET role = 'client', is_active = false WHERE role IS NULL"))
 
-    with op.batch_alter_table('users', schema=None) as batch_op:
+    with _sqlite_foreign_keys_off(), op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.alter_column('role', existing_type=sa.VARCHAR(length=32), nullable=False,
                               type_=sa.Enum('admin', 'finance', 'manager', 'accountant', 'client', name='user_role',
                                             native_enum=False, create_constraint=True, length=32))
