@@ -58,7 +58,7 @@ class UserView(StaffModelView):
         "name": {"validators": [validators.Length(max=200)]},
         "is_active": {"description": _l("Desmarque para bloquear o acesso (o usuário não é excluído).")},
     }
-    column_labels = {"role": _l("Papel"), "last_login_at": _l("Último acesso"),
+    column_labels = {"role": _l("Papel"), "memberships.role": _l("Papel"), "last_login_at": _l("Último acesso"),
                      "password_changed_at": _l("Senha alterada em")}
 
     def _edited_user(self):
