@@ -35,7 +35,7 @@ class UserView(StaffModelView):
 
     permission = USERS_MANAGE
     column_list = ("email", "name", "role", "partner", "is_active", "last_login_at", "created_at")
-    column_details_list = ("email", "name", "role", "partner", "client", "is_active", "created_at",
+    column_details_list = ("email", "name", "role", "partner", "client", "memberships", "is_active", "created_at",
                            "last_login_at", "password_changed_at")
     column_export_list = ("id", "email", "name", "role", "partner_id", "client_id", "is_active", "created_at",
                           "last_login_at")
@@ -58,8 +58,13 @@ class UserView(StaffModelView):
         "name": {"validators": [validators.Length(max=200)]},
         "is_active": {"description": _l("Desmarque para bloquear o acesso (o usuário não é excluído).")},
     }
-    column_labels = {"role": _l("Papel"), "memberships.role": _l("Papel"), "last_login_at": _l("Último acesso"),
-                     "password_changed_at": _l("Senha alterada em")}
+    # Every firm the user works in (role, partner and client above are those of the one used last).
+    column_formatters_detail = {
+        "memberships": lambda view, context, model, name: "; ".join(
+            f"{services.membership_label(m)} — {ROLE_LABELS[m.role]}" for m in model.memberships),
+    }
+    column_labels = {"memberships": _l("Acessos (empresas)"), "role": _l("Papel"), "memberships.role": _l("Papel"),
+                     "last_login_at": _l("Último acesso"), "password_changed_at": _l("Senha alterada em")}
 
     def _edited_user(self):
         user_id = request.args.get("id", type=int)

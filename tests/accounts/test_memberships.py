@@ -152,3 +152,9 @@ def test_staff_admin_creates_a_manager_with_its_membership(client, db, login_as,
     created = db.session.scalar(select(Membership).join(Membership.user).where(
         Membership.partner_id == partner.id, Membership.role == Role.MANAGER))
     assert created.created_at <= utcnow()
+
+
+def test_staff_admin_details_list_every_membership(db, login_as, admin_user, partner, other_client):
+    user, _as_manager, _as_client = _two_firm_user(db, partner, other_client)
+    html = login_as(admin_user).get(f"/admin/users/details/?id={user.id}").get_data(as_text=True)
+    assert "Acessos (empresas)" in html and other_client.legal_name in html and "Gestor" in html
