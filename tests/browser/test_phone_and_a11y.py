@@ -30,7 +30,7 @@ PHONE = {"width": 390, "height": 844}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSWORD = "revenda-demo-2026"
-ROLES = ("manager", "accountant", "client", "finance", "admin", "public")
+ROLES = ("manager", "accountant", "client", "finance", "admin", "public", "multi")
 
 
 @pytest.fixture(scope="module")
@@ -73,13 +73,15 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("meus dados", "/meus-dados?tab=basicos"), ("e-mails", "/meus-dados?tab=emails"),
             ("senha do perfil", "/meus-dados?tab=senha"), ("api", "/meus-dados?tab=api"),
             ("pagamento", "/meus-dados/pagamento"), ("fatura", f"/faturas/{site['partner_invoice']}"),
-            ("alterar senha", "/senha"),
+            ("alterar senha", "/senha"), ("usuários", "/meus-dados?tab=usuarios"),
         ]
     if role == "accountant":
         return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha")]
     if role == "client":
         return [("minha empresa", "/cliente"), ("fatura", f"/faturas/{site['own_invoice']}"),
-                ("alterar senha", "/senha")]
+                ("alterar senha", "/senha"), ("usuários", "/cliente/usuarios")]
+    if role == "multi":  # one person, two companies: the chooser and the top bar's switcher
+        return [("escolher empresa", "/empresas"), ("minha empresa", "/cliente"), ("usuários", "/cliente/usuarios")]
     if role == "finance":
         return [("início", "/admin/"), ("faturas", "/admin/invoices/"),
                 ("fatura", f"/admin/invoices/details/?id={site['partner_invoice']}"),
@@ -94,13 +96,15 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
 
 
 #: Forms sent with errors (their error state is checked too), and whether they show field errors.
-FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros"}
+FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "convite com erros"}
 
 
 def failed_submits(role: str, site: dict) -> list[tuple[str, str, str]]:
     """(name, page, the submit button's accessible name): forms sent empty or wrong."""
     if role == "manager":
         return [("novo cadastro com erros", "/clientes/novo", "Cadastrar")]
+    if role == "multi":
+        return [("convite com erros", "/cliente/usuarios", "Ativar acesso")]
     if role == "public":
         return [("login recusado", "/login", "Entrar"),
                 ("cadastro por link com erros", f"/contratar/{site['token']}", "Contratar")]
@@ -216,7 +220,7 @@ def test_no_serious_or_critical_accessibility_violation(visit, role):
     assert found == {}, f"{role}: axe rule ids {rules}; by page: {found}"
 
 
-@pytest.mark.parametrize("role", ["manager", "public"])
+@pytest.mark.parametrize("role", ["manager", "public", "multi"])
 def test_a_failed_submit_moves_the_focus_to_the_first_invalid_field(visit, role):
     checked = {name: r["focus"] for name, r in visit(role).items() if name in FIELD_ERRORS}
     assert checked
