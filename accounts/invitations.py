@@ -48,13 +48,16 @@ def members_of(*, partner_id: int | None = None, client_id: int | None = None) -
     return list(db.session.scalars(query.order_by(User.email)))
 
 
-def invitations_of(*, partner_id: int | None = None, client_id: int | None = None) -> list[Invitation]:
-    """Open and past invitations of one firm, newest first."""
+def _invitations_query(*, partner_id: int | None = None, client_id: int | None = None):
     query = select(Invitation)
     if client_id is not None:
-        query = query.where(Invitation.kind == InvitationKind.CLIENT_USER, Invitation.client_id == client_id)
-    else:
-        query = query.where(Invitation.kind == InvitationKind.MANAGER, Invitation.partner_id == partner_id)
+        return query.where(Invitation.kind == InvitationKind.CLIENT_USER, Invitation.client_id == client_id)
+    return query.where(Invitation.kind == InvitationKind.MANAGER, Invitation.partner_id == partner_id)
+
+
+def invitations_of(*, partner_id: int | None = None, client_id: int | None = None) -> list[Invitation]:
+    """Open and past invitations of one firm, newest first."""
+    query = _invitations_query(partner_id=partner_id, client_id=client_id)
     return list(db.session.scalars(query.order_by(Invitation.id.desc())))
 
 
@@ -63,9 +66,8 @@ def get_invitation(invitation_id, *, partner_id: int | None = None, client_id: i
     invitation_id = parse_id(invitation_id)
     if invitation_id is None:
         return None
-    found = next((i for i in invitations_of(partner_id=partner_id, client_id=client_id) if i.id == invitation_id),
-                 None)
-    return found
+    query = _invitations_query(partner_id=partner_id, client_id=client_id)
+    return db.session.scalar(query.where(Invitation.id == invitation_id))
 
 
 def get_membership(membership_id, *, partner_id: int | None = None, client_id: int | None = None):
