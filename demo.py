@@ -13,7 +13,8 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from accounts.models import User
+from accounts.models import Membership, User
+from accounts.services import client_users
 from core.db import db, utcnow
 from core.permissions import Role
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
@@ -104,10 +105,12 @@ def load_demo() -> dict:
             db.session.flush()
             user = User(email=email, role=Role.CLIENT, name=legal, client_id=client.id)
             db.session.add(user)
-        client_user = db.session.scalar(select(User).where(User.client_id == client.id))
+        client_user = next(iter(client_users(client.id, active_only=False)), None)
         if client_user is not None and i == 0:
             client_user.set_password(PASSWORD)
             logins["users"]["client"] = {"email": client_user.email, "password": PASSWORD}
+
+    logins["users"]["multi"] = _multi_person()
 
     for key, partner in partners.items():
         plaintext = demo_token(key)
@@ -117,6 +120,28 @@ def load_demo() -> dict:
     db.session.flush()
     lived_in(partners)
     return logins
+
+
+#: One person, two firms under two resellers: a user of a client of partner A and of a client of partner B
+#: (one login; the top bar's "Selecione a empresa" switches between them).
+MULTI = ("socio@duas-empresas.example", ("34028316000294", "58193746000149"))
+
+
+def _multi_person() -> dict:
+    email, cnpjs = MULTI
+    user = db.session.scalar(select(User).where(User.email == email))
+    if user is None:
+        user = User(email=email, name="Sócio de Duas Empresas")
+        db.session.add(user)
+    user.set_password(PASSWORD)
+    user.is_active = True
+    held = {m.client_id for m in user.memberships}
+    for cnpj in cnpjs:
+        client = db.session.scalar(select(Client).where(Client.cnpj == cnpj))
+        if client.id not in held:
+            user.memberships.append(Membership(role=Role.CLIENT, client_id=client.id))
+    db.session.flush()
+    return {"email": email, "password": PASSWORD}
 
 
 # -- a past for the panel ---------------------------------------------------------------------------

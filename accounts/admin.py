@@ -3,6 +3,7 @@ it), deactivated, never deleted."""
 
 from flask import flash, request
 from flask_admin.actions import action
+from flask_admin.contrib.sqla.fields import QuerySelectField
 from flask_admin.contrib.sqla.validators import Unique
 from flask_admin.menu import MenuLink
 from flask_babel import lazy_gettext as _l
@@ -11,7 +12,7 @@ from sqlalchemy import select
 from wtforms import SelectField, validators
 
 from accounts import services, twofactor
-from accounts.models import User
+from accounts.models import Membership, User
 from core import validators as clean
 from core.admin import ROLE_LABELS, StaffModelView, add_shortcut, cleaned_by, required
 from core.db import db
@@ -25,7 +26,7 @@ def _role_choices():
 
 def _partner_choices():
     # The partner model through the relationship: accounts sits below partner and never imports it.
-    partner_model = User.partner.property.mapper.class_
+    partner_model = Membership.partner.property.mapper.class_
     return db.session.scalars(select(partner_model).order_by(partner_model.legal_name)).all()
 
 
@@ -35,27 +36,36 @@ class UserView(StaffModelView):
 
     permission = USERS_MANAGE
     column_list = ("email", "name", "role", "partner", "is_active", "last_login_at", "created_at")
-    column_details_list = ("email", "name", "role", "partner", "client", "is_active", "created_at",
+    column_details_list = ("email", "name", "role", "partner", "client", "memberships", "is_active", "created_at",
                            "last_login_at", "password_changed_at")
     column_export_list = ("id", "email", "name", "role", "partner_id", "client_id", "is_active", "created_at",
                           "last_login_at")
     column_searchable_list = ("email", "name")
-    column_filters = ("role", "is_active")
+    column_filters = ("memberships.role", "is_active")
     column_default_sort = ("email", False)
     form_columns = ("email", "name", "role", "partner", "is_active")
-    form_overrides = {"role": SelectField}
+    # Role and partner belong to the user's membership (accounts.models.Membership): the form edits the
+    # user's active one through User's properties.
+    form_extra_fields = {
+        "role": SelectField(_l("Papel"), choices=_role_choices, coerce=lambda v: Role(v) if v else None,
+                            description=_l("Administrador e Financeiro usam esta área; Gestor usa o painel da "
+                                           "revenda.")),
+        "partner": QuerySelectField(_l("Revenda"), query_factory=_partner_choices, allow_blank=True, blank_text="—",
+                                    description=_l("Obrigatória para gestores; vazia para a equipe e contadores.")),
+    }
     form_args = {
         "email": {"validators": [required(_l("Informe o e-mail.")), cleaned_by(clean.clean_email)],
                   "description": _l("O primeiro acesso é enviado para este e-mail.")},
         "name": {"validators": [validators.Length(max=200)]},
-        "role": {"choices": _role_choices, "coerce": Role,
-                 "description": _l("Administrador e Financeiro usam esta área; Gestor usa o painel da revenda.")},
-        "partner": {"query_factory": _partner_choices, "allow_blank": True, "blank_text": "—",
-                    "description": _l("Obrigatória para gestores; vazia para a equipe e contadores.")},
         "is_active": {"description": _l("Desmarque para bloquear o acesso (o usuário não é excluído).")},
     }
-    column_labels = {"role": _l("Papel"), "last_login_at": _l("Último acesso"),
-                     "password_changed_at": _l("Senha alterada em")}
+    # Every firm the user works in (role, partner and client above are those of the one used last).
+    column_formatters_detail = {
+        "memberships": lambda view, context, model, name: "; ".join(
+            f"{services.membership_label(m)} — {ROLE_LABELS[m.role]}" for m in model.memberships),
+    }
+    column_labels = {"memberships": _l("Acessos (empresas)"), "role": _l("Papel"), "memberships.role": _l("Papel"),
+                     "last_login_at": _l("Último acesso"), "password_changed_at": _l("Senha alterada em")}
 
     def _edited_user(self):
         user_id = request.args.get("id", type=int)
@@ -118,6 +128,7 @@ def _two_factor_column(view, context, model, name):
 
 UserView.column_details_list = (*UserView.column_details_list, "two_factor")
 UserView.column_formatters = {"two_factor": _two_factor_column}
+UserView.column_formatters_detail = {**UserView.column_formatters_detail, "two_factor": _two_factor_column}
 UserView.column_labels = {**UserView.column_labels, "two_factor": _l("Verificação em duas etapas")}
 
 

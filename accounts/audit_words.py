@@ -22,6 +22,12 @@ register_actions({
     "user.two_factor_codes_regenerated": _l("Novos códigos de recuperação gerados"),
     "user.two_factor_reset": _l("Verificação em duas etapas redefinida pela equipe"),
     "partner.two_factor_policy": _l("Regra da verificação em duas etapas dos gestores alterada"),
+    "user.membership_switched": _l("Trocou de empresa (contexto de acesso)"),
+    "invitation.sent": _l("Convite de acesso enviado"),
+    "invitation.resent": _l("Convite de acesso reenviado"),
+    "invitation.revoked": _l("Convite de acesso cancelado"),
+    "invitation.accepted": _l("Convite de acesso aceito"),
+    "membership.removed": _l("Acesso à empresa removido"),
 })
 register_fields({
     "email": _l("E-mail"),
@@ -31,10 +37,13 @@ register_fields({
     "remaining": _l("Códigos de recuperação restantes"),
     "second_factor": _l("Segunda etapa"),
     "require_two_factor": _l("Verificação em duas etapas obrigatória para os gestores"),
+    "firm": _l("Empresa"),
+    "kind": _l("Tipo"),
 })
 register_formatter("remaining", lambda n: ngettext("%(num)d código", "%(num)d códigos", int(n)),
                    scope="user")
 register_values("second_factor", {"totp": _l("Código do aplicativo"), "recovery": _l("Código de recuperação")})
+register_values("kind", {"manager": _l("Gestor da revenda"), "client_user": _l("Usuário do cliente")})
 register_values("role", {
     Role.ADMIN: _l("Administrador"), Role.FINANCE: _l("Financeiro"), Role.MANAGER: _l("Gestor"),
     Role.ACCOUNTANT: _l("Contador"), Role.CLIENT: _l("Cliente"),

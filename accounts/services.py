@@ -5,19 +5,103 @@ from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, inspect, select
 
-from accounts import twofactor
-from accounts.models import User, check_dummy_password
+from accounts import sessions, twofactor
+from accounts.models import Membership, User, check_dummy_password
 from accounts.sessions import can_log_in, end_sessions
 from accounts.tokens import FIRST_ACCESS, RESET, make_user_token
 from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
 from core.permissions import Role
+from core.security import parse_id
 from core.urls import public_url
 from core.validators import ValidationError, clean_email
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
+
+
+# -- who holds a membership (every query on roles, partners and client companies goes through these) --
+
+def users_with(role: Role, *, partner_id=None, client_id=None, active_only: bool = True):
+    """A query of the users holding a ``role`` membership (of ``partner_id`` / ``client_id`` when given,
+    an id or a list of ids); refine it or take ``.subquery()``."""
+    query = select(User).join(Membership, Membership.user_id == User.id).where(Membership.role == role)
+    for column, value in ((Membership.partner_id, partner_id), (Membership.client_id, client_id)):
+        if isinstance(value, (list, tuple, set, frozenset)):
+            query = query.where(column.in_(value))
+        elif value is not None:
+            query = query.where(column == value)
+    if active_only:
+        query = query.where(User.is_active.is_(True))
+    return query.order_by(User.id)
+
+
+def manager_emails(partner_id: int) -> list[str]:
+    """The e-mails of a partner's active managers."""
+    return list(db.session.scalars(users_with(Role.MANAGER, partner_id=partner_id).with_only_columns(User.email)))
+
+
+def managers_by_partner(partner_ids) -> dict[int, list[str]]:
+    """Active managers' e-mails, per partner id."""
+    rows = db.session.execute(users_with(Role.MANAGER, partner_id=list(partner_ids))
+                              .with_only_columns(Membership.partner_id, User.email))
+    result: dict[int, list[str]] = {}
+    for partner_id, email in rows:
+        result.setdefault(partner_id, []).append(email)
+    return result
+
+
+def client_users(client_id: int, *, active_only: bool = True) -> list[User]:
+    """The users of a client company (oldest first)."""
+    return list(db.session.scalars(users_with(Role.CLIENT, client_id=client_id, active_only=active_only)))
+
+
+def client_user_emails(client_id: int) -> list[str]:
+    return [user.email for user in client_users(client_id)]
+
+
+def membership_label(membership: Membership) -> str:
+    """How a membership reads in the switcher: the firm, and the role when it helps."""
+    if membership.role == Role.MANAGER and membership.partner is not None:
+        partner = membership.partner
+        return _("%(firm)s (revenda)", firm=partner.trade_name or partner.legal_name)
+    if membership.role == Role.CLIENT and membership.client is not None:
+        return membership.client.legal_name
+    if membership.role == Role.ACCOUNTANT:
+        return _("Contador")
+    if membership.role == Role.ADMIN:
+        return _("Equipe Revenda (administração)")
+    return _("Equipe Revenda (financeiro)")
+
+
+def firm_name(invitation) -> str:
+    """The firm an invitation leads to, as people know it."""
+    if invitation.client is not None:
+        return invitation.client.legal_name
+    partner = invitation.partner
+    return (partner.trade_name or partner.legal_name) if partner is not None else ""
+
+
+def usable_memberships(user: User) -> list[Membership]:
+    """The memberships ``user`` may work in now, in the switcher's order."""
+    return sorted((m for m in user.memberships if m.is_usable), key=lambda m: membership_label(m).lower())
+
+
+def membership_of(user: User, membership_id) -> Membership | None:
+    """``user``'s usable membership with this id (an id from a URL or form), else None."""
+    membership_id = parse_id(membership_id)
+    return next((m for m in user.memberships if m.id == membership_id and m.is_usable), None)
+
+
+def switch_membership(user: User, membership: Membership) -> None:
+    """This login works in ``membership`` from now on (audited, remembered for the next login)."""
+    before = user.membership
+    sessions.switch_membership(user, membership)
+    audit.record("user.membership_switched", user, actor=user, partner_id=membership.partner_id,
+                 client_id=membership.client_id,
+                 before={"firm": membership_label(before) if before is not None else None},
+                 after={"firm": membership_label(membership)})
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -63,8 +147,9 @@ def set_password(user: User, new: str, *, action: str, keep_current_session: boo
     db.session.flush()
 
 
-def send_password_reset(email: str) -> None:
-    """Queue a reset e-mail when the account exists; say nothing either way (no enumeration)."""
+def send_password_reset(email: str, *, next_url: str | None = None) -> None:
+    """Queue a reset e-mail when the account exists; say nothing either way (no enumeration).
+    ``next_url`` (a path on this site) is where the person goes once the new password is set."""
     user = find_user_by_email(email)
     if user is None or not user.is_active:
         return
@@ -75,7 +160,7 @@ def send_password_reset(email: str) -> None:
         "password_reset",
         kind="password_reset",
         user=user,
-        link=public_url("accounts.reset_password", token=token),
+        link=public_url("accounts.reset_password", token=token, **({"next": next_url} if next_url else {})),
     )
 
 
@@ -153,10 +238,14 @@ def _managed_values(user: User) -> dict:
 def _values_before_change(user: User) -> dict:
     state = inspect(user)
     before = {}
-    for field in ("email", "name", "role", "is_active"):
+    for field in ("email", "name", "is_active"):
         history = state.attrs[field].history
         before[field] = history.deleted[0] if history.deleted else getattr(user, field)
-    before["partner_id"] = user.partner_id  # the column still holds the old value before the flush
+    membership = user.membership  # role and partner live on the active membership
+    history = inspect(membership).attrs.role.history if membership is not None else None
+    before["role"] = history.deleted[0] if history and history.deleted else user.role
+    # the column still holds the old value before the flush
+    before["partner_id"] = membership.partner_id if membership is not None else None
     return before
 
 

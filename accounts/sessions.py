@@ -12,10 +12,10 @@ from datetime import datetime
 
 from flask import current_app, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, event, inspect, select
+from sqlalchemy import delete, event, inspect, select, update
 from sqlalchemy.orm import Session
 
-from accounts.models import User, UserSession
+from accounts.models import Membership, User, UserSession
 from core.db import db, utcnow
 
 
@@ -24,27 +24,47 @@ def _hash(secret: str) -> str:
 
 
 def can_log_in(user: User | None) -> bool:
-    """Active user; a manager also needs an active partner (staff deactivating a partner locks its panel)."""
+    """Active user with a usable membership (staff deactivating a partner locks its managers' panel)."""
     if user is None or not user.is_active:
         return False
-    return user.partner_id is None or user.partner is None or user.partner.is_active
+    return any(membership.is_usable for membership in user.memberships)
 
 
-def start_session(user: User, now: datetime | None = None) -> str:
-    """A new login row for ``user``; returns the id Flask-Login keeps (``User.get_id``)."""
+def start_session(user: User, now: datetime | None = None, membership: Membership | None = None) -> str:
+    """A new login row for ``user`` working in ``membership`` (default: the one used last); returns the id
+    Flask-Login keeps (``User.get_id``)."""
     now = now or utcnow()
     secret = secrets.token_urlsafe(32)
+    membership = membership or user.default_membership()
     db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, UserSession.expires_at <= now))
+    db.session.flush()  # a membership just created needs its id
     db.session.add(UserSession(user_id=user.id, secret_hash=_hash(secret), created_at=now,
+                               membership_id=membership.id if membership is not None else None,
                                expires_at=now + current_app.config["REMEMBER_COOKIE_DURATION"]))
     db.session.flush()
+    if membership is not None:
+        user.use_membership(membership)
     user.login_secret = secret
     return user.get_id()
 
 
-def log_in(user: User, *, remember: bool = False) -> None:
+def switch_membership(user: User, membership: Membership, now: datetime | None = None) -> None:
+    """This login now works in ``membership`` (one of ``user``'s, usable), remembered for the next login."""
+    if membership.user_id != user.id or not membership.is_usable:
+        raise ValueError("not a usable membership of this user")
+    current = _current_secret_hash()
+    if current is not None:
+        db.session.execute(update(UserSession).where(UserSession.secret_hash == current,
+                                                     UserSession.user_id == user.id)
+                           .values(membership_id=membership.id))
+    membership.last_used_at = now or utcnow()
+    user.use_membership(membership)
+    db.session.flush()
+
+
+def log_in(user: User, *, remember: bool = False, membership: Membership | None = None) -> None:
     """Log ``user`` in on this browser (a new server-side login; remember-me for at most 30 days)."""
-    start_session(user)
+    start_session(user, membership=membership)
     login_user(user, remember=remember, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
     session.permanent = True
 
@@ -68,6 +88,8 @@ def load_user(login_id) -> User | None:
     user = db.session.get(User, user_id)
     if not can_log_in(user):
         return None
+    chosen = next((m for m in user.memberships if m.id == row.membership_id and m.is_usable), None)
+    user.use_membership(chosen or user.default_membership())
     user.login_secret = secret
     return user
 

@@ -100,11 +100,17 @@ def is_enabled(user: User) -> bool:
 
 
 def is_required(user: User) -> bool:
-    """Staff always; a partner's managers when the partner turned it on."""
-    if user.is_staff:
-        return True
-    partner = user.partner if user.role == Role.MANAGER else None
-    return bool(partner is not None and getattr(partner, "require_two_factor", False))
+    """Staff always; a partner's managers when the partner turned it on.
+
+    2FA belongs to the person, not to one firm: any membership that needs it (staff, or manager of a partner
+    that requires it) makes it required for the whole login, whichever firm is active."""
+    for membership in user.memberships:
+        if membership.is_staff:
+            return True
+        if membership.role == Role.MANAGER and membership.partner is not None \
+                and getattr(membership.partner, "require_two_factor", False):
+            return True
+    return False
 
 
 def must_enroll(user: User) -> bool:

@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, flash, make_response, redirect, render
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts import sessions, twofactor
+from accounts import services, sessions, twofactor
 from accounts.views import _login_limit, home_for
 from core import audit
 from core.extensions import limiter
@@ -58,7 +58,10 @@ def verify_login():
     if kind == "recovery":
         flash(_("Você entrou com um código de recuperação; restam %(n)s. Gere novos códigos se precisar.",
                 n=twofactor.remaining_recovery_codes(user)), "warning")
-    response = make_response(redirect(pending.get("next") or home_for(user)))
+    target = pending.get("next") or home_for(user)
+    if not pending.get("next") and len(services.usable_memberships(user)) > 1:
+        target = url_for("accounts.choose_membership")  # several firms: which one now?
+    response = make_response(redirect(target))
     if remember_browser:
         response.set_cookie(twofactor.REMEMBER_COOKIE, twofactor.remember_browser(user),
                             **twofactor.remember_cookie_args())

@@ -3,11 +3,11 @@
 import hashlib
 from urllib.parse import urlparse
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts import services, sessions, twofactor
+from accounts import invitations, services, sessions, twofactor
 from accounts.tokens import FIRST_ACCESS, RESET, TokenInvalid, load_user_token
 from core import audit
 from core.extensions import limiter
@@ -86,10 +86,50 @@ def login():
             return redirect(url_for("twofactor.verify_login"))  # logged in only after the code
         sessions.log_in(user, remember=remember)
         audit.record("user.login", user, actor=user, partner_id=user.partner_id)
+        if len(services.usable_memberships(user)) > 1 and not _safe_next(request.args.get("next")):
+            return redirect(url_for("accounts.choose_membership"))  # several firms: which one now?
         return redirect(_safe_next(request.args.get("next")) or home_for(user))
     if current_user.is_authenticated:
         return redirect(home_for(current_user))
     return render_template("accounts/login.html")
+
+
+@bp.route("/empresas")
+@login_required
+def choose_membership():
+    """The chooser: every firm this login may work in ("Selecione a empresa")."""
+    return render_template("accounts/choose_membership.html",
+                           memberships=services.usable_memberships(current_user),
+                           label=services.membership_label)
+
+
+@bp.route("/empresas/<membership_id>", methods=["POST"])
+@login_required
+def switch_membership(membership_id):
+    """Work in another of the user's memberships, without a new login (404 for any other id)."""
+    membership = services.membership_of(current_user, membership_id)
+    if membership is None:
+        abort(404)
+    services.switch_membership(current_user, membership)
+    flash(_("Agora você está em: %(firm)s", firm=services.membership_label(membership)), "info")
+    return redirect(home_for(current_user))
+
+
+@bp.route("/empresas/trocar", methods=["POST"])
+@login_required
+def switch_to():
+    """The top bar's switcher posts the chosen membership as a form field."""
+    return switch_membership(request.form.get("membership", ""))
+
+
+@bp.app_context_processor
+def _membership_switcher():
+    def user_memberships():
+        if not current_user.is_authenticated:
+            return []
+        return services.usable_memberships(current_user)
+
+    return {"user_memberships": user_memberships, "membership_label": services.membership_label}
 
 
 @bp.route("/logout", methods=["POST"])
@@ -150,7 +190,8 @@ def _set_password_page(token: str, purpose: str, title: str, success: str):
         else:
             services.set_password(user, request.form["new_password"], action=f"user.{purpose.replace('-', '_')}")
             flash(success, "success")
-            return redirect(url_for("accounts.login"))
+            # e.g. back to the invitation whose "Esqueci a senha" sent the reset
+            return redirect(_safe_next(request.args.get("next")) or url_for("accounts.login"))
     return render_template("accounts/set_password.html", errors=errors, title=title, email=user.email), (
         422 if errors else 200
     )
@@ -190,6 +231,61 @@ def confirm_email_change(token):
             return redirect(url_for("accounts.login"))
     return render_template("accounts/confirm_email.html", user=user, new_email=new_email, errors=errors), (
         422 if errors else 200)
+
+
+def _invitation_key() -> str:
+    """Password attempts on one invitation, from any address (the token's hash, never the token)."""
+    return "invitation:" + hashlib.sha256((request.view_args or {}).get("token", "").encode()).hexdigest()
+
+
+@bp.route("/convite/<token>", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])  # per address
+@limiter.limit(_account_limit, methods=["POST"], key_func=_invitation_key, deduct_when=_failed)  # per invitation
+def invitation(token):
+    """"Registre agora": a new e-mail sets name and password; an e-mail that already has a login types
+    that login's password and presses "Vincular contas". Either way the login ends up in the new firm."""
+    try:
+        invite = invitations.load_invitation(token)
+    except invitations.InvitationInvalid as exc:
+        return render_template("error.html", code=400, message=exc.message), 400
+    existing = services.find_user_by_email(invite.email)
+    errors, status = {}, 200
+    if request.method == "POST":
+        try:
+            if existing is not None:
+                user, membership = invitations.link_existing_user(invite, request.form.get("password", ""))
+            else:
+                user, membership = invitations.accept_as_new_user(
+                    invite, request.form.get("name", ""), request.form.get("password", ""),
+                    request.form.get("confirm_password", ""))
+        except ValidationError as exc:
+            errors = exc.fields
+            status = 401 if existing is not None else 422
+        else:
+            if current_user.is_authenticated:
+                sessions.log_out()
+            sessions.log_in(user, membership=membership)
+            audit.record("user.login", user, actor=user, partner_id=user.partner_id)
+            flash(_("Pronto! Agora você também tem acesso a: %(firm)s", firm=services.membership_label(membership))
+                  if existing is not None else _("Cadastro concluído. Bem-vindo!"), "success")
+            return redirect(home_for(user))
+    return render_template("accounts/invitation.html", invitation=invite, existing=existing, errors=errors,
+                           token=token, firm=services.firm_name(invite)), status
+
+
+@bp.route("/convite/<token>/esqueci-senha", methods=["POST"])
+@limiter.limit(_login_limit)
+@limiter.limit(_account_limit, key_func=_invitation_key)  # no mail bombing through an invitation
+def invitation_forgot_password(token):
+    """"Esqueci a senha" while linking accounts: the reset link brings the person back here."""
+    try:
+        invite = invitations.load_invitation(token)
+    except invitations.InvitationInvalid as exc:
+        return render_template("error.html", code=400, message=exc.message), 400
+    services.send_password_reset(invite.email, next_url=url_for("accounts.invitation", token=token))
+    flash(_("Enviamos para %(email)s um link para criar uma nova senha. Depois de trocá-la, você volta a este "
+            "convite.", email=invite.email), "info")
+    return redirect(url_for("accounts.invitation", token=token))
 
 
 @bp.route("/idioma/<lang>", methods=["POST"])

@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from accounts.models import User
+from accounts.services import managers_by_partner
 from accounts.twofactor import TwoFactor
 from certificates.models import Certificate, CertificateAlert, IntegrationKey
 from certificates.pfx import CertificateError, ErrorCode, inspect_pfx
@@ -33,7 +34,6 @@ from core.crypto import KeyRing
 from core.db import db, utcnow
 from core.keyring import get_keyring
 from core.mail import queue_email
-from core.permissions import Role
 from core.urls import public_url
 from core.validators import ValidationError
 from partner.models import Client, ContractStatus
@@ -393,15 +393,7 @@ def send_expiry_alerts(now: datetime | None = None) -> int:
 
 
 def _managers_by_partner(partner_ids: set[int]) -> dict[int, list[str]]:
-    rows = db.session.execute(
-        select(User.partner_id, User.email).where(
-            User.partner_id.in_(partner_ids), User.role == Role.MANAGER, User.is_active.is_(True)
-        )
-    )
-    result: dict[int, list[str]] = {}
-    for partner_id, email in rows:
-        result.setdefault(partner_id, []).append(email)
-    return result
+    return managers_by_partner(partner_ids)
 
 
 def _send_alert(cert: Certificate, client: Client, threshold: int, managers: list[str], now: datetime) -> bool:

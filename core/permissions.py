@@ -54,7 +54,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
 
 
 def has_permission(user, permission: str) -> bool:
-    if user is None or not getattr(user, "is_authenticated", False):
+    if user is None or not getattr(user, "is_authenticated", False) or user.role is None:
         return False
     return permission in ROLE_PERMISSIONS.get(Role(user.role), frozenset())
 

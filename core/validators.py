@@ -5,6 +5,7 @@ import re
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from stdnum.br import cnpj as stdnum_cnpj
+from stdnum.br import cpf as stdnum_cpf
 
 UF = {
     "AC", "AL", "AP", "AM", "BA", "CE", "DF", "ES", "GO", "MA", "MT", "MS", "MG", "PA", "PB",
@@ -28,6 +29,19 @@ def clean_cnpj(value: str) -> str:
         raise ValueError(str(_l("Informe o CNPJ.")))
     if len(compact) != 14 or not stdnum_cnpj.is_valid(compact):
         raise ValueError(str(_l("CNPJ inválido: confira os dígitos verificadores.")))
+    return compact
+
+
+def clean_cpf(value: str, *, required: bool = False) -> str:
+    """Return the 11-digit CPF ("" when optional and empty) or raise ValueError."""
+    compact = re.sub(r"[\s.-]", "", value or "")
+    if not compact:
+        if required:
+            raise ValueError(str(_l("Informe o CPF.")))
+        return ""
+    # stdnum accepts 111.111.111-11 and the like, which the Receita never issues
+    if len(compact) != 11 or not compact.isdigit() or len(set(compact)) == 1 or not stdnum_cpf.is_valid(compact):
+        raise ValueError(str(_l("CPF inválido: confira os dígitos verificadores.")))
     return compact
 
 

@@ -351,12 +351,9 @@ def notify_ready(export: FiscalExport) -> None:
     client = db.session.get(Client, export.client_id)
     recipients = [export.email] if export.email else []
     if export.automatic_month is not None:
-        from accounts.models import User
-        from core.permissions import Role
+        from accounts.services import manager_emails
 
-        managers = db.session.execute(select(User.email).where(User.partner_id == client.partner_id,
-                                                               User.role == Role.MANAGER)).scalars()
-        recipients += list(managers)
+        recipients += manager_emails(client.partner_id)
     period = f"{export.month % 100:02d}/{export.month // 100}"
     for address in dict.fromkeys(a for a in recipients if a):
         queue_email(address, _("Download das Notas – %(name)s – %(period)s", name=client.legal_name, period=period),

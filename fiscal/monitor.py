@@ -87,9 +87,8 @@ def pending_notes(client_ids=None, *, partner_id: int | None = None, now: dateti
 def send_alerts(now: datetime | None = None) -> int:
     """One e-mail per partner and kind listing the notes that crossed half their deadline or passed it;
     each note alerted once per kind, whatever the runs. Returns the number of e-mails queued."""
-    from accounts.models import User
+    from accounts.services import manager_emails
     from core.mail import queue_email
-    from core.permissions import Role
     from partner.models import Client
 
     now = now or utcnow()
@@ -105,9 +104,7 @@ def send_alerts(now: datetime | None = None) -> int:
     for (partner_id, kind), notes in sorted(due.items()):
         for note in notes:
             db.session.add(ContingencyAlert(document_id=note.document.id, kind=kind, sent_at=now))
-        managers = db.session.execute(select(User.email).where(User.partner_id == partner_id,
-                                                               User.role == Role.MANAGER,
-                                                               User.is_active.is_(True))).scalars().all()
+        managers = manager_emails(partner_id)
         subject = (_("Notas em contingência vencidas: envie-as à SEFAZ") if kind == "overdue"
                    else _("Notas em contingência na metade do prazo de envio"))
         clients = {n.document.client_id: db.session.get(Client, n.document.client_id) for n in notes}

@@ -11,8 +11,8 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import event, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from accounts.models import User
-from accounts.services import create_user, request_email_change
+from accounts.models import Membership, User
+from accounts.services import client_users, create_user, request_email_change
 from accounts.sessions import end_sessions_of_users, turned_off
 from core import audit
 from core.db import db, utcnow
@@ -108,7 +108,8 @@ def check_unique(partner_id: int, email: str | None, cnpj: str | None, exclude_i
         users = select(User.id).where(func.lower(User.email) == email)
         if exclude_id is not None:
             # the client's own login keeps its e-mail; any other user's (manager, staff…) is taken
-            users = users.where(User.client_id.is_distinct_from(exclude_id))
+            users = users.where(~select(Membership.id).where(Membership.user_id == User.id,
+                                                             Membership.client_id == exclude_id).exists())
         taken = db.session.scalar(
             select(Client.id).where(func.lower(Client.email) == email, Client.id != (exclude_id or 0))
         ) or db.session.scalar(users)
@@ -168,7 +169,7 @@ def update_client(client: Client, data: dict, *, actor=None) -> Client:
     if "email" in clean:
         # The company's e-mail changes now; its login only when the new address confirms (with the
         # client's password): a manager typing an address of their own must not get the client's login.
-        for user in db.session.scalars(select(User).where(User.client_id == client.id)):
+        for user in client_users(client.id, active_only=False):
             request_email_change(user, clean["email"], actor=actor)
     old, new = audit.changed(before, audit.snapshot(client, CLIENT_FIELDS))
     if new:
@@ -410,5 +411,5 @@ def _end_sessions_of_deactivated_partners(session, flush_context, instances):
                    if isinstance(obj, Partner) and obj.id is not None and turned_off(obj)]
     if partner_ids:
         connection = session.connection()
-        user_ids = connection.scalars(select(User.id).where(User.partner_id.in_(partner_ids))).all()
+        user_ids = connection.scalars(select(Membership.user_id).where(Membership.partner_id.in_(partner_ids))).all()
         end_sessions_of_users(connection, user_ids)

@@ -1,15 +1,19 @@
 """The partner panel: dashboard, Novo cadastro, Gerenciar, Meus dados; and the client area."""
 
+from functools import wraps
+
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
 
+from accounts import invitations, twofactor
 from accounts import services as account_services
-from accounts import twofactor
+from accounts.models import InvitationKind
 from core.audit import AuditEvent as AuditEventView
-from core.db import db
+from core.db import db, utcnow
+from core.extensions import login_manager
 from core.permissions import (
     API_TOKENS_MANAGE,
     CLIENT_AREA,
@@ -17,6 +21,7 @@ from core.permissions import (
     CLIENTS_VIEW,
     PARTNER_PROFILE,
     Role,
+    has_permission,
     require,
 )
 from core.validators import ValidationError, format_cep, format_cnpj, format_phone
@@ -167,7 +172,7 @@ def access_software(client_id):
 
 # -- Meus dados --------------------------------------------------------------------------------
 
-PROFILE_TABS = ("basicos", "emails", "senha", "seguranca", "api")
+PROFILE_TABS = ("basicos", "emails", "senha", "seguranca", "api", "usuarios")
 
 
 @bp.route("/meus-dados", methods=["GET", "POST"])
@@ -193,7 +198,7 @@ def profile():
     return render_template(
         "partner/profile.html", partner=partner, tab=tab, errors=errors,
         data=data or _for_display({k: getattr(partner, k) or "" for k in services.PARTNER_FIELDS}), tokens=tokens,
-        new_token=None,
+        new_token=None, **(_team(partner_id=partner.id) if tab == "usuarios" else {}),
     ), (422 if errors else 200)
 
 
@@ -289,6 +294,130 @@ def revoke_token(token_id):
     services.revoke_api_token(token, actor=current_user)
     flash(_("Token revogado."), "success")
     return redirect(url_for("partner.profile", tab="api"))
+
+
+# -- Usuários: a partner's managers (Meus dados → Usuários) and a company's users (client area) --------
+
+def _team(**firm) -> dict:
+    return {"members": invitations.members_of(**firm), "invites": invitations.invitations_of(**firm),
+            "now": utcnow(), "label": account_services.membership_label}
+
+
+def _firm() -> dict:
+    """The firm whose users the current membership manages: its partner (manager) or its company (client)."""
+    if current_user.role == Role.CLIENT:
+        return {"client_id": current_user.client_id}
+    return {"partner_id": current_partner().id}
+
+
+def _firm_name() -> str:
+    if current_user.role == Role.CLIENT:
+        return current_user.client.legal_name
+    partner = current_partner()
+    return partner.trade_name or partner.legal_name
+
+
+def _users_page(errors=None, data=None, status=200):
+    if current_user.role == Role.CLIENT:
+        client = get_client_for(current_user, current_user.client_id)
+        return render_template("partner/client_users.html", client=client, errors=errors or {}, data=data or {},
+                               **_team(client_id=client.id)), status
+    partner = current_partner()
+    return render_template(
+        "partner/profile.html", partner=partner, tab="usuarios", errors=errors or {}, data=data or {}, tokens=[],
+        new_token=None, **_team(partner_id=partner.id)), status
+
+
+def _users_url() -> str:
+    return url_for("partner.client_users") if current_user.role == Role.CLIENT else \
+        url_for("partner.profile", tab="usuarios")
+
+
+def _require_team(view):
+    """Managers (their partner's managers) and client users (their company's users)."""
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not (has_permission(current_user, PARTNER_PROFILE) or has_permission(current_user, CLIENT_AREA)):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.route("/cliente/usuarios")
+@require(CLIENT_AREA)
+def client_users():
+    """Configurações → Usuários: the company's users and invitations; "Ativar acesso" invites one more."""
+    return _users_page()
+
+
+@bp.route("/usuarios/convidar", methods=["POST"])
+@_require_team
+def invite_user():
+    firm = _firm()
+    kind = InvitationKind.CLIENT_USER if "client_id" in firm else InvitationKind.MANAGER
+    partner_id = current_user.client.partner_id if "client_id" in firm else firm["partner_id"]
+    data = {k: request.form.get(k, "")[:254] for k in ("name", "email", "cpf", "phone")}
+    try:
+        invitation = invitations.invite(kind, data, partner_id=partner_id, client_id=firm.get("client_id"),
+                                        actor=current_user, firm_name=_firm_name())
+    except ValidationError as exc:
+        return _users_page(exc.fields, data, 422)
+    flash(_("Convite enviado para %(email)s.", email=invitation.email), "success")
+    return redirect(_users_url())
+
+
+def _own_invitation(invitation_id):
+    invitation = invitations.get_invitation(invitation_id, **_firm())
+    if invitation is None:
+        abort(404)
+    return invitation
+
+
+@bp.route("/usuarios/convites/<invitation_id>/reenviar", methods=["POST"])
+@_require_team
+def resend_invitation(invitation_id):
+    invitation = _own_invitation(invitation_id)
+    try:
+        invitations.resend(invitation, actor=current_user, firm_name=_firm_name())
+    except ValidationError as exc:
+        flash(next(iter(exc.fields.values())), "error")
+    else:
+        flash(_("Convite reenviado para %(email)s; o link anterior deixou de valer.", email=invitation.email),
+              "success")
+    return redirect(_users_url())
+
+
+@bp.route("/usuarios/convites/<invitation_id>/cancelar", methods=["POST"])
+@_require_team
+def revoke_invitation(invitation_id):
+    invitation = _own_invitation(invitation_id)
+    try:
+        invitations.revoke(invitation, actor=current_user)
+    except ValidationError as exc:
+        flash(next(iter(exc.fields.values())), "error")
+    else:
+        flash(_("Convite cancelado."), "success")
+    return redirect(_users_url())
+
+
+@bp.route("/usuarios/<membership_id>/remover", methods=["POST"])
+@_require_team
+def remove_member(membership_id):
+    membership = invitations.get_membership(membership_id, **_firm())
+    if membership is None:
+        abort(404)
+    try:
+        invitations.remove_membership(membership, actor=current_user)
+    except ValidationError as exc:
+        flash(next(iter(exc.fields.values())), "error")
+        return redirect(_users_url())
+    flash(_("Acesso removido. Os outros acessos desta pessoa continuam como estavam."), "success")
+    if membership.user_id == current_user.id:  # removed themself from here: off to another firm, or out
+        return redirect(url_for("accounts.index"))
+    return redirect(_users_url())
 
 
 # -- client area ----------------------------------------------------------------------------------

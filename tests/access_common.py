@@ -10,6 +10,11 @@ import re
 
 ROLES = ("anonymous", "admin", "finance", "manager", "other_manager", "accountant", "client")
 
+#: One person, several firms: the ``multi_user`` fixture (tests/test_access_matrix.py) is manager of the
+#: other partner, a user of ``client_row`` (a client of the first partner) and finance staff. Working in
+#: each membership it must get exactly what the single-membership role it mirrors gets.
+MULTI_CONTEXTS = {"multi@other_manager": "other_manager", "multi@client": "client", "multi@finance": "finance"}
+
 _PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")
 
 

@@ -20,16 +20,19 @@ from dataclasses import dataclass, field
 import pytest
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
+from accounts.models import Membership
+from accounts.sessions import start_session
 from core.audit import AuditEvent
 from core.db import db as _db
 from core.mail import OutboxEmail
 from core.permissions import ROLE_PERMISSIONS, Role
 from partner.models import PartnerEmail
 from partner.services import create_api_token
-from tests.access_common import ROLES, admin_pages, dummy_path, staff_statuses
+from tests.access_common import MULTI_CONTEXTS, ROLES, admin_pages, dummy_path, staff_statuses
 from tests.billing import access_routes as billing_routes
 from tests.certificates import access_routes as certificate_routes
 from tests.contracts import access_routes as contract_routes
+from tests.factories import UserFactory
 from tests.fiscal import access_routes as fiscal_routes
 
 #: The domains' tables; with MATRIX below they must reach every route of the app.
@@ -104,6 +107,14 @@ MATRIX = [
     R("POST", "/conta/verificacao-em-duas-etapas/ativar",       302, 302, 302, 422, 422, 422, 422, data={}),
     R("POST", "/conta/verificacao-em-duas-etapas/codigos",      302, 422, 422, 422, 422, 422, 422, data={}),
     R("POST", "/conta/verificacao-em-duas-etapas/desativar",    302, 422, 422, 422, 422, 422, 422, data={}),
+    R("GET", "/empresas",                                       302, 200, 200, 200, 200, 200, 200),
+    R("POST", "/empresas/999999",                               302, 404, 404, 404, 404, 404, 404),
+    R("POST", "/empresas/{manager_membership_id}",              302, 404, 404, 302, 404, 404, 404),
+    R("POST", "/empresas/trocar",                               302, 404, 404, 404, 404, 404, 404,
+      data={"membership": ""}),
+    R("GET", "/convite/nao-e-um-token",                         400, 400, 400, 400, 400, 400, 400),
+    R("POST", "/convite/nao-e-um-token",                        400, 400, 400, 400, 400, 400, 400, data={}),
+    R("POST", "/convite/nao-e-um-token/esqueci-senha",          400, 400, 400, 400, 400, 400, 400, data={}),
     # -- partner panel -------------------------------------------------------------------------------
     R("GET", "/painel",                                         302, 403, 403, 200, 200, 200, 403),
     R("GET", "/clientes/novo",                                  302, 403, 403, 200, 200, 403, 403),
@@ -129,6 +140,17 @@ MATRIX = [
       data={"name": ""}),
     R("POST", "/meus-dados/api/tokens/{token_id}/revogar",      302, 403, 403, 302, 404, 403, 403),
     R("GET", "/cliente",                                        302, 403, 403, 403, 403, 403, 200),
+    # -- users of a firm: Meus dados → Usuários (managers), Configurações → Usuários (client users) ------
+    R("GET", "/meus-dados?tab=usuarios",                        302, 403, 403, 200, 200, 403, 403),
+    R("GET", "/cliente/usuarios",                               302, 403, 403, 403, 403, 403, 200),
+    R("POST", "/usuarios/convidar",                             302, 403, 403, 422, 422, 403, 422, data={}),
+    R("POST", "/usuarios/convites/{invitation_id}/reenviar",    302, 403, 403, 302, 404, 403, 404),
+    R("POST", "/usuarios/convites/{invitation_id}/cancelar",    302, 403, 403, 302, 404, 403, 404),
+    R("POST", "/usuarios/convites/{client_invitation_id}/reenviar", 302, 403, 403, 404, 404, 403, 302),
+    R("POST", "/usuarios/convites/{client_invitation_id}/cancelar", 302, 403, 403, 404, 404, 403, 302),
+    R("POST", "/usuarios/convites/abc/cancelar",                302, 403, 403, 404, 404, 403, 404),
+    R("POST", "/usuarios/{member_id}/remover",                  302, 403, 403, 302, 404, 403, 404),
+    R("POST", "/usuarios/{client_member_id}/remover",           302, 403, 403, 404, 404, 403, 302),
     R("GET", "/software-demo",                                  400, 400, 400, 400, 400, 400, 400),
     # -- partner API (a manager role sends its partner's token; nobody else has one) ----------------------
     R("GET", "/api/v1/openapi.json",                            200, 200, 200, 200, 200, 200, 200),
@@ -139,6 +161,10 @@ MATRIX = [
     R("GET", "/api/v1/clients/{other_client_id}",               401, 401, 401, 404, 200, 401, 401),
     R("PATCH", "/api/v1/clients/{client_id}",                   401, 401, 401, 200, 404, 401, 401, json={}),
     R("PATCH", "/api/v1/clients/{other_client_id}",             401, 401, 401, 404, 200, 401, 401, json={}),
+    R("GET", "/api/v1/me",                                      401, 401, 401, 200, 200, 401, 401),
+    R("GET", "/api/v1/invitations",                             401, 401, 401, 200, 200, 401, 401),
+    R("POST", "/api/v1/invitations",                            401, 401, 401, 422, 422, 401, 401, json={}),
+    R("DELETE", "/api/v1/invitations/{invitation_id}",          401, 401, 401, 204, 404, 401, 401),
     R("GET", "/admin/",                                         302, 200, 200, 403, 403, 403, 403),
 ]
 
@@ -196,7 +222,29 @@ def _audit_event(request):
     return event.id
 
 
+def _invitation(request, **firm):
+    from accounts.invitations import invite
+    from accounts.models import InvitationKind
+
+    partner = request.getfixturevalue("partner")
+    kind = InvitationKind.CLIENT_USER if firm else InvitationKind.MANAGER
+    return invite(kind, {"name": "Convidado", "email": "convidado@matriz.example"}, partner_id=partner.id,
+                  **firm).id
+
+
+def _second_member(request, **fields):
+    """Another person in the firm, so removing them is allowed (a partner keeps one manager)."""
+    user = UserFactory(email=f"segundo-{len(fields)}@matriz.example", **fields)
+    _db.session.flush()
+    return user.memberships[0].id
+
+
 ID_MAKERS = {
+    "manager_membership_id": lambda r: r.getfixturevalue("manager").memberships[0].id,
+    "invitation_id": _invitation,
+    "client_invitation_id": lambda r: _invitation(r, client_id=r.getfixturevalue("client_row").id),
+    "member_id": lambda r: _second_member(r, role=Role.MANAGER, partner=r.getfixturevalue("partner")),
+    "client_member_id": lambda r: _second_member(r, role=Role.CLIENT, client_id=r.getfixturevalue("client_row").id),
     "client_id": lambda r: r.getfixturevalue("client_row").id,
     "other_client_id": lambda r: r.getfixturevalue("other_client").id,
     "email_id": _linked_email,
@@ -228,15 +276,41 @@ def ids(db, request):
 
 
 @pytest.fixture
+def multi_user(db, other_partner, client_row):
+    """One person, three firms: manager of the other partner, user of ``client_row``, finance staff.
+    A staff membership makes 2FA required for the person (it is per user), so they come enrolled."""
+    user = UserFactory(role=Role.MANAGER, partner=other_partner, email="varias@firmas.example", two_factor=True)
+    user.memberships.append(Membership(role=Role.CLIENT, client_id=client_row.id))
+    user.memberships.append(Membership(role=Role.FINANCE))
+    _db.session.flush()
+    return user
+
+
+def _log_in_context(client, user, role):
+    """Log ``user`` in working in the membership that mirrors ``role``."""
+    mirrored = {"other_manager": Role.MANAGER, "client": Role.CLIENT, "finance": Role.FINANCE}[role]
+    membership = next(m for m in user.memberships if m.role == mirrored)
+    with client.session_transaction() as session:
+        session["_user_id"] = start_session(user, membership=membership)
+        session["_fresh"] = True
+
+
+@pytest.fixture
 def as_role(db, request, login_as, client):
-    """Log the test client in as ``role``; returns it and the API headers (a manager sends its token)."""
+    """Log the test client in as ``role``; returns it and the API headers (a manager sends its token).
+    A ``multi@…`` role is ``multi_user`` working in the membership that mirrors the role after the @."""
 
     def login(role, url):
         headers = {}
         if role == "anonymous":
             return client, headers
-        user = request.getfixturevalue(ROLE_FIXTURES[role])
-        login_as(user)
+        if role in MULTI_CONTEXTS:
+            user = request.getfixturevalue("multi_user")
+            _log_in_context(client, user, MULTI_CONTEXTS[role])
+            role = MULTI_CONTEXTS[role]
+        else:
+            user = request.getfixturevalue(ROLE_FIXTURES[role])
+            login_as(user)
         if url.startswith("/api/") and role in ("manager", "other_manager"):
             _token, plaintext = create_api_token(user.partner, "Matriz")
             headers["Authorization"] = f"Bearer {plaintext}"
@@ -245,10 +319,19 @@ def as_role(db, request, login_as, client):
     return login
 
 
+#: The person's own 2FA pages answer by whether that person is enrolled, not by the firm in use.
+PERSONAL_2FA = "/conta/verificacao-em-duas-etapas"
+
+
 def _cases():
     for row in MATRIX:
-        for role, status in zip(ROLES, row.statuses, strict=True):
+        by_role = dict(zip(ROLES, row.statuses, strict=True))
+        for role, status in by_role.items():
             yield pytest.param(role, row, status, id=f"{role}-{row.method}-{row.url}")
+        for context, mirrored in MULTI_CONTEXTS.items():  # the multi-membership user, in each context
+            if row.url.startswith(PERSONAL_2FA):
+                mirrored = "finance"  # 2FA is the person's, in every firm: they are enrolled, like staff
+            yield pytest.param(context, row, by_role[mirrored], id=f"{context}-{row.method}-{row.url}")
 
 
 @pytest.mark.parametrize("role, row, expected", list(_cases()))

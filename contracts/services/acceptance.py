@@ -9,6 +9,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import client_users
 from accounts.tokens import FIRST_ACCESS, make_user_token
 from contracts.models import (
     Acceptance,
@@ -91,10 +92,8 @@ def _acceptance_serializer() -> URLSafeTimedSerializer:
 def acceptance_address(client: Client) -> str:
     """Where the acceptance link goes: the client's own login e-mail, which only the client can move
     (a manager may change the company's e-mail, not send the link to an address of their choosing)."""
-    login = db.session.scalar(
-        select(User.email).where(User.client_id == client.id, User.is_active).order_by(User.id).limit(1)
-    )
-    return login or client.email
+    logins = client_users(client.id)
+    return logins[0].email if logins else client.email
 
 
 def acceptance_token(client: Client) -> str:
@@ -120,7 +119,8 @@ def client_for_acceptance_token(token: str) -> Client:
 def _first_access_link(client: Client) -> str | None:
     """The client login's first-access link while it has no password yet (a manager registered it):
     the acceptance e-mail carries it, so the client gets one e-mail, not two at once."""
-    user = db.session.scalar(select(User).where(User.client_id == client.id, User.is_active.is_(True)))
+    users = client_users(client.id)
+    user = users[0] if users else None
     if user is None or user.password_hash:
         return None
     return external_url("accounts.first_access", token=make_user_token(user, FIRST_ACCESS))

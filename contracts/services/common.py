@@ -5,9 +5,8 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from accounts.models import User
+from accounts.services import manager_emails as active_manager_emails
 from contracts.models import (
     STATUS_LABELS,
     ContractError,
@@ -18,7 +17,6 @@ from contracts.models import (
 from core import audit
 from core.db import db, utcnow
 from core.mail import queue_email
-from core.permissions import Role
 from core.urls import public_url
 from core.validators import ValidationError
 from partner.models import Client, ContractStatus, Partner
@@ -114,10 +112,7 @@ def external_url(endpoint: str, **values) -> str:
 
 def manager_emails(partner_id: int) -> list[str]:
     """Where a partner's notices go: its active managers, else the partner's contact e-mail."""
-    emails = db.session.scalars(
-        select(User.email).where(User.partner_id == partner_id, User.role == Role.MANAGER, User.is_active)
-        .order_by(User.id)
-    ).all()
+    emails = active_manager_emails(partner_id)
     if emails:
         return list(emails)
     partner = db.session.get(Partner, partner_id)

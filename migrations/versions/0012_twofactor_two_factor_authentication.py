@@ -2,7 +2,7 @@
 browsers (hashed tokens), and the partner's "managers must use 2FA" setting
 
 Revision ID: 0012_twofactor
-Revises: 0010_mail_attachment
+Revises: 0011_memberships
 """
 from alembic import op
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '0012_twofactor'
-down_revision = '0010_mail_attachment'
+down_revision = "0011_memberships"
 branch_labels = None
 depends_on = None
 

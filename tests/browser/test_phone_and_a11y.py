@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import User
+from accounts.services import client_users
 from billing.models import Invoice
 from billing.run import Month, local_today, run_monthly_billing
 from certificates import services as certificates
@@ -30,7 +31,7 @@ PHONE = {"width": 390, "height": 844}
 AXE = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 PASSWORD = "revenda-demo-2026"
-ROLES = ("manager", "accountant", "client", "finance", "admin", "public")
+ROLES = ("manager", "accountant", "client", "finance", "admin", "public", "multi")
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +43,7 @@ def site(live_app, demo_logins):
         alfa = db.session.scalar(select(Partner).where(Partner.cnpj == "11222333000181"))
         bread = db.session.scalar(select(Client).where(Client.cnpj == "34028316000103"))  # Pão Quente, accountant's
         own = db.session.scalar(select(Client).where(Client.cnpj == "58193746000149"))  # pays its own invoices
-        own_user = db.session.scalar(select(User).where(User.client_id == own.id))
+        own_user = client_users(own.id, active_only=False)[0]
         own_user.set_password(PASSWORD)
         partner_invoice = db.session.scalar(select(Invoice).where(Invoice.payer_key == f"partner:{alfa.id}")
                                             .order_by(Invoice.id.desc()).limit(1))
@@ -75,13 +76,15 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("api", "/meus-dados?tab=api"),
             ("pagamento", "/meus-dados/pagamento"), ("fatura", f"/faturas/{site['partner_invoice']}"),
             ("alterar senha", "/senha"), ("duas etapas", "/conta/verificacao-em-duas-etapas"),
-            ("ativar duas etapas", "/conta/verificacao-em-duas-etapas/ativar"),
+            ("ativar duas etapas", "/conta/verificacao-em-duas-etapas/ativar"), ("usuários", "/meus-dados?tab=usuarios"),
         ]
     if role == "accountant":
         return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha")]
     if role == "client":
         return [("minha empresa", "/cliente"), ("fatura", f"/faturas/{site['own_invoice']}"),
-                ("alterar senha", "/senha")]
+                ("alterar senha", "/senha"), ("usuários", "/cliente/usuarios")]
+    if role == "multi":  # one person, two companies: the chooser and the top bar's switcher
+        return [("escolher empresa", "/empresas"), ("minha empresa", "/cliente"), ("usuários", "/cliente/usuarios")]
     if role == "finance":
         return [("início", "/admin/"), ("faturas", "/admin/invoices/"),
                 ("fatura", f"/admin/invoices/details/?id={site['partner_invoice']}"),
@@ -97,13 +100,15 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
 
 
 #: Forms sent with errors (their error state is checked too), and whether they show field errors.
-FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros"}
+FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "convite com erros"}
 
 
 def failed_submits(role: str, site: dict) -> list[tuple[str, str, str]]:
     """(name, page, the submit button's accessible name): forms sent empty or wrong."""
     if role == "manager":
         return [("novo cadastro com erros", "/clientes/novo", "Cadastrar")]
+    if role == "multi":
+        return [("convite com erros", "/cliente/usuarios", "Ativar acesso")]
     if role == "public":
         return [("login recusado", "/login", "Entrar"),
                 ("cadastro por link com erros", f"/contratar/{site['token']}", "Contratar")]
@@ -220,7 +225,7 @@ def test_no_serious_or_critical_accessibility_violation(visit, role):
     assert found == {}, f"{role}: axe rule ids {rules}; by page: {found}"
 
 
-@pytest.mark.parametrize("role", ["manager", "public"])
+@pytest.mark.parametrize("role", ["manager", "public", "multi"])
 def test_a_failed_submit_moves_the_focus_to_the_first_invalid_field(visit, role):
     checked = {name: r["focus"] for name, r in visit(role).items() if name in FIELD_ERRORS}
     assert checked

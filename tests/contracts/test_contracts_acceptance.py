@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import time_machine
 from sqlalchemy import func, select
 
+from accounts.services import client_users
 from contracts import services
 from contracts.models import Acceptance, AcceptanceChannel, ContractEvent, EventKind, TermsVersion
 from core.audit import AuditEvent
@@ -68,10 +69,9 @@ def test_direct_registration_sends_one_email_in_the_partners_name(db, login_as, 
 
 def test_resending_once_the_password_is_set_sends_only_the_acceptance(db, login_as, manager, plan, inbox,
                                                                         deliver_mail):
-    from accounts.models import User
 
     client = register(login_as, manager, plan)
-    db.session.scalar(select(User).where(User.client_id == client.id)).set_password("senha-do-cliente-1")
+    client_users(client.id, active_only=False)[0].set_password("senha-do-cliente-1")
     db.session.commit()
     deliver_mail()
     inbox.clear()

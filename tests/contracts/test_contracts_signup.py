@@ -7,6 +7,7 @@ import time_machine
 from sqlalchemy import func, select
 
 from accounts.models import User
+from accounts.services import client_users
 from contracts import services
 from contracts.models import Acceptance, AcceptanceChannel, ContractEvent, EventKind, LinkState, TermsVersion
 from contracts.services import links
@@ -53,7 +54,7 @@ def test_signup_creates_everything_and_logs_the_client_in(db, client, make_link,
         link.partner_id, link.plan_id, link.software_id, Payer.CLIENT)
     assert new.status == ContractStatus.ACTIVE and new.trial_ends_at is None
     assert new.cnpj == signup_form()["cnpj"] and new.phone == "11987654321" and new.cep == "01310100"
-    user = db.session.scalar(select(User).where(User.client_id == new.id))
+    user = client_users(new.id, active_only=False)[0]
     assert user.role == Role.CLIENT and user.email == new.email and user.check_password(SIGNUP_PASSWORD)
 
     db.session.refresh(link)

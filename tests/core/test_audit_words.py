@@ -129,6 +129,12 @@ def samples(ids) -> dict:
         "user.two_factor_codes_regenerated": (None, None),
         "user.two_factor_reset": (None, None),
         "partner.two_factor_policy": ({"require_two_factor": False}, {"require_two_factor": True}),
+        "user.membership_switched": ({"firm": "Revenda Alfa (revenda)"}, {"firm": "Padaria Pão Quente Ltda"}),
+        "invitation.sent": (None, {"email": "ana@empresa.example", "kind": "client_user"}),
+        "invitation.resent": (None, {"email": "ana@empresa.example"}),
+        "invitation.revoked": (None, {"email": "ana@empresa.example"}),
+        "invitation.accepted": (None, {"email": "ana@empresa.example"}),
+        "membership.removed": ({"email": "ana@empresa.example", "role": "client"}, None),
         "payment.unexpected": (None, {"invoice": "2026-000123", "status": "void", "reference": "pi_3Nx9"}),
         "boleto.created": (None, {"invoice": "2026-000123", "payment_intent": "pi_3Nx9", "expires_at": NOW}),
     }

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 
 from accounts.models import User
+from accounts.services import find_user_by_email
 from billing.models import Invoice
 from certificates.models import Certificate
 from contracts.models import Acceptance, SignupLink
@@ -45,7 +46,7 @@ def test_demo_is_idempotent_and_prints_every_login(db, demo):
     assert counts(db) == after_first
 
     assert set(data) == {"users", "partner_api_tokens"}
-    assert {"admin", "finance", "manager", "manager_b", "accountant"} <= set(data["users"])
+    assert {"admin", "finance", "manager", "manager_b", "accountant", "multi"} <= set(data["users"])
     for role, creds in data["users"].items():
         assert set(creds) == {"email", "password"} and "@" in creds["email"] and creds["password"]
         assert f"{role}" in text and creds["email"] in text and creds["password"] in text  # same logins
@@ -66,8 +67,7 @@ def test_demo_logins_and_tokens_work(app, db, demo, client):
         assert response.status_code == 302, role
         assert client.post("/logout").status_code == 302
 
-    alfa = db.session.scalar(select(Partner).join(User, User.partner_id == Partner.id)
-                             .where(User.email == data["users"]["manager"]["email"]))
+    alfa = find_user_by_email(data["users"]["manager"]["email"]).partner
     expected = set(db.session.scalars(select(Client.id).where(Client.partner_id == alfa.id)))
     response = client.get("/api/v1/clients?per_page=100",
                           headers={"Authorization": f"Bearer {data['partner_api_tokens']['a']}"})
@@ -77,6 +77,16 @@ def test_demo_logins_and_tokens_work(app, db, demo, client):
     other = client.get("/api/v1/clients?per_page=100",
                        headers={"Authorization": f"Bearer {data['partner_api_tokens']['b']}"}).get_json()
     assert other["total"] > 0 and not expected & {c["id"] for c in other["items"]}
+
+
+def test_demo_multi_person_works_in_two_firms_of_two_partners(db, demo, client):
+    data = json.loads(demo("--json"))
+    json.loads(demo("--json"))  # idempotent: still two memberships
+    person = find_user_by_email(data["users"]["multi"]["email"])
+    firms = {m.client.partner.trade_name for m in person.memberships}
+    assert len(person.memberships) == 2 and firms == {"Alfa Sistemas", "Beta Revendas"}
+    response = client.post("/login", data=data["users"]["multi"])
+    assert response.headers["Location"] == "/empresas"
 
 
 def test_demo_gives_the_panel_a_past(db, demo, login_as):

@@ -10,6 +10,7 @@ from itsdangerous import SignatureExpired
 from sqlalchemy import func, select
 
 from accounts.models import User
+from accounts.services import client_users
 from core.audit import AuditEvent
 from core.mail import OutboxEmail
 from core.permissions import Role
@@ -133,7 +134,7 @@ def test_new_client_success(db, login_as, manager, partner, client_form):
     assert (count(Client), count(User)) == (clients + 1, users + 1)
     assert new.partner_id == partner.id and new.cnpj == "11222333000181" and new.cep == "01310100"
     assert new.phone == "1133334444" and new.accountant_email == "contador@contabil.example"
-    login = db.session.scalar(select(User).where(User.client_id == new.id))
+    login = client_users(new.id, active_only=False)[0]
     assert login.email == new.email and login.role == Role.CLIENT and login.password_hash is None
     sent = db.session.scalars(select(OutboxEmail).where(OutboxEmail.to == new.email)).all()
     assert [m.kind for m in sent] == ["contract_acceptance"]  # one e-mail: acceptance and first access
