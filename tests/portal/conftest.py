@@ -13,7 +13,7 @@ from tests.factories import ClientFactory
 
 SELLER = "11222333000181"
 BUYER = "45723174000110"
-OTHER = "34028316000103"
+OTHER = "75365125000114"  # not one of the demo's companies
 
 
 def month_start():
