@@ -28,6 +28,9 @@ class FiscalDocument(db.Model):
               "status"),
         Index("ix_fiscal_documents_list", "client_id", "environment", "issued_at", "id"),
         Index("ix_fiscal_documents_pending", "status", "issued_at"),
+        # the accountants' portal: a period's totals per day, model and status read from the index alone
+        Index("ix_fiscal_documents_portal", "client_id", "environment", "issued_at", "model", "status", "direction",
+              "total_cents"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

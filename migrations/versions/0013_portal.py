@@ -54,6 +54,9 @@ def upgrade():
     with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
         batch_op.add_column(sa.Column('starts_at', core.db.UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column('ends_at', core.db.UTCDateTime(), nullable=True))
+    with op.batch_alter_table('fiscal_documents', schema=None) as batch_op:
+        batch_op.create_index('ix_fiscal_documents_portal', ['client_id', 'environment', 'issued_at', 'model', 'status',
+                                                             'direction', 'total_cents'], unique=False)
 
     _accept_todays_matches()
 
@@ -78,6 +81,8 @@ def _accept_todays_matches():
 
 
 def downgrade():
+    with op.batch_alter_table('fiscal_documents', schema=None) as batch_op:
+        batch_op.drop_index('ix_fiscal_documents_portal')
     with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
         batch_op.drop_column('ends_at')
         batch_op.drop_column('starts_at')
