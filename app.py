@@ -46,6 +46,7 @@ BLUEPRINTS = (
     "certificates.views:bp",
     "billing.views:bp",
     "fiscal.views:bp",
+    "portal.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )

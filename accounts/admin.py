@@ -120,6 +120,16 @@ class UserView(StaffModelView):
         elif not refused:
             flash(str(_l("Nenhum dos usuários selecionados usa a verificação em duas etapas.")), "info")
 
+    @action("send_reset", _l("Enviar link de redefinição"),
+            _l("Enviar aos usuários selecionados um link para definirem uma nova senha? A senha atual continua "
+               "valendo até eles usarem o link."))
+    def action_send_reset(self, ids):
+        sent = 0
+        for user in db.session.scalars(select(User).where(User.id.in_([int(i) for i in ids]))):
+            sent += services.send_reset_link_by_staff(user, actor=current_user)
+        if sent:
+            flash(str(_l("Link de redefinição enviado para %(n)s usuário(s).", n=sent)), "success")
+
 
 def _two_factor_column(view, context, model, name):
     # Whether the user has it on, never anything about the secret or the codes.

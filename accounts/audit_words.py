@@ -28,6 +28,7 @@ register_actions({
     "invitation.revoked": _l("Convite de acesso cancelado"),
     "invitation.accepted": _l("Convite de acesso aceito"),
     "membership.removed": _l("Acesso à empresa removido"),
+    "user.reset_link_sent": _l("Link de redefinição de senha enviado pela equipe"),
 })
 register_fields({
     "email": _l("E-mail"),

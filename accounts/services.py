@@ -94,6 +94,21 @@ def membership_of(user: User, membership_id) -> Membership | None:
     return next((m for m in user.memberships if m.id == membership_id and m.is_usable), None)
 
 
+def membership_as(user: User, role: Role) -> Membership | None:
+    """``user``'s membership of a role that has no firm ids (accountant, staff), if any."""
+    return next((m for m in user.memberships if m.role == role), None)
+
+
+def ensure_accountant_membership(user: User) -> Membership:
+    """The person acts as an accountant from now on (a company accepted through the portal's link)."""
+    membership = membership_as(user, Role.ACCOUNTANT)
+    if membership is None:
+        membership = Membership(role=Role.ACCOUNTANT)
+        user.memberships.append(membership)
+        db.session.flush()
+    return membership
+
+
 def switch_membership(user: User, membership: Membership) -> None:
     """This login works in ``membership`` from now on (audited, remembered for the next login)."""
     before = user.membership
@@ -162,6 +177,19 @@ def send_password_reset(email: str, *, next_url: str | None = None) -> None:
         user=user,
         link=public_url("accounts.reset_password", token=token, **({"next": next_url} if next_url else {})),
     )
+
+
+def send_reset_link_by_staff(user: User, *, actor=None) -> bool:
+    """Staff's "enviar link de redefinição" (seed F, done right): the user gets a reset link, never a
+    password chosen by someone else; audited. False for a deactivated user."""
+    if not user.is_active:
+        return False
+    token = make_user_token(user, RESET)
+    queue_email(user.email, _("Redefinição de senha — Revenda"), "password_reset", kind="password_reset", user=user,
+                link=public_url("accounts.reset_password", token=token))
+    audit.record("user.reset_link_sent", user, actor=actor, partner_id=user.partner_id, after={"email": user.email})
+    db.session.flush()
+    return True
 
 
 def send_first_access(user: User) -> None:

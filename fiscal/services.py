@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -351,3 +351,37 @@ def pending_contingency(client_ids: Iterable[int] | None = None, *, environment:
 
 def document_xml(document: FiscalDocument) -> bytes:
     return blob_store().get(document.blob_sha256)
+
+
+def _utc_hour(column):
+    """The UTC hour of a timestamp column as text "AAAA-MM-DD HH" (SQLite keeps it as text: a substring costs
+    nothing, where date() parses every row); the Brasília day is worked out per group, in Python."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD HH24")
+    return func.substr(column, 1, 13)
+
+
+def daily_totals(client_ids: list[int], start: datetime, end: datetime, *, environment: int = 1,
+                 direction: Direction | None = None) -> list[tuple[str, int, str, int, int]]:
+    """(day AAAA-MM-DD in Brasília, model, status, count, cents) of the documents issued in [start, end): one
+    grouped query on a covering index (ix_fiscal_documents_portal), from which a period's totals, the models
+    present and a chart are all drawn."""
+    hour = _utc_hour(FiscalDocument.issued_at)
+    query = (
+        select(hour, FiscalDocument.model, FiscalDocument.status, func.count(),
+               func.coalesce(func.sum(FiscalDocument.total_cents), 0))
+        .where(FiscalDocument.client_id.in_(client_ids), FiscalDocument.environment == environment,
+               FiscalDocument.issued_at >= start, FiscalDocument.issued_at < end,
+               FiscalDocument.status.in_([s.value for s in SUPPORTED_TOTAL_STATUSES]))
+        .group_by(hour, FiscalDocument.model, FiscalDocument.status)
+    )
+    if direction is not None:
+        query = query.where(FiscalDocument.direction == direction)
+    days: dict[tuple[str, int, str], list[int]] = {}
+    for utc_hour, model, status, count, cents in db.session.execute(query):
+        moment = datetime.strptime(str(utc_hour), "%Y-%m-%d %H").replace(tzinfo=UTC)
+        bucket = days.setdefault((moment.astimezone(BRT).date().isoformat(), int(model), DocumentStatus(status).value),
+                                 [0, 0])
+        bucket[0] += int(count)
+        bucket[1] += int(cents)
+    return [(day, model, status, count, cents) for (day, model, status), (count, cents) in sorted(days.items())]

@@ -92,6 +92,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite rebuilds a table to alter it (batch mode): with foreign keys on, dropping the old table
+        # fails, or runs ON DELETE actions, as soon as another table points at rows of it. Alembic's advice:
+        # foreign keys off for the whole run (the pragma only changes outside a transaction), and a
+        # foreign-key check before they are on again, refusing a run that left a dangling reference.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # on the driver's connection (autocommit, core/db.py): through SQLAlchemy a BEGIN would come first
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -100,6 +108,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                assert not dangling, f"foreign keys broken by a migration: {dangling[:5]}"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

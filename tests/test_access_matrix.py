@@ -34,6 +34,7 @@ from tests.certificates import access_routes as certificate_routes
 from tests.contracts import access_routes as contract_routes
 from tests.factories import UserFactory
 from tests.fiscal import access_routes as fiscal_routes
+from tests.portal import access_routes as portal_routes
 
 #: The domains' tables; with MATRIX below they must reach every route of the app.
 DOMAIN_TABLES = {
@@ -41,6 +42,7 @@ DOMAIN_TABLES = {
     "tests/certificates/access_routes.py": certificate_routes.ACCESS_ROUTES,
     "tests/billing/access_routes.py": billing_routes.ACCESS_ROUTES,
     "tests/fiscal/access_routes.py": fiscal_routes.ACCESS_ROUTES,
+    "tests/portal/access_routes.py": portal_routes.ACCESS_ROUTES,
 }
 #: Routes no row needs: static files.
 NOT_IN_MATRIX = {"static", "admin.static"}

@@ -79,7 +79,9 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("ativar duas etapas", "/conta/verificacao-em-duas-etapas/ativar"), ("usuários", "/meus-dados?tab=usuarios"),
         ]
     if role == "accountant":
-        return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha")]
+        return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha"),
+                ("notas", f"/contador/notas?empresa=c{c}"), ("exportar", f"/contador/exportar?empresa=c{c}"),
+                ("empresas", "/contador/empresas")]
     if role == "client":
         return [("minha empresa", "/cliente"), ("fatura", f"/faturas/{site['own_invoice']}"),
                 ("alterar senha", "/senha"), ("usuários", "/cliente/usuarios")]
