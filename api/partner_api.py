@@ -35,3 +35,4 @@ def openapi():
 from api import clients_api, contracts_api, certificates_api, billing_api, documents_api  # noqa: E402, F401, I001 - in this order
 # The integration API's fiscal routes join its blueprint (registered after this one by the factory).
 from api import fiscal_integration_api  # noqa: E402, F401, I001
+from api import webhooks_api  # noqa: E402, F401, I001

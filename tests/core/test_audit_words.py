@@ -16,7 +16,7 @@ from core.audit_words import accountant_actions, is_known_action
 from partner.history import history_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAINS = ("accounts", "partner", "contracts", "certificates", "billing", "api", "core")
+DOMAINS = ("accounts", "partner", "contracts", "certificates", "billing", "api", "core", "webhooks")
 CALL = re.compile(r"""(?:audit\.record|_audit)\(\s*(f?)"([^"]+)\"""")
 LITERAL_ACTION = re.compile(r"""action\s*=\s*(f?)"([^"]+)\"""")
 USER_ACTION = re.compile(r'"(user\.[a-z_]+)"')
@@ -125,6 +125,12 @@ def samples(ids) -> dict:
         "user.email_changed": ({"email": "antigo@empresa.example"}, {"email": "novo@empresa.example"}),
         "payment.unexpected": (None, {"invoice": "2026-000123", "status": "void", "reference": "pi_3Nx9"}),
         "boleto.created": (None, {"invoice": "2026-000123", "payment_intent": "pi_3Nx9", "expires_at": NOW}),
+        "webhook.created": (None, {"url": "https://erp.contabil.example/webhooks",
+                                   "events": ["document.received", "invoice.paid"]}),
+        "webhook.deleted": ({"url": "https://erp.contabil.example/webhooks", "events": ["client.created"]}, None),
+        "webhook.enabled": (None, {"url": "https://erp.contabil.example/webhooks"}),
+        "webhook.disabled": (None, {"url": "https://erp.contabil.example/webhooks", "consecutive_failures": 15}),
+        "webhook.resent": (None, {"url": "https://erp.contabil.example/webhooks", "event": "export.ready"}),
     }
 
 
@@ -133,7 +139,7 @@ CODE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b|\b[a-z]+\.[a-z_]+\b(?!@)")  # snak
 
 def problems(text: str) -> list[str]:
     """Codes or ids in a piece of text people read (e-mails, URL-less words: none here)."""
-    words = re.sub(r"\S+@\S+", "", text)  # e-mail addresses are data
+    words = re.sub(r"\S+@\S+|https?://\S+", "", text)  # e-mail addresses and URLs are data
     found = [m.group(0) for m in CODE.finditer(words) if not m.group(0).startswith(("rvk_", "rvp_", "re_", "pi_"))]
     if "_cents" in text:
         found.append("_cents")

@@ -1,0 +1,227 @@
+"""Panel screens: the partner's "Integrações / Webhooks" and the accountant's (under /contador).
+
+Both list the owner's endpoints, create one (the secret shown once), delete (with confirmation),
+re-enable a disabled one and show its deliveries with a resend button. Every endpoint and delivery is
+loaded through its owner: another owner's id answers 404."""
+
+from functools import wraps
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from core.db import db
+from core.extensions import login_manager
+from core.permissions import API_TOKENS_MANAGE, Role, require
+from core.security import parse_id
+from core.validators import ValidationError
+from webhooks import services
+from webhooks.models import WebhookDelivery, WebhookEndpoint
+
+bp = Blueprint("webhooks", __name__)
+
+
+def accountant_required(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.role != Role.ACCOUNTANT:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+# -- who owns what -------------------------------------------------------------------------------
+
+
+class _Owner:
+    """The current user's side: a partner's manager or an accountant."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.page = f"webhooks.{kind}_page"
+        self.prefix = f"webhooks.{kind}_"
+
+    def endpoints_query(self):
+        if self.kind == "partner":
+            return services.partner_endpoints(current_user.partner_id)
+        return services.accountant_endpoints(current_user.id)
+
+    def endpoint(self, endpoint_id) -> WebhookEndpoint:
+        number = parse_id(endpoint_id)
+        endpoint = db.session.get(WebhookEndpoint, number) if number is not None else None
+        owned = endpoint is not None and (
+            endpoint.partner_id == current_user.partner_id if self.kind == "partner"
+            else endpoint.user_id == current_user.id)
+        if not owned or (self.kind == "partner" and current_user.partner_id is None):
+            abort(404)
+        return endpoint
+
+    def delivery(self, endpoint: WebhookEndpoint, delivery_id) -> WebhookDelivery:
+        number = parse_id(delivery_id)
+        delivery = db.session.get(WebhookDelivery, number) if number is not None else None
+        if delivery is None or delivery.endpoint_id != endpoint.id:
+            abort(404)
+        return delivery
+
+    def companies(self) -> list:
+        """The accountant's accepted companies (for "one company or all")."""
+        if self.kind != "accountant":
+            return []
+        from partner.accountants import accepted_client_ids
+
+        from partner.models import Client
+
+        return db.session.scalars(select(Client).where(Client.id.in_(accepted_client_ids(current_user.id)))
+                                  .order_by(Client.legal_name)).all()
+
+    def create(self, form):
+        if self.kind == "partner":
+            return services.create_endpoint(url=form.get("url"), events=form.getlist("events"),
+                                            partner_id=current_user.partner_id, actor=current_user)
+        client_id = None
+        if form.get("client_id"):
+            client_id = parse_id(form.get("client_id"))
+            if client_id not in {c.id for c in self.companies()}:
+                raise ValidationError({"client_id": _("Escolha uma das suas empresas.")})
+        return services.create_endpoint(url=form.get("url"), events=form.getlist("events"),
+                                        user_id=current_user.id, client_id=client_id, actor=current_user)
+
+    def events(self):
+        allowed = services.EVENTS if self.kind == "partner" else services.ACCOUNTANT_EVENTS
+        return [(code, services.EVENTS[code]) for code in allowed]
+
+
+PARTNER, ACCOUNTANT = _Owner("partner"), _Owner("accountant")
+
+
+def _list(owner: _Owner, *, errors=None, form=None, secret=None, status=200):
+    endpoints = db.session.scalars(owner.endpoints_query()).all()
+    response = make_response(render_template(
+        "webhooks/list.html", owner=owner, endpoints=endpoints, errors=errors or {}, form=form or {},
+        chosen=set(form.getlist("events")) if form else set(), secret=secret, events=owner.events(),
+        companies=owner.companies(), labels=services.EVENTS), status)
+    if secret:
+        response.headers["Cache-Control"] = "no-store"  # the secret is shown once: no copy in any cache
+    return response
+
+
+def _create(owner: _Owner):
+    try:
+        _endpoint, secret = owner.create(request.form)
+    except ValidationError as exc:
+        return _list(owner, errors=exc.fields, form=request.form, status=422)
+    return _list(owner, secret=secret, status=201)
+
+
+def _detail(owner: _Owner, endpoint_id):
+    endpoint = owner.endpoint(endpoint_id)
+    deliveries = services.deliveries_of(endpoint, limit=50, before_id=parse_id(request.args.get("antes")))
+    return render_template("webhooks/detail.html", owner=owner, endpoint=endpoint, deliveries=deliveries,
+                           labels=services.EVENTS)
+
+
+def _delete(owner: _Owner, endpoint_id):
+    services.delete_endpoint(owner.endpoint(endpoint_id), actor=current_user)
+    flash(_("Webhook excluído."), "success")
+    return redirect(url_for(owner.page))
+
+
+def _enable(owner: _Owner, endpoint_id):
+    endpoint = owner.endpoint(endpoint_id)
+    services.enable_endpoint(endpoint, actor=current_user)
+    flash(_("Webhook reativado."), "success")
+    return redirect(url_for(owner.prefix + "detail", endpoint_id=endpoint.id))
+
+
+def _resend(owner: _Owner, endpoint_id, delivery_id):
+    endpoint = owner.endpoint(endpoint_id)
+    delivery = owner.delivery(endpoint, delivery_id)
+    try:
+        services.resend(delivery, actor=current_user)
+    except services.WebhookError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for(owner.prefix + "detail", endpoint_id=endpoint.id)), 303
+    flash(_("Reenvio agendado: a entrega sai em instantes com o mesmo identificador."), "success")
+    return redirect(url_for(owner.prefix + "detail", endpoint_id=endpoint.id))
+
+
+# -- the partner's pages -------------------------------------------------------------------------
+
+
+@bp.get("/integracoes/webhooks")
+@require(API_TOKENS_MANAGE)
+def partner_page():
+    return _list(PARTNER)
+
+
+@bp.post("/integracoes/webhooks")
+@require(API_TOKENS_MANAGE)
+def partner_create():
+    return _create(PARTNER)
+
+
+@bp.get("/integracoes/webhooks/<endpoint_id>")
+@require(API_TOKENS_MANAGE)
+def partner_detail(endpoint_id):
+    return _detail(PARTNER, endpoint_id)
+
+
+@bp.post("/integracoes/webhooks/<endpoint_id>/excluir")
+@require(API_TOKENS_MANAGE)
+def partner_delete(endpoint_id):
+    return _delete(PARTNER, endpoint_id)
+
+
+@bp.post("/integracoes/webhooks/<endpoint_id>/reativar")
+@require(API_TOKENS_MANAGE)
+def partner_enable(endpoint_id):
+    return _enable(PARTNER, endpoint_id)
+
+
+@bp.post("/integracoes/webhooks/<endpoint_id>/entregas/<delivery_id>/reenviar")
+@require(API_TOKENS_MANAGE)
+def partner_resend(endpoint_id, delivery_id):
+    return _resend(PARTNER, endpoint_id, delivery_id)
+
+
+# -- the accountant's pages (the portal's /contador) ----------------------------------------------
+
+
+@bp.get("/contador/webhooks")
+@accountant_required
+def accountant_page():
+    return _list(ACCOUNTANT)
+
+
+@bp.post("/contador/webhooks")
+@accountant_required
+def accountant_create():
+    return _create(ACCOUNTANT)
+
+
+@bp.get("/contador/webhooks/<endpoint_id>")
+@accountant_required
+def accountant_detail(endpoint_id):
+    return _detail(ACCOUNTANT, endpoint_id)
+
+
+@bp.post("/contador/webhooks/<endpoint_id>/excluir")
+@accountant_required
+def accountant_delete(endpoint_id):
+    return _delete(ACCOUNTANT, endpoint_id)
+
+
+@bp.post("/contador/webhooks/<endpoint_id>/reativar")
+@accountant_required
+def accountant_enable(endpoint_id):
+    return _enable(ACCOUNTANT, endpoint_id)
+
+
+@bp.post("/contador/webhooks/<endpoint_id>/entregas/<delivery_id>/reenviar")
+@accountant_required
+def accountant_resend(endpoint_id, delivery_id):
+    return _resend(ACCOUNTANT, endpoint_id, delivery_id)
