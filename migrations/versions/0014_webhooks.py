@@ -1,4 +1,4 @@
-"""outgoing webhooks
+"""Outgoing webhooks (endpoints, deliveries, attempts) and accountant API tokens (api_tokens gets an owner kind).
 
 Revision ID: 0014_webhooks
 Revises: 0010_mail_attachment
@@ -19,6 +19,14 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('user_id', sa.Integer(), nullable=True))
+        batch_op.alter_column('partner_id', existing_type=sa.INTEGER(), nullable=True)
+        batch_op.create_index(batch_op.f('ix_api_tokens_user_id'), ['user_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_api_tokens_user_id_users'), 'users', ['user_id'], ['id'],
+                                    ondelete='CASCADE')
+        batch_op.create_check_constraint(batch_op.f('ck_api_tokens_one_owner'), '(partner_id IS NULL) <> (user_id IS NULL)')
+
     op.create_table('webhook_endpoints',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('partner_id', sa.Integer(), nullable=True),
@@ -95,3 +103,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_webhook_endpoints_partner_id'))
 
     op.drop_table('webhook_endpoints')
+    op.execute("DELETE FROM api_tokens WHERE user_id IS NOT NULL")  # accountant tokens have no partner
+    with op.batch_alter_table('api_tokens', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('ck_api_tokens_one_owner'), type_='check')
+        batch_op.drop_constraint(batch_op.f('fk_api_tokens_user_id_users'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_api_tokens_user_id'))
+        batch_op.alter_column('partner_id', existing_type=sa.INTEGER(), nullable=False)
+        batch_op.drop_column('user_id')
