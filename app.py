@@ -47,6 +47,7 @@ BLUEPRINTS = (
     "certificates.views:bp",
     "billing.views:bp",
     "fiscal.views:bp",
+    "portal.views:bp",
     "webhooks.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",

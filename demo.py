@@ -16,7 +16,18 @@ from sqlalchemy import select
 from accounts.models import User
 from core.db import db, utcnow
 from core.permissions import Role
-from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
+from partner.models import (
+    AccountantLink,
+    ApiToken,
+    Client,
+    ContractStatus,
+    LinkStatus,
+    Partner,
+    PartnerEmail,
+    Payer,
+    Plan,
+    Software,
+)
 from partner.services import TOKEN_PREFIX, hash_token
 
 PASSWORD = "revenda-demo-2026"
@@ -104,6 +115,11 @@ def load_demo() -> dict:
             db.session.flush()
             user = User(email=email, role=Role.CLIENT, name=legal, client_id=client.id)
             db.session.add(user)
+        if with_accountant:  # the demo accountant accepted these companies' invitations long ago
+            accountant = db.session.scalar(select(User).where(User.email == accountant_email))
+            _get_or_create(AccountantLink, client_id=client.id, email=accountant_email,
+                           defaults={"user_id": accountant.id, "status": LinkStatus.ACCEPTED,
+                                     "accepted_at": utcnow() - timedelta(days=CLIENT_AGE_DAYS)})
         client_user = db.session.scalar(select(User).where(User.client_id == client.id))
         if client_user is not None and i == 0:
             client_user.set_password(PASSWORD)

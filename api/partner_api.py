@@ -25,6 +25,7 @@ def openapi():
                 "securitySchemes": {
                     "partnerToken": {"type": "http", "scheme": "bearer", "description": "Token de API da revenda (rvp_…)"},
                     "integrationKey": {"type": "http", "scheme": "bearer", "description": "Chave de integração do cliente"},
+                    "accountantToken": {"type": "http", "scheme": "bearer", "description": "Token de API do contador (rvc_…)"},
                 },
             },
         }
@@ -35,4 +36,4 @@ def openapi():
 from api import clients_api, contracts_api, certificates_api, billing_api, documents_api  # noqa: E402, F401, I001 - in this order
 # The integration API's fiscal routes join its blueprint (registered after this one by the factory).
 from api import fiscal_integration_api  # noqa: E402, F401, I001
-from api import webhooks_api  # noqa: E402, F401, I001
+from api import webhooks_api, accountant_api  # noqa: E402, F401, I001

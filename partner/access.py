@@ -6,6 +6,7 @@ from sqlalchemy import Select, select
 from core.db import db
 from core.permissions import Role
 from core.security import parse_id
+from partner.accountants import accepted_client_ids
 from partner.models import Client
 
 
@@ -15,7 +16,8 @@ def clients_visible_to(user) -> Select:
     if user.role == Role.MANAGER:
         return query.where(Client.partner_id == user.partner_id)
     if user.role == Role.ACCOUNTANT:
-        return query.where(Client.accountant_email == user.email)
+        # Only companies whose invitation the accountant accepted (partner/accountants.py).
+        return query.where(Client.id.in_(accepted_client_ids(user.id)))
     if user.role == Role.CLIENT:
         return query.where(Client.id == user.client_id)
     return query.where(False)

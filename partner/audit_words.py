@@ -6,7 +6,7 @@ from sqlalchemy import select
 from core.audit_words import register_actions, register_fields, register_formatter, register_reference, register_values
 from core.db import db
 from core.validators import format_cep, format_cnpj, format_phone
-from partner.models import Client, ContractStatus, Partner, Payer, Plan, Software
+from partner.models import LINK_STATUS_LABELS, Client, ContractStatus, Partner, Payer, Plan, Software
 
 register_actions({
     "client.created": _l("Cliente cadastrado"),
@@ -17,6 +17,13 @@ register_actions({
     "partner.email_removed": _l("E-mail desvinculado da revenda"),
     "api_token.created": _l("Token da API criado"),
     "api_token.revoked": _l("Token da API revogado"),
+    "accountant.invited": _l("Contador convidado"),
+    "accountant.resent": _l("Convite ao contador reenviado"),
+    "accountant.accepted": _l("Contador aceitou o vínculo"),
+    "accountant.declined": _l("Contador recusou o vínculo"),
+    "accountant.dropped": _l("Contador deixou a empresa"),
+    "accountant.removed": _l("Contador removido"),
+    "accountant.export_day_changed": _l("Dia da exportação automática alterado pelo contador"),
 }, accountant={"client.created", "client.updated"})
 
 register_fields({
@@ -39,7 +46,10 @@ register_fields({
     "manager": _l("Gestor"),
     "name": _l("Nome"),
     "prefix": _l("Início do token"),
+    "link_status": _l("Vínculo do contador"),
+    "export_day": _l("Dia da exportação automática"),
 })
+register_values("link_status", LINK_STATUS_LABELS)
 
 register_values("status", {
     ContractStatus.ACTIVE: _l("Efetivado"), ContractStatus.TRIAL: _l("Teste"),
@@ -50,6 +60,7 @@ register_formatter("cnpj", format_cnpj)
 register_formatter("cep", format_cep)
 register_formatter("phone", format_phone)
 register_formatter("prefix", lambda v: f"{v}…")
+register_formatter("export_day", lambda v: _l("dia %(n)s", n=v) if v else _l("dia 5 (padrão)"))
 register_formatter("number", lambda v: _l("nº %(n)s", n=v), scope="client")
 register_formatter("number", lambda v: _l("nº %(n)s", n=v), scope="partner")
 

@@ -2,7 +2,7 @@ import enum
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, event, false
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
@@ -204,3 +204,55 @@ class ApiToken(TimestampMixin, db.Model):
     @property
     def is_active(self) -> bool:
         return self.revoked_at is None
+
+
+class LinkStatus(enum.StrEnum):
+    PENDING = "pending"  # invited, not yet accepted: the accountant sees nothing of the company
+    ACCEPTED = "accepted"
+    DECLINED = "declined"  # the accountant said no, or dropped the company
+    REMOVED = "removed"  # the client or its manager revoked it
+
+    @property
+    def label(self) -> str:
+        return str(LINK_STATUS_LABELS[self])
+
+
+LINK_STATUS_LABELS = {
+    LinkStatus.PENDING: _l("pendente"),
+    LinkStatus.ACCEPTED: _l("aceito"),
+    LinkStatus.DECLINED: _l("recusado"),
+    LinkStatus.REMOVED: _l("removido"),
+}
+
+
+class AccountantLink(TimestampMixin, db.Model):
+    """An accountant's access to one client company, granted only by accepting the e-mailed invitation.
+
+    One row per (client, e-mail): inviting again reuses it. The invitation link's token is stored as a
+    SHA-256 hash and cleared when used (single use)."""
+
+    __tablename__ = "accountant_links"
+    __table_args__ = (
+        UniqueConstraint("client_id", "email"),
+        Index("ix_accountant_links_user_status", "user_id", "status", "client_id"),
+        CheckConstraint("export_day IS NULL OR (export_day BETWEEN 1 AND 28)", name="export_day_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[LinkStatus] = mapped_column(str_enum(LinkStatus, "accountant_link_status"),
+                                               default=LinkStatus.PENDING)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # declined or removed
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    group_name: Mapped[str] = mapped_column(String(100), default="", server_default="")  # the accountant's
+    export_day: Mapped[int | None] = mapped_column(Integer)  # the accountant's automatic-export day (None: 5)
+
+    client = relationship("Client")
+    user = relationship("User", foreign_keys=[user_id])

@@ -28,7 +28,7 @@ from core.validators import (
     clean_uf,
     collect,
 )
-from partner import signals
+from partner import accountants, signals
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
 from partner.pricing import price_for
 from partner.tabs import dashboard_filters
@@ -147,6 +147,7 @@ def register_client(partner: Partner, data: dict, *, actor=None, initial_status=
     # first-access link, so the client gets one message, in the partner's name; the contract shows
     # "Aguardando aceite" until accepted.
     signals.client_registered.send(client, actor=actor)
+    accountants.accountant_email_named(client, None, actor=actor)  # the named accountant is invited
     return client
 
 
@@ -165,6 +166,8 @@ def update_client(client: Client, data: dict, *, actor=None) -> Client:
     for key, value in clean.items():
         setattr(client, key, value)
     db.session.flush()
+    if "accountant_email" in clean:
+        accountants.accountant_email_named(client, before["accountant_email"], actor=actor)
     if "email" in clean:
         # The company's e-mail changes now; its login only when the new address confirms (with the
         # client's password): a manager typing an address of their own must not get the client's login.

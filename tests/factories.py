@@ -7,7 +7,7 @@ from stdnum.br import cnpj as stdnum_cnpj
 from accounts.models import User
 from core.db import db as _db
 from core.permissions import Role
-from partner.models import Client, ContractStatus, Partner, Payer, Plan, Software
+from partner.models import AccountantLink, Client, ContractStatus, LinkStatus, Partner, Payer, Plan, Software
 
 PASSWORD = "senha-de-teste-123"
 
@@ -77,6 +77,16 @@ class ClientFactory(Base):
     software = factory.LazyAttribute(lambda o: o.plan.software)
     payer = Payer.CLIENT
     status = ContractStatus.ACTIVE
+
+    @factory.post_generation
+    def accepted_by_accountant(obj, create, extracted, **kwargs):
+        """A client naming an existing accountant is linked as if the invitation was accepted."""
+        if create and obj.accountant_email and extracted is not False:
+            from sqlalchemy import select
+
+            user = _db.session.scalar(select(User).where(User.email == obj.accountant_email.lower()))
+            if user is not None and user.role == Role.ACCOUNTANT:
+                link_accountant(obj, user)
 
 
 class UserFactory(Base):
@@ -156,9 +166,32 @@ def other_manager(other_partner):
     return UserFactory(role=Role.MANAGER, partner=other_partner)
 
 
+def link_accountant(client, user, status=LinkStatus.ACCEPTED):
+    """An accountant link as if the invitation was accepted (the portal's acceptance flow is tested apart)."""
+    from core.db import utcnow
+
+    link = AccountantLink(client_id=client.id, email=user.email.lower(), user_id=user.id, status=status,
+                          accepted_at=utcnow() if status == LinkStatus.ACCEPTED else None)
+    _db.session.add(link)
+    _db.session.flush()
+    return link
+
+
+def _link_named_clients(user):
+    """Accept the links of the clients naming ``user`` as their accountant (what migration 0013 does)."""
+    from sqlalchemy import select
+
+    for client in _db.session.scalars(select(Client).where(Client.accountant_email == user.email)):
+        if not _db.session.scalar(select(AccountantLink.id).where(AccountantLink.client_id == client.id,
+                                                                  AccountantLink.email == user.email)):
+            link_accountant(client, user)
+
+
 @pytest.fixture
 def accountant(db):
-    return UserFactory(role=Role.ACCOUNTANT, email="contador@contabil.example")
+    user = UserFactory(role=Role.ACCOUNTANT, email="contador@contabil.example")
+    _link_named_clients(user)
+    return user
 
 
 @pytest.fixture

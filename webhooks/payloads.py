@@ -1,12 +1,17 @@
 """What each event's ``data`` carries: ids and plain facts, never a credential (no download links:
 an integrator fetches an export or a note through the API with its own token)."""
 
+from sqlalchemy import select
 
+from core.db import db
+from partner.models import AccountantLink, LinkStatus
 
 
 def accountants_of(client_id: int) -> list[int]:
     """Users who accepted the company (accountant links), so their endpoints hear about it."""
-    return []  # until the portal's accountant links are merged (partner.models.AccountantLink)
+    return list(db.session.scalars(select(AccountantLink.user_id).where(
+        AccountantLink.client_id == client_id, AccountantLink.status == LinkStatus.ACCEPTED,
+        AccountantLink.user_id.is_not(None))))
 
 
 def client(row) -> dict:

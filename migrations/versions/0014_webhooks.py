@@ -1,7 +1,7 @@
 """Outgoing webhooks (endpoints, deliveries, attempts) and accountant API tokens (api_tokens gets an owner kind).
 
 Revision ID: 0014_webhooks
-Revises: 0010_mail_attachment
+Revises: 0013_portal
 Create Date: 2026-11-27 14:57:32.780363
 
 """
@@ -13,7 +13,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '0014_webhooks'
-down_revision = '0010_mail_attachment'
+down_revision = '0013_portal'  # chained after the merged portal branch (the lead re-chains at merge)
 branch_labels = None
 depends_on = None
 

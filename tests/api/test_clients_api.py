@@ -196,7 +196,7 @@ def test_create_client(db, api, partner, body, inbox, deliver_mail):
     assert data["payer"] == "partner"
     assert data["monthly_price_cents"] == 5995  # 50% of 119,90 when the partner pays
     assert response.headers["Location"].endswith(f"/api/v1/clients/{data['id']}")
-    assert (count(Client), count(User)) == (clients + 1, users + 1)
+    assert (count(Client), count(User)) == (clients + 1, users + 2)  # the client's login and the named accountant's
 
     again = api.get(response.headers["Location"])
     assert again.status_code == 200 and again.get_json() == data

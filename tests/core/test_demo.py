@@ -57,6 +57,10 @@ def test_demo_is_idempotent_and_prints_every_login(db, demo):
     accountant = data["users"]["accountant"]["email"]
     linked = db.session.scalar(select(func.count(Client.id)).where(Client.accountant_email == accountant))
     assert 0 < linked < after_first["Client"]  # linked to some clients, not all
+    from partner.access import clients_visible_to
+
+    user = db.session.scalar(select(User).where(User.email == accountant))
+    assert len(db.session.scalars(clients_visible_to(user)).all()) == linked  # accepted links, all of them
 
 
 def test_demo_logins_and_tokens_work(app, db, demo, client):

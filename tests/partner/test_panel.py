@@ -130,8 +130,10 @@ def test_new_client_success(db, login_as, manager, partner, client_form):
     assert response.status_code == 302
     new = db.session.scalar(select(Client).where(Client.email == "dono@boavista.example"))
     assert response.headers["Location"] == f"/clientes/{new.id}"
-    assert (count(Client), count(User)) == (clients + 1, users + 1)
+    assert (count(Client), count(User)) == (clients + 1, users + 2)  # the client's login and the accountant's
     assert new.partner_id == partner.id and new.cnpj == "11222333000181" and new.cep == "01310100"
+    invited = db.session.scalars(select(OutboxEmail).where(OutboxEmail.to == "contador@contabil.example")).all()
+    assert [m.kind for m in invited] == ["accountant_invitation"]  # the named accountant is asked to accept
     assert new.phone == "1133334444" and new.accountant_email == "contador@contabil.example"
     login = db.session.scalar(select(User).where(User.client_id == new.id))
     assert login.email == new.email and login.role == Role.CLIENT and login.password_hash is None

@@ -1,0 +1,1 @@
+"""The accountants' portal (/contador): linked companies' notes, totals, exports (issue 12)."""
