@@ -16,6 +16,9 @@ from core.extensions import login_manager
 from core.permissions import API_TOKENS_MANAGE, Role, require
 from core.security import parse_id
 from core.validators import ValidationError
+from partner import services as partner_services
+from partner.accountants import accepted_client_ids
+from partner.models import ApiToken, Client
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -71,10 +74,6 @@ class _Owner:
         """The accountant's accepted companies (for "one company or all")."""
         if self.kind != "accountant":
             return []
-        from partner.accountants import accepted_client_ids
-
-        from partner.models import Client
-
         return db.session.scalars(select(Client).where(Client.id.in_(accepted_client_ids(current_user.id)))
                                   .order_by(Client.legal_name)).all()
 
@@ -98,13 +97,15 @@ class _Owner:
 PARTNER, ACCOUNTANT = _Owner("partner"), _Owner("accountant")
 
 
-def _list(owner: _Owner, *, errors=None, form=None, secret=None, status=200):
+def _list(owner: _Owner, *, errors=None, form=None, secret=None, status=200, new_token=None, token_errors=None):
     endpoints = db.session.scalars(owner.endpoints_query()).all()
+    tokens = partner_services.accountant_tokens(current_user.id) if owner.kind == "accountant" else []
     response = make_response(render_template(
         "webhooks/list.html", owner=owner, endpoints=endpoints, errors=errors or {}, form=form or {},
         chosen=set(form.getlist("events")) if form else set(), secret=secret, events=owner.events(),
-        companies=owner.companies(), labels=services.EVENTS), status)
-    if secret:
+        companies=owner.companies(), labels=services.EVENTS, tokens=tokens, new_token=new_token,
+        token_errors=token_errors or {}), status)
+    if secret or new_token:
         response.headers["Cache-Control"] = "no-store"  # the secret is shown once: no copy in any cache
     return response
 
@@ -225,3 +226,30 @@ def accountant_enable(endpoint_id):
 @accountant_required
 def accountant_resend(endpoint_id, delivery_id):
     return _resend(ACCOUNTANT, endpoint_id, delivery_id)
+
+
+# -- the accountant's API tokens (the accountant API, api/accountant_api.py) --------------------------
+
+
+@bp.post("/contador/api/tokens")
+@accountant_required
+def accountant_create_token():
+    try:
+        _token, plaintext = partner_services.create_accountant_token(current_user, request.form.get("name", ""),
+                                                                     actor=current_user)
+    except ValidationError as exc:
+        return _list(ACCOUNTANT, token_errors=exc.fields, status=422)
+    return _list(ACCOUNTANT, new_token=plaintext, status=201)
+
+
+@bp.post("/contador/api/tokens/<token_id>/revogar")
+@accountant_required
+def accountant_revoke_token(token_id):
+    number = parse_id(token_id)
+    token = db.session.scalar(select(ApiToken).where(ApiToken.id == number, ApiToken.user_id == current_user.id)) \
+        if number is not None else None
+    if token is None:
+        abort(404)
+    partner_services.revoke_api_token(token, actor=current_user)
+    flash(_("Token revogado."), "success")
+    return redirect(url_for("webhooks.accountant_page"))

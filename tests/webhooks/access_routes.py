@@ -45,6 +45,9 @@ PANEL = [
     ("GET", A + "/{other_aid}", dict(accountant=404)),
     ("POST", A + "/{other_aid}/excluir", dict(accountant=404)),
     ("GET", A + "/{eid}", dict(accountant=404)),
+    ("POST", "/contador/api/tokens", accountant_only(422)),
+    ("POST", "/contador/api/tokens/{atok}/revogar", accountant_only(302)),
+    ("POST", "/contador/api/tokens/{ptok}/revogar", dict(accountant=404)),  # a partner's token
     ("POST", A + "/{aid}/entregas/{did}/reenviar", dict(accountant=404)),
 ]
 
@@ -64,3 +67,35 @@ def _routes(table):
 
 
 ACCESS_ROUTES: list[tuple[str, str]] = _routes(PANEL) + _routes(API)
+
+#: The accountant API (api/accountant_api.py): an accountant token only (401 for partner tokens, panel logins
+#: and anonymous); a company not accepted ({other_cid}, {pending_cid}) or its note or export is a 404.
+#: Placeholders (tests/webhooks/test_accountant_api.py): {cid} accepted, {key} a note of {cid}, {other_key}
+#: one of {other_cid}, {export_id} an export of {cid}, {other_export_id} one of {other_cid}.
+
+
+def accountant_api(ok):
+    return dict(accountant=ok, manager=401, other_manager=401, client=401, admin=401, finance=401, anonymous=401)
+
+
+ACCOUNTANT_API = [
+    ("GET", "/api/v1/accountant/companies", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents?company={cid}", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents?company={other_cid}", dict(accountant=404)),
+    ("GET", "/api/v1/accountant/documents?company={pending_cid}", dict(accountant=404)),
+    ("GET", "/api/v1/accountant/documents/totals?company={cid}&month={month}", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents/totals?company={other_cid}&month={month}", dict(accountant=404)),
+    ("GET", "/api/v1/accountant/documents/{key}?company={cid}", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents/{key}/xml?company={cid}", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents/{key}/pdf?company={cid}", accountant_api(200)),
+    ("GET", "/api/v1/accountant/documents/{other_key}?company={other_cid}", dict(accountant=404)),
+    ("GET", "/api/v1/accountant/documents/{other_key}/xml?company={other_cid}", dict(accountant=404)),
+    ("GET", "/api/v1/accountant/documents/{other_key}/pdf?company={cid}", dict(accountant=404)),
+    ("POST", "/api/v1/accountant/exports", accountant_api(422)),
+    ("GET", "/api/v1/accountant/exports/{export_id}", accountant_api(200)),
+    ("GET", "/api/v1/accountant/exports/{other_export_id}", dict(accountant=404)),
+    ("GET", "/api/v1/accountant/exports/abc", dict(accountant=404)),
+]
+
+ACCESS_ROUTES += _routes(ACCOUNTANT_API)

@@ -33,9 +33,13 @@ def world(db, partner, manager, accountant, client_user, admin_user, finance_use
     mine, my_delivery = _with_delivery(user_id=accountant.id)
     someone = UserFactory(role=Role.ACCOUNTANT, email="outro@contabil.example")
     theirs, _d = _with_delivery(user_id=someone.id)
+    from partner.services import create_accountant_token
+
+    accountant_token, _plain = create_accountant_token(accountant, "ERP contábil")
+    partner_token, _plain = create_api_token(partner, "ERP")
     db.session.commit()
     return {"eid": endpoint.id, "did": delivery.id, "dpub": delivery.public_id, "aid": mine.id,
-            "adid": my_delivery.id, "other_aid": theirs.id}
+            "adid": my_delivery.id, "other_aid": theirs.id, "atok": accountant_token.id, "ptok": partner_token.id}
 
 
 @pytest.mark.parametrize(("who", "method", "url", "status"), list(_cases(PANEL)))
