@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.crypto import CryptoError
 from core.db import db, utcnow
 from core.keyring import get_keyring
 from core.validators import ValidationError
@@ -271,9 +272,16 @@ def attempt_delivery(delivery_id: int, *, now: datetime | None = None, force: bo
         db.session.flush()
         return None
     body = delivery.body.encode()
+    try:
+        secret = endpoint_secret(endpoint)
+    except CryptoError:  # its master key was removed: nothing can ever sign it again
+        delivery.status, delivery.next_attempt_at = DeliveryStatus.FAILED, None
+        db.session.add(WebhookAttempt(delivery_id=delivery.id, error="secret cannot be decrypted (master key removed)"))
+        db.session.flush()
+        return delivery
     timestamp = int(utcnow().timestamp())
     outcome = transport.post(endpoint.url, body, {
-        "Revenda-Signature": transport.signature_header(endpoint_secret(endpoint), timestamp, body),
+        "Revenda-Signature": transport.signature_header(secret, timestamp, body),
         "Revenda-Delivery": delivery.public_id,
         "Revenda-Event": delivery.event_type,
     }, timeout=_config("WEBHOOKS_TIMEOUT"), allow_private=_config("WEBHOOKS_ALLOW_PRIVATE"))

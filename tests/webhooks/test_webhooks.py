@@ -207,3 +207,23 @@ def test_the_openapi_document_lists_the_webhook_routes(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/api/v1/webhooks"]) and "delete" in paths["/api/v1/webhooks/{id}"]
     assert "get" in paths["/api/v1/webhooks/{id}/deliveries"]
+
+
+def test_redirects_are_not_followed(db, api, receiver, client_row):
+    _create(api, receiver)
+    receiver.statuses = [302]
+    _block(db, client_row)
+    services.deliver_due()
+    delivery = db.session.scalars(select(WebhookDelivery)).one()
+    assert delivery.status == DeliveryStatus.PENDING and delivery.last_status_code == 302
+    assert len(receiver.requests) == 1  # a 3xx is a failed attempt, never a second request elsewhere
+
+
+def test_a_secret_that_cannot_be_decrypted_fails_the_delivery(db, api, receiver, client_row):
+    created = _create(api, receiver)
+    endpoint = db.session.get(WebhookEndpoint, created["id"])
+    endpoint.secret_blob = b"\x01" + endpoint.secret_blob[1:-1] + b"\x00"  # tampered / key gone
+    _block(db, client_row)
+    services.deliver_due()
+    delivery = db.session.scalars(select(WebhookDelivery)).one()
+    assert delivery.status == DeliveryStatus.FAILED and receiver.requests == []
