@@ -84,8 +84,10 @@ def clean_url(value) -> str:
         raise ValueError(_("A URL não pode conter usuário ou senha."))
     if _config("WEBHOOKS_REQUIRE_HTTPS") and parts.scheme != "https":
         raise ValueError(_("Use uma URL https://."))
+    if _config("WEBHOOKS_ALLOW_PRIVATE"):
+        return url  # the embedded default: any address, resolved when delivering
     try:
-        transport.check_url_target(url, allow_private=_config("WEBHOOKS_ALLOW_PRIVATE"))
+        transport.check_url_target(url, allow_private=False)
     except transport.AddressRefused as exc:
         if exc.code == "private":
             raise ValueError(_("Endereços internos, privados ou de loopback não são permitidos.")) from None

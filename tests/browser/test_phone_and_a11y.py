@@ -72,10 +72,11 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("meus dados", "/meus-dados?tab=basicos"), ("e-mails", "/meus-dados?tab=emails"),
             ("senha do perfil", "/meus-dados?tab=senha"), ("api", "/meus-dados?tab=api"),
             ("pagamento", "/meus-dados/pagamento"), ("fatura", f"/faturas/{site['partner_invoice']}"),
-            ("alterar senha", "/senha"),
+            ("alterar senha", "/senha"), ("integrações", "/integracoes/webhooks"),
         ]
     if role == "accountant":
-        return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha")]
+        return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha"),
+                ("integrações", "/contador/webhooks")]
     if role == "client":
         return [("minha empresa", "/cliente"), ("fatura", f"/faturas/{site['own_invoice']}"),
                 ("alterar senha", "/senha")]
@@ -93,13 +94,14 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
 
 
 #: Forms sent with errors (their error state is checked too), and whether they show field errors.
-FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros"}
+FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "webhook com erros"}
 
 
 def failed_submits(role: str, site: dict) -> list[tuple[str, str, str]]:
     """(name, page, the submit button's accessible name): forms sent empty or wrong."""
     if role == "manager":
-        return [("novo cadastro com erros", "/clientes/novo", "Cadastrar")]
+        return [("novo cadastro com erros", "/clientes/novo", "Cadastrar"),
+                ("webhook com erros", "/integracoes/webhooks", "Criar webhook")]
     if role == "public":
         return [("login recusado", "/login", "Entrar"),
                 ("cadastro por link com erros", f"/contratar/{site['token']}", "Contratar")]
