@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event as sa_event
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -194,8 +194,6 @@ def matching_endpoints(event_type: str, *, partner_id: int | None, client_id: in
                       & ((WebhookEndpoint.client_id.is_(None)) | (WebhookEndpoint.client_id == client_id)))
     if not owners:
         return []
-    from sqlalchemy import or_
-
     rows = db.session.scalars(select(WebhookEndpoint).where(WebhookEndpoint.is_active.is_(True), or_(*owners)))
     return [endpoint for endpoint in rows if event_type in (endpoint.events or ())]
 
