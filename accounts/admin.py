@@ -91,6 +91,17 @@ class UserView(StaffModelView):
             flash(str(_l("%(n)s usuário(s) desativado(s).", n=done)), "success")
 
 
+    @action("send_reset", _l("Enviar link de redefinição"),
+            _l("Enviar aos usuários selecionados um link para definirem uma nova senha? A senha atual continua "
+               "valendo até eles usarem o link."))
+    def action_send_reset(self, ids):
+        sent = 0
+        for user in db.session.scalars(select(User).where(User.id.in_([int(i) for i in ids]))):
+            sent += services.send_reset_link_by_staff(user, actor=current_user)
+        if sent:
+            flash(str(_l("Link de redefinição enviado para %(n)s usuário(s).", n=sent)), "success")
+
+
 def register(admin) -> None:
     admin.add_view(UserView(User, db, name="Usuários", endpoint="users"))
     add_shortcut(admin, "users", USERS_MANAGE, _l("Usuários"), _l("Criar gestores e equipe; desativar acessos."),

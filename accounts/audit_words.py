@@ -15,6 +15,7 @@ register_actions({
     "user.first_access": _l("Senha definida no primeiro acesso"),
     "user.email_change_requested": _l("Troca do e-mail de acesso pedida (aguarda a confirmação do novo endereço)"),
     "user.email_changed": _l("E-mail de acesso alterado"),
+    "user.reset_link_sent": _l("Link de redefinição de senha enviado pela equipe"),
 })
 register_fields({
     "email": _l("E-mail"),

@@ -77,6 +77,19 @@ def send_password_reset(email: str) -> None:
     )
 
 
+def send_reset_link_by_staff(user: User, *, actor=None) -> bool:
+    """Staff's "enviar link de redefinição" (seed F, done right): the user gets a reset link, never a
+    password chosen by someone else; audited. False for a deactivated user."""
+    if not user.is_active:
+        return False
+    token = make_user_token(user, RESET)
+    queue_email(user.email, _("Redefinição de senha — Revenda"), "password_reset", kind="password_reset", user=user,
+                link=public_url("accounts.reset_password", token=token))
+    audit.record("user.reset_link_sent", user, actor=actor, partner_id=user.partner_id, after={"email": user.email})
+    db.session.flush()
+    return True
+
+
 def send_first_access(user: User) -> None:
     token = make_user_token(user, FIRST_ACCESS)
     queue_email(

@@ -22,6 +22,8 @@ def home_for(user) -> str:
         return url_for("admin.index")
     if user.role == Role.CLIENT:
         return url_for("partner.client_area")
+    if user.role == Role.ACCOUNTANT and "portal.notes" in current_app.view_functions:
+        return url_for("portal.notes")  # the accountants' portal (an endpoint name: accounts imports nothing above)
     return url_for("partner.dashboard")
 
 

@@ -30,6 +30,7 @@ USERS_MANAGE = "users:manage"
 AUDIT_VIEW = "audit:view"
 OUTBOX_VIEW = "outbox:view"
 CLIENT_AREA = "client:area"
+PORTAL_VIEW = "portal:view"  # the accountants' portal (/contador)
 
 _MANAGER = {
     CLIENTS_VIEW,
@@ -48,7 +49,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {
     ),
     Role.FINANCE: frozenset({STAFF_ADMIN, INVOICES_REVIEW, OUTBOX_VIEW}),
     Role.MANAGER: frozenset(_MANAGER),
-    Role.ACCOUNTANT: frozenset({CLIENTS_VIEW}),
+    Role.ACCOUNTANT: frozenset({CLIENTS_VIEW, PORTAL_VIEW}),
     Role.CLIENT: frozenset({CLIENT_AREA}),
 }
 

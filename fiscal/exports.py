@@ -10,7 +10,7 @@ import csv
 import io
 import tempfile
 import zipfile
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -32,6 +32,8 @@ from fiscal.models import (
 from fiscal.signals import export_ready
 from fiscal.status import CANCELLATION_EVENT_TYPES, DocumentStatus, is_cancellation
 
+BRT = timezone(timedelta(hours=-3))
+
 MODEL_FOLDERS = {55: "NFe", 65: "NFCe", 57: "CTe", 67: "CTeOS"}
 STATUS_FOLDERS = {DocumentStatus.AUTHORIZED: "Autorizadas", DocumentStatus.CANCELLED: "Canceladas",
                   DocumentStatus.DENIED: "Denegadas", DocumentStatus.CONTINGENCY: "Contingencia"}
@@ -50,8 +52,12 @@ class ExportError(ValueError):
 
 def request_export(client, *, month: int, model: int | None = None, participant: str = "all",
                    include_pdf: bool = False, email: str = "", requested_by=None,
-                   automatic: bool = False) -> FiscalExport:
-    """Create an export job (the caller enqueues ``fiscal.build_export`` after commit)."""
+                   automatic: bool = False, starts_at: datetime | None = None,
+                   ends_at: datetime | None = None) -> FiscalExport:
+    """Create an export job (the caller enqueues ``fiscal.build_export`` after commit).
+
+    ``starts_at``/``ends_at`` export the notes issued in that period instead of the whole ``month``
+    (which names the zip's folder); ``email`` is the requester's address for "Download das Notas"."""
     if not 200001 <= month <= 299912 or not 1 <= month % 100 <= 12:
         raise ExportError(_("Mês inválido."), {"month": _("Use AAAA-MM.")})
     if model is not None and model not in MODEL_FOLDERS:
@@ -63,7 +69,9 @@ def request_export(client, *, month: int, model: int | None = None, participant:
     export = FiscalExport(client_id=client.id, month=month, model=model, participant=participant,
                           include_pdf=bool(include_pdf), email=email or "",
                           requested_by_id=getattr(requested_by, "id", None),
-                          automatic_month=month if automatic else None)
+                          automatic_month=month if automatic else None, starts_at=starts_at, ends_at=ends_at)
+    if (starts_at is None) != (ends_at is None) or (starts_at is not None and ends_at <= starts_at):
+        raise ExportError(_("Período inválido."), {"period": _("A data final deve ser posterior à inicial.")})
     db.session.add(export)
     db.session.flush()
     return export
@@ -72,8 +80,11 @@ def request_export(client, *, month: int, model: int | None = None, participant:
 def _documents_query(export: FiscalExport):
     query = select(FiscalDocument).where(FiscalDocument.client_id == export.client_id,
                                          FiscalDocument.environment == 1,
-                                         FiscalDocument.issued_month == export.month,
                                          FiscalDocument.status.in_(list(STATUS_FOLDERS)))
+    if export.starts_at is not None:
+        query = query.where(FiscalDocument.issued_at >= export.starts_at, FiscalDocument.issued_at < export.ends_at)
+    else:
+        query = query.where(FiscalDocument.issued_month == export.month)
     if export.model is not None:
         query = query.where(FiscalDocument.model == export.model)
     if export.participant == Participant.ISSUED:
@@ -90,9 +101,13 @@ def _late_cancellations_query(export: FiscalExport):
         .join(FiscalEvent, (FiscalEvent.client_id == FiscalDocument.client_id)
               & (FiscalEvent.environment == FiscalDocument.environment) & (FiscalEvent.key == FiscalDocument.key))
         .where(FiscalDocument.client_id == export.client_id, FiscalDocument.environment == 1,
-               FiscalDocument.issued_month < export.month, FiscalEvent.registered_month == export.month,
                FiscalEvent.event_type.in_(list(CANCELLATION_EVENT_TYPES)))
     )
+    if export.starts_at is not None:
+        query = query.where(FiscalDocument.issued_at < export.starts_at, FiscalEvent.registered_at >= export.starts_at,
+                            FiscalEvent.registered_at < export.ends_at)
+    else:
+        query = query.where(FiscalDocument.issued_month < export.month, FiscalEvent.registered_month == export.month)
     if export.model is not None:
         query = query.where(FiscalDocument.model == export.model)
     if export.participant != Participant.ALL:
@@ -108,6 +123,9 @@ def _checkpoint(export: FiscalExport, **values) -> None:
 
 
 def _folder(export: FiscalExport, client_cnpj: str) -> str:
+    if export.starts_at is not None:
+        last = export.ends_at.astimezone(BRT) - timedelta(days=1)
+        return f"{client_cnpj}_{export.starts_at.astimezone(BRT):%Y%m%d}-{last:%Y%m%d}"
     return f"{client_cnpj}_{export.month}"
 
 
@@ -163,7 +181,7 @@ def build_export(export_id: int) -> FiscalExport:
                 index_rows.append(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
                                              note=_("cancelada neste mês, emitida antes")))
             archive.writestr(f"{root}/indice.csv", _index_csv(index_rows))
-            report = report_pdf(client, export.month, totals)
+            report = report_pdf(client, export.month, totals, period=export.period_label())
             archive.writestr(f"{root}/relatorio.pdf", report)
         tmp.flush()
         name = f"exports/{export.client_id}/{export.id}/{zip_name(export, client.cnpj)}"
@@ -236,7 +254,7 @@ def _brl(cents: int) -> str:
     return ("-" if cents < 0 else "") + "R$ " + f"{whole:,}".replace(",", ".") + f",{rest:02d}"
 
 
-def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]]) -> bytes:
+def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]], *, period: str | None = None) -> bytes:
     """The period report: per model, count and R$ of authorized, cancelled, denied and contingency notes."""
     from fpdf import FPDF
 
@@ -247,7 +265,8 @@ def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]]) -> 
     pdf.set_font("helvetica", "", 10)
     cnpj = client.cnpj
     pdf.cell(0, 6, _latin1(f"{client.legal_name} - CNPJ {cnpj}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(0, 6, _latin1(_("Período: %(m)02d/%(y)d", m=month % 100, y=month // 100)), new_x="LMARGIN", new_y="NEXT")
+    label = _("Período: %(p)s", p=period) if period else _("Período: %(m)02d/%(y)d", m=month % 100, y=month // 100)
+    pdf.cell(0, 6, _latin1(label), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     labels = [(DocumentStatus.AUTHORIZED, _("Autorizadas")), (DocumentStatus.CANCELLED, _("Canceladas")),
               (DocumentStatus.DENIED, _("Denegadas")), (DocumentStatus.CONTINGENCY, _("Contingências"))]
@@ -301,11 +320,15 @@ def open_export(export: FiscalExport):
 def exports_due(today_local: datetime, default_day: int) -> list:
     """(client, month) pairs whose automatic export of the previous month runs today (the client's day, or
     the default) and has not run yet: the unique (client, automatic_month) makes it once whatever the retries."""
-    from partner.models import Client, ContractStatus
+    from partner.models import AccountantLink, Client, ContractStatus, LinkStatus
 
     previous = today_local.replace(day=1) - timedelta(days=1)
     month = previous.year * 100 + previous.month
-    day = func.coalesce(FiscalSettings.export_day, default_day)
+    # the day an accepted accountant picked in the portal (the earliest, if several), else the client's, else 5
+    chosen = (select(func.min(AccountantLink.export_day))
+              .where(AccountantLink.client_id == Client.id, AccountantLink.status == LinkStatus.ACCEPTED)
+              .scalar_subquery())
+    day = func.coalesce(chosen, FiscalSettings.export_day, default_day)
     already = select(FiscalExport.client_id).where(FiscalExport.automatic_month == month)
     has_notes = select(FiscalDocument.id).where(FiscalDocument.client_id == Client.id,
                                                 FiscalDocument.environment == 1,
@@ -318,6 +341,17 @@ def exports_due(today_local: datetime, default_day: int) -> list:
         .order_by(Client.id)
     )
     return [(client, month) for client in db.session.execute(query).scalars()]
+
+
+def accepted_accountant_emails(client_id: int) -> list[str]:
+    """The accountants who accepted the company (a pending or removed one receives nothing)."""
+    from accounts.models import User
+    from partner.models import AccountantLink, LinkStatus
+
+    return list(db.session.scalars(
+        select(User.email).join(AccountantLink, AccountantLink.user_id == User.id)
+        .where(AccountantLink.client_id == client_id, AccountantLink.status == LinkStatus.ACCEPTED,
+               User.is_active.is_(True)).order_by(User.email)))
 
 
 def report_blob_name(export: FiscalExport) -> str:
@@ -358,7 +392,8 @@ def notify_ready(export: FiscalExport) -> None:
         managers = db.session.execute(select(User.email).where(User.partner_id == client.partner_id,
                                                                User.role == Role.MANAGER)).scalars()
         recipients += list(managers)
-    period = f"{export.month % 100:02d}/{export.month // 100}"
+        recipients += accepted_accountant_emails(client.id)
+    period = export.period_label()
     for address in dict.fromkeys(a for a in recipients if a):
         queue_email(address, _("Download das Notas – %(name)s – %(period)s", name=client.legal_name, period=period),
                     "fiscal_export_ready", kind="fiscal_export", partner_id=client.partner_id, client=client,

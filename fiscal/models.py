@@ -121,6 +121,9 @@ class FiscalExport(db.Model):
     participant: Mapped[Participant] = mapped_column(str_enum(Participant, "fiscal_export_participant"))
     include_pdf: Mapped[bool] = mapped_column(default=False)
     automatic_month: Mapped[int | None] = mapped_column(Integer)  # set only for the automatic export
+    # A period other than the whole month (the accountants' portal): notes issued in [starts_at, ends_at).
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[ExportStatus] = mapped_column(str_enum(ExportStatus, "fiscal_export_status"),
                                                  default=ExportStatus.PENDING)
     progress: Mapped[int] = mapped_column(SmallInteger, default=0)  # percent
@@ -131,6 +134,16 @@ class FiscalExport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def period_label(self) -> str:
+        """"08/2021", or "01/08/2021 a 15/08/2021" for a period within or across months."""
+        if self.starts_at is None or self.ends_at is None:
+            return f"{self.month % 100:02d}/{self.month // 100}"
+        from datetime import timedelta, timezone
+
+        brt = timezone(timedelta(hours=-3))
+        last = self.ends_at.astimezone(brt) - timedelta(days=1)
+        return f"{self.starts_at.astimezone(brt):%d/%m/%Y} a {last:%d/%m/%Y}"
 
     def current_status(self, now: datetime | None = None) -> ExportStatus:
         if self.status == ExportStatus.READY and self.expires_at and (now or utcnow()) >= self.expires_at:

@@ -369,3 +369,28 @@ def pending_contingency(client_ids: Iterable[int] | None = None, *, environment:
 
 def document_xml(document: FiscalDocument) -> bytes:
     return blob_store().get(document.blob_sha256)
+
+
+def _local_day(column):
+    """The Brasília calendar day of a UTC timestamp column, as text AAAA-MM-DD on both databases."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column - func.make_interval(0, 0, 0, 0, 3), "YYYY-MM-DD")
+    return func.date(column, "-3 hours")
+
+
+def daily_totals(client_ids: list[int], start: datetime, end: datetime, *, environment: int = 1,
+                 direction: Direction | None = None) -> list[tuple[str, int, str, int, int]]:
+    """(day AAAA-MM-DD, model, status, count, cents) of the documents issued in [start, end): one grouped
+    query on the list index, from which a period's totals, the models present and a chart are all drawn."""
+    day = _local_day(FiscalDocument.issued_at)
+    query = (
+        select(day, FiscalDocument.model, FiscalDocument.status, func.count(),
+               func.coalesce(func.sum(FiscalDocument.total_cents), 0))
+        .where(FiscalDocument.client_id.in_(client_ids), FiscalDocument.environment == environment,
+               FiscalDocument.issued_at >= start, FiscalDocument.issued_at < end,
+               FiscalDocument.status.in_([s.value for s in SUPPORTED_TOTAL_STATUSES]))
+        .group_by(day, FiscalDocument.model, FiscalDocument.status)
+    )
+    if direction is not None:
+        query = query.where(FiscalDocument.direction == direction)
+    return [(str(d), int(m), DocumentStatus(s).value, int(c), int(v)) for d, m, s, c, v in db.session.execute(query)]

@@ -42,8 +42,9 @@ def monthly_exports(today: str | None = None) -> int:
     for client, month in exports.exports_due(now_local, current_app.config["FISCAL_EXPORT_DAY"]):
         try:
             with db.session.begin_nested():
-                export = exports.request_export(client, month=month, participant="all", automatic=True,
-                                                email=client.accountant_email or "")
+                # "Download das Notas" goes to the accountants who accepted the company and to the
+                # partner's managers (exports.notify_ready): never to an e-mail merely typed as accountant's
+                export = exports.request_export(client, month=month, participant="all", automatic=True)
         except IntegrityError:
             continue  # another run created it first: once per client and month
         exports.enqueue(export)

@@ -1,6 +1,6 @@
 """The partner panel: dashboard, Novo cadastro, Gerenciar, Meus dados; and the client area."""
 
-from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
@@ -18,17 +18,20 @@ from core.permissions import (
     Role,
     require,
 )
+from core.security import parse_id
 from core.validators import ValidationError, format_cep, format_cnpj, format_phone
-from partner import services
+from partner import accountants, services
 from partner.access import clients_visible_to, get_client_for
 from partner.history import history_rows, visible_actions
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Payer, Plan, Software
 from partner.tabs import (
+    AreaSection,
     actions_for,
     client_area_sections,
     dashboard_columns,
     dashboard_filters,
     flags_for,
+    register_client_area_section,
     status_overrides_for,
     tabs_for,
 )
@@ -130,6 +133,7 @@ def manage_client(client_id):
         is_manager=current_user.role == Role.MANAGER, is_accountant=is_accountant,
         tabs=tabs, active_tab=active, tab_html=tab_html, actions=actions_for(current_user),
         status_override=status_overrides_for([client]).get(client.id),
+        accountant_links=accountants.links_of(client) if current_user.role == Role.MANAGER else [],
     )
 
 
@@ -304,3 +308,88 @@ def software_demo():
         return render_template("error.html", code=400, message=_("Link de acesso inválido ou expirado.")), 400
     client = db.session.get(Client, payload["client_id"])
     return render_template("partner/software_demo.html", payload=payload, client=client)
+
+
+# -- the client's accountants: named, invited, accepted (partner/accountants.py) ----------------------
+
+
+def _accountant_links_context(client):
+    form = g.get("accountant_form") or {}
+    return {"links": accountants.links_of(client), "is_client": True, "errors": form.get("errors", {}),
+            "typed": form.get("typed", "")}
+
+
+register_client_area_section(AreaSection("partner/_accountant_links.html", order=30, context=_accountant_links_context))
+
+
+def _link_or_404(client, link_id):
+    link = accountants.get_link_of(client, parse_id(link_id))
+    if link is None:
+        abort(404)
+    return link
+
+
+def _after_link_change(client):
+    if current_user.role == Role.CLIENT:
+        return redirect(url_for("partner.client_area") + "#contador"), 303
+    return redirect(url_for("partner.manage_client", client_id=client.id) + "#contador"), 303
+
+
+def _resend(client, link_id):
+    link = _link_or_404(client, link_id)
+    try:
+        accountants.resend_invitation(link, actor=current_user)
+    except ValidationError as exc:
+        flash(exc.fields.get("link"), "error")
+    else:
+        flash(_("Convite reenviado para %(email)s.", email=link.email), "success")
+    return _after_link_change(client)
+
+
+def _revoke(client, link_id):
+    link = _link_or_404(client, link_id)
+    accountants.revoke_link(link, actor=current_user)
+    if (client.accountant_email or "").lower() == link.email:
+        client.accountant_email = None  # no longer the named accountant
+    flash(_("O contador %(email)s não tem mais acesso às notas da empresa.", email=link.email), "success")
+    return _after_link_change(client)
+
+
+@bp.post("/clientes/<client_id>/contadores/<link_id>/reenviar")
+@require(CLIENTS_MANAGE)
+def resend_accountant(client_id, link_id):
+    return _resend(get_client_for(current_user, client_id), link_id)
+
+
+@bp.post("/clientes/<client_id>/contadores/<link_id>/remover")
+@require(CLIENTS_MANAGE)
+def revoke_accountant(client_id, link_id):
+    return _revoke(get_client_for(current_user, client_id), link_id)
+
+
+@bp.post("/cliente/contador")
+@require(CLIENT_AREA)
+def client_name_accountant():
+    """The client names (or changes) its accountant's e-mail: the accountant is invited to accept."""
+    client = get_client_for(current_user, current_user.client_id)
+    try:
+        services.update_client(client, {"accountant_email": request.form.get("accountant_email", "")[:300]},
+                               actor=current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        g.accountant_form = {"errors": exc.fields, "typed": request.form.get("accountant_email", "")[:254]}
+        return client_area(), 422
+    flash(_("Enviamos ao contador um e-mail para aceitar o acesso às notas da empresa."), "success")
+    return _after_link_change(client)
+
+
+@bp.post("/cliente/contadores/<link_id>/reenviar")
+@require(CLIENT_AREA)
+def client_resend_accountant(link_id):
+    return _resend(get_client_for(current_user, current_user.client_id), link_id)
+
+
+@bp.post("/cliente/contadores/<link_id>/remover")
+@require(CLIENT_AREA)
+def client_revoke_accountant(link_id):
+    return _revoke(get_client_for(current_user, current_user.client_id), link_id)

@@ -4,7 +4,6 @@ Both list the owner's endpoints, create one (the secret shown once), delete (wit
 re-enable a disabled one and show its deliveries with a resend button. Every endpoint and delivery is
 loaded through its owner: another owner's id answers 404."""
 
-from functools import wraps
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,8 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from core.db import db
-from core.extensions import login_manager
-from core.permissions import API_TOKENS_MANAGE, Role, require
+from core.permissions import API_TOKENS_MANAGE, PORTAL_VIEW, require
 from core.security import parse_id
 from core.validators import ValidationError
 from partner import services as partner_services
@@ -25,16 +23,8 @@ from webhooks.models import WebhookDelivery, WebhookEndpoint
 bp = Blueprint("webhooks", __name__)
 
 
-def accountant_required(view):
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if current_user.role != Role.ACCOUNTANT:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+#: The accountant's pages belong to the portal (/contador): its permission.
+accountant_required = require(PORTAL_VIEW)
 
 
 # -- who owns what -------------------------------------------------------------------------------

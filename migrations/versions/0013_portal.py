@@ -1,4 +1,4 @@
-"""accountants linked to client companies by acceptance (the accountants' portal)
+"""accountants linked to client companies by acceptance (the accountants' portal); exports of a period
 
 Today's matches (an accountant user whose e-mail is a client's accountant_email) become accepted
 links, so existing accountants keep their companies.
@@ -51,6 +51,10 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_accountant_links_email'), ['email'], unique=False)
         batch_op.create_index('ix_accountant_links_user_status', ['user_id', 'status', 'client_id'], unique=False)
 
+    with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('starts_at', core.db.UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column('ends_at', core.db.UTCDateTime(), nullable=True))
+
     _accept_todays_matches()
 
 
@@ -74,6 +78,10 @@ def _accept_todays_matches():
 
 
 def downgrade():
+    with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
+        batch_op.drop_column('ends_at')
+        batch_op.drop_column('starts_at')
+
     with op.batch_alter_table('accountant_links', schema=None) as batch_op:
         batch_op.drop_index('ix_accountant_links_user_status')
         batch_op.drop_index(batch_op.f('ix_accountant_links_email'))

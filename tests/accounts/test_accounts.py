@@ -34,7 +34,7 @@ def count(model):
 
 
 @pytest.mark.parametrize("role, home", [(Role.MANAGER, "/painel"), (Role.ADMIN, "/admin/"),
-                                        (Role.FINANCE, "/admin/"), (Role.ACCOUNTANT, "/painel")])
+                                        (Role.FINANCE, "/admin/"), (Role.ACCOUNTANT, "/contador/notas")])
 def test_login_redirects_home_by_role(db, client, role, home):
     user = UserFactory(role=role)
     response = login(client, user.email.upper())

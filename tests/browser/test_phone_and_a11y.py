@@ -76,7 +76,8 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
         ]
     if role == "accountant":
         return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha"),
-                ("integrações", "/contador/webhooks")]
+                ("notas", f"/contador/notas?empresa=c{c}"), ("exportar", f"/contador/exportar?empresa=c{c}"),
+                ("empresas", "/contador/empresas"), ("integrações", "/contador/webhooks")]
     if role == "client":
         return [("minha empresa", "/cliente"), ("fatura", f"/faturas/{site['own_invoice']}"),
                 ("alterar senha", "/senha")]

@@ -63,6 +63,7 @@ def samples(ids) -> dict:
         "user.password_changed": (None, None),
         "user.password_reset": (None, None),
         "user.first_access": (None, None),
+        "user.reset_link_sent": (None, {"email": "contador@contabil.example"}),
         "client.created": (None, {**client_fields, "trial_ends_at": NOW, "signup_link_id": ids["link"]}),
         "client.updated": ({"email": "velho@x.example", "status": "trial"}, {"email": "novo@x.example", "status": "active"}),
         "client.software_accessed": (None, {"software": "FazNota", "manager": "gestor@alfa.example"}),

@@ -188,7 +188,8 @@ def test_the_automatic_export_runs_once_per_client_and_month(db, month_of_notes,
     assert monthly_exports.run(today=fifth.isoformat()) == 0  # a retry changes nothing
     assert monthly_exports.run(today=fifth.replace(day=9).isoformat()) == 0
     [export] = db.session.execute(select(FiscalExport)).scalars().all()
-    assert (export.automatic_month, export.month, export.email) == (month, month, "contador@contabil.example")
+    # no requester: notify_ready mails the accountants who accepted the company and the managers
+    assert (export.automatic_month, export.month, export.email) == (month, month, "")
 
 
 def test_a_client_can_move_its_export_day(db, month_of_notes):

@@ -121,3 +121,43 @@ def test_declining_from_the_email_link(client, db, client_row, manager, inbox, d
     path = link_from(inbox.to("nao@contabil.example")[0])
     assert client.post(path, data={"action": "decline"}).status_code == 302
     assert link.status == LinkStatus.DECLINED and link.token_hash is None
+
+
+def test_the_client_names_its_accountant_and_sees_the_state(login_as, db, client_user, client_row, manager, inbox,
+                                                            deliver_mail):
+    http = login_as(client_user)
+    bad = http.post("/cliente/contador", data={"accountant_email": "contador@"})
+    assert bad.status_code == 422 and 'data-field-error="accountant_email"' in bad.get_data(as_text=True)
+    refused = http.post("/cliente/contador", data={"accountant_email": manager.email})
+    assert refused.status_code == 422 and "não é de contador" in refused.get_data(as_text=True)
+    assert http.post("/cliente/contador", data={"accountant_email": "escritorio@contabil.example"}).status_code == 303
+    deliver_mail()
+    assert len(inbox.to("escritorio@contabil.example")) == 1
+    page = http.get("/cliente").get_data(as_text=True)
+    assert re.search(r'data-link="escritorio@contabil.example">.*?data-link-status="pending">pendente', page, re.S)
+    [link] = [lnk for lnk in accountants.links_of(client_row) if lnk.email == "escritorio@contabil.example"]
+    assert http.post(f"/cliente/contadores/{link.id}/reenviar").status_code == 303
+    deliver_mail()
+    assert len(inbox.to("escritorio@contabil.example")) == 2
+    assert http.post(f"/cliente/contadores/{link.id}/remover").status_code == 303
+    assert link.status == LinkStatus.REMOVED and client_row.accountant_email is None
+
+
+def test_the_manager_sees_the_states_and_revokes(login_as, db, accountant, client_row, manager):
+    http = login_as(manager)
+    page = http.get(f"/clientes/{client_row.id}").get_data(as_text=True)
+    assert 'data-link-status="accepted">aceito' in page
+    [link] = accountants.links_of(client_row)
+    assert http.post(f"/clientes/{client_row.id}/contadores/{link.id}/remover").status_code == 303
+    assert visible_ids(db, accountant) == set()
+    assert 'data-link-status="removed">removido' in http.get(f"/clientes/{client_row.id}").get_data(as_text=True)
+
+
+def test_forgotten_password_works_before_any_acceptance(client, db, client_row, manager, inbox, deliver_mail):
+    accountants.invite_accountant(client_row, "esqueci@contabil.example", actor=manager)
+    deliver_mail()
+    inbox.clear()
+    assert client.post("/esqueci-senha", data={"email": "esqueci@contabil.example"}).status_code == 302
+    deliver_mail()
+    [message] = inbox.to("esqueci@contabil.example")
+    assert "/redefinir-senha/" in message.get_body(("plain",)).get_content()
