@@ -28,8 +28,10 @@ MODEL_MODULES = (
     "billing.models",
     "fiscal.models",
     "fiscal.monitor",
+    "webhooks.models",
 )
-TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
+TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks",
+                "webhooks.tasks")
 #: Each domain's words for its audit events (core/audit_words.py): the panel's history and the staff audit.
 AUDIT_WORD_MODULES = (
     "accounts.audit_words",
@@ -37,6 +39,7 @@ AUDIT_WORD_MODULES = (
     "contracts.audit_words",
     "certificates.audit_words",
     "billing.audit_words",
+    "webhooks.audit_words",
 )
 BLUEPRINTS = (
     "accounts.views:bp",
@@ -47,11 +50,12 @@ BLUEPRINTS = (
     "billing.views:bp",
     "fiscal.views:bp",
     "portal.views:bp",
+    "webhooks.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
 #: Higher domains' reactions to lower domains' signals (blinker), connected on import.
-RECEIVER_MODULES = ("contracts.receivers", "billing.receivers")
+RECEIVER_MODULES = ("contracts.receivers", "billing.receivers", "webhooks.receivers")
 #: Each module's ``register(admin)`` adds its staff views, in this (menu) order.
 ADMIN_MODULES = ("partner.admin", "accounts.admin", "core.admin", "contracts.admin", "certificates.admin",
                  "billing.admin")

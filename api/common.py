@@ -87,6 +87,26 @@ def partner_token_required(view):
     return wrapped
 
 
+def accountant_token_required(view):
+    """Authenticate an accountant by its API token (``rvc_…``); ``g.accountant_id`` is set for the view.
+    What the accountant may read is decided per request from its accepted companies (partner.accountants)."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        from core.db import utcnow
+        from partner.services import accountant_token_for
+
+        token = accountant_token_for(bearer_token() or "")
+        if token is None:
+            return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
+        _note_token_use(token, utcnow())
+        g.accountant_id = token.user_id
+        g.api_actor_label = f"api:{token.prefix}"
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
 #: "Last used" is kept to the minute: at most one write a minute per token.
 LAST_USED_EVERY = timedelta(seconds=60)
 

@@ -81,15 +81,25 @@ def _limit() -> int:
 
 
 def _events_by_key(client_id: int, environment: int, keys: list[str]) -> dict[str, list[dict]]:
-    events: dict[str, list[dict]] = {}
-    if not keys:
+    return {key: events for (_cid, key), events in events_of(environment, [(client_id, k) for k in keys]).items()}
+
+
+def events_of(environment: int, identities: list[tuple[int, str]]) -> dict[tuple[int, str], list[dict]]:
+    """The events of documents named by (client id, key), in one query."""
+    events: dict[tuple[int, str], list[dict]] = {}
+    if not identities:
         return events
+    client_ids = sorted({cid for cid, _key in identities})
     rows = db.session.execute(
-        select(FiscalEvent).where(FiscalEvent.client_id == client_id, FiscalEvent.environment == environment,
-                                  FiscalEvent.key.in_(keys)).order_by(FiscalEvent.registered_at, FiscalEvent.id)
+        select(FiscalEvent).where(FiscalEvent.client_id.in_(client_ids), FiscalEvent.environment == environment,
+                                  FiscalEvent.key.in_(sorted({key for _cid, key in identities})))
+        .order_by(FiscalEvent.registered_at, FiscalEvent.id)
     ).scalars()
+    wanted = set(identities)
     for event in rows:
-        events.setdefault(event.key, []).append({
+        if (event.client_id, event.key) not in wanted:
+            continue
+        events.setdefault((event.client_id, event.key), []).append({
             "type": event.event_type, "status": event.cstat, "sequence": event.sequence,
             "registered_at": iso(event.registered_at)})
     return events
@@ -107,14 +117,12 @@ def document_json(doc: FiscalDocument, events: list[dict]) -> dict:
     }
 
 
-@bp.get("/clients/<client_id>/documents")
-@partner_token_required
-def list_documents(client_id):
-    """The client's documents in a stable order (by arrival), filtered; ``next_cursor`` continues."""
-    client = _load_client(client_id)
-    environment = _environment()
-    query = select(FiscalDocument).where(FiscalDocument.client_id == client.id,
-                                         FiscalDocument.environment == environment,
+def filtered_documents(client_scope, environment: int) -> tuple[list[FiscalDocument], str | None]:
+    """One page of documents in a stable order (by arrival: the cursor names the last one seen, so an
+    integrator can restart from any point), filtered by the request's month, model, direction, status
+    and q. ``client_scope`` is the SQL condition naming whose documents (one client, or an accountant's
+    accepted companies)."""
+    query = select(FiscalDocument).where(client_scope, FiscalDocument.environment == environment,
                                          FiscalDocument.id > _cursor())
     month = _month()
     if month is not None:
@@ -141,16 +149,29 @@ def list_documents(client_id):
     limit = _limit()
     rows = db.session.execute(query.order_by(FiscalDocument.id).limit(limit + 1)).scalars().all()
     page, more = rows[:limit], len(rows) > limit
+    return page, _encode_cursor(page[-1].id) if more else None
+
+
+@bp.get("/clients/<client_id>/documents")
+@partner_token_required
+def list_documents(client_id):
+    """The client's documents in a stable order (by arrival), filtered; ``next_cursor`` continues."""
+    client = _load_client(client_id)
+    environment = _environment()
+    page, next_cursor = filtered_documents(FiscalDocument.client_id == client.id, environment)
     events = _events_by_key(client.id, environment, [d.key for d in page])
-    return {"items": [document_json(d, events.get(d.key, [])) for d in page],
-            "next_cursor": _encode_cursor(page[-1].id) if more else None}
+    return {"items": [document_json(d, events.get(d.key, [])) for d in page], "next_cursor": next_cursor}
 
 
 @bp.get("/clients/<client_id>/documents/totals")
 @partner_token_required
 def document_totals(client_id):
     """Count and R$ of authorized, cancelled, denied and contingency documents of a month."""
-    client = _load_client(client_id)
+    return totals_of(_load_client(client_id))
+
+
+def totals_of(client: Client) -> dict:
+    """The request's month totals of ``client`` (month required; model, direction, environment)."""
     month = _month(required=True)
     model = _choice("model", {"55": 55, "65": 65, "57": 57, "67": 67})
     direction = _choice("direction", {d.value: d for d in Direction})
@@ -158,7 +179,11 @@ def document_totals(client_id):
 
 
 def _load_document(client_id, key) -> FiscalDocument:
-    client = _load_client(client_id)
+    return document_of(_load_client(client_id), key)
+
+
+def document_of(client: Client, key) -> FiscalDocument:
+    """``client``'s document by key in the request's environment, or a 404."""
     if not re.fullmatch(r"[0-9A-Za-z]{44}", key or ""):
         raise ApiError(404, "not_found", _("Documento não encontrado."))
     doc = services.find_document(client.id, _environment(), key.upper())
@@ -177,7 +202,10 @@ def get_document(client_id, key):
 @bp.get("/clients/<client_id>/documents/<key>/xml")
 @partner_token_required
 def get_document_xml(client_id, key):
-    doc = _load_document(client_id, key)
+    return xml_response(_load_document(client_id, key))
+
+
+def xml_response(doc: FiscalDocument) -> Response:
     return Response(services.document_xml(doc), mimetype="application/xml",
                     headers={"Content-Disposition": f'attachment; filename="{doc.key}.xml"'})
 
@@ -185,7 +213,10 @@ def get_document_xml(client_id, key):
 @bp.get("/clients/<client_id>/documents/<key>/pdf")
 @partner_token_required
 def get_document_pdf(client_id, key):
-    doc = _load_document(client_id, key)
+    return pdf_response(_load_document(client_id, key))
+
+
+def pdf_response(doc: FiscalDocument) -> Response:
     try:
         pdf = document_pdf(doc, services.document_xml(doc))
     except PdfUnavailable:
@@ -289,8 +320,13 @@ def create_export(client_id):
     from api.common import json_body
 
     client = _load_client(client_id)
-    body = json_body()
-    unknown = set(body) - {"month", "model", "participant", "include_pdf", "email"}
+    export = export_from_body(client, json_body())
+    return {"id": export.id, "status": export.current_status().value}, 202
+
+
+def export_from_body(client: Client, body: dict, extra: frozenset = frozenset()) -> FiscalExport:
+    """Validate an export request's JSON body and start the export (queued after commit)."""
+    unknown = set(body) - {"month", "model", "participant", "include_pdf", "email"} - extra
     if unknown:
         raise ApiError(422, "validation_error", _("Verifique os campos destacados."),
                        {k: _("Campo desconhecido.") for k in sorted(unknown)})
@@ -315,7 +351,7 @@ def create_export(client_id):
     except fiscal_exports.ExportError as exc:
         raise ApiError(422, "validation_error", exc.message, exc.fields) from None
     fiscal_exports.enqueue(export)
-    return {"id": export.id, "status": export.current_status().value}, 202
+    return export
 
 
 @bp.get("/exports/<export_id>")

@@ -25,6 +25,7 @@ def openapi():
                 "securitySchemes": {
                     "partnerToken": {"type": "http", "scheme": "bearer", "description": "Token de API da revenda (rvp_…)"},
                     "integrationKey": {"type": "http", "scheme": "bearer", "description": "Chave de integração do cliente"},
+                    "accountantToken": {"type": "http", "scheme": "bearer", "description": "Token de API do contador (rvc_…)"},
                 },
             },
         }
@@ -36,3 +37,4 @@ from api import clients_api, contracts_api, certificates_api, billing_api, docum
 from api import members_api  # noqa: E402, F401, I001
 # The integration API's fiscal routes join its blueprint (registered after this one by the factory).
 from api import fiscal_integration_api  # noqa: E402, F401, I001
+from api import webhooks_api, accountant_api  # noqa: E402, F401, I001

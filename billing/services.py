@@ -52,6 +52,7 @@ from billing.run import (  # noqa: F401 - re-exported: the run is part of the bi
     lock_sequence,
     run_monthly_billing,
 )
+from billing.signals import invoice_paid
 from contracts import services as contract_services
 from core import audit
 from core.db import db, utcnow
@@ -145,6 +146,8 @@ def transition(invoice: Invoice, target: InvoiceStatus | str, *, actor=None, rea
     before, after = audit.changed(before, audit.snapshot(invoice, INVOICE_FIELDS))
     audit.record(f"invoice.{target.value}", invoice, before=before, after=after, actor=actor,
                  client_id=invoice.client_id)
+    if target == InvoiceStatus.PAID:
+        invoice_paid.send(invoice)
     return invoice
 
 

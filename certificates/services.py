@@ -29,6 +29,7 @@ from accounts.services import managers_by_partner
 from accounts.twofactor import TwoFactor
 from certificates.models import Certificate, CertificateAlert, IntegrationKey
 from certificates.pfx import CertificateError, ErrorCode, inspect_pfx
+from certificates.signals import certificate_expiring
 from core import audit
 from core.crypto import KeyRing
 from core.db import db, utcnow
@@ -426,6 +427,7 @@ def _send_alert(cert: Certificate, client: Client, threshold: int, managers: lis
         "certificate.expiry_alert", cert, partner_id=client.partner_id, client_id=client.id,
         after={"threshold": threshold, "recipients": len(recipients)},
     )
+    certificate_expiring.send(cert, client=client, days_left=n if not expired else -abs(n), threshold=threshold)
     return True
 
 

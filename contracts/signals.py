@@ -8,3 +8,7 @@ _signals = Namespace()
 #: A question when a trial ends: has whoever pays for this client a payment method on file?
 #: Sender: the ``Client``. Each receiver returns True or False; billing answers.
 payment_method_asked = _signals.signal("payment-method-asked")
+
+#: A contract's status changed (``change_status``). Sender: the ``Client``; keywords ``before`` and
+#: ``after`` (ContractStatus values) and ``reason`` (or None). Outgoing webhooks announce it.
+status_changed = _signals.signal("status-changed")

@@ -112,6 +112,14 @@ class Config:
         self.FISCAL_CONTINGENCY_HOURS = int(os.environ.get("FISCAL_CONTINGENCY_HOURS", "24"))
         self.FISCAL_CONTINGENCY_HOURS_BY_STATE = os.environ.get("FISCAL_CONTINGENCY_HOURS_BY_STATE", "")  # "MG:48"
         self.FISCAL_MAX_UPLOAD = int(os.environ.get("FISCAL_MAX_UPLOAD", str(50 * 1024 * 1024)))
+        # Outgoing webhooks: production calls https:// only and never private/loopback addresses (SSRF);
+        # the embedded default allows both, so a newcomer can try a receiver on their own machine.
+        self.WEBHOOKS_REQUIRE_HTTPS = _env_bool("WEBHOOKS_REQUIRE_HTTPS", self.PRODUCTION)
+        self.WEBHOOKS_ALLOW_PRIVATE = _env_bool("WEBHOOKS_ALLOW_PRIVATE", not self.PRODUCTION)
+        self.WEBHOOKS_TIMEOUT = float(os.environ.get("WEBHOOKS_TIMEOUT", "5"))
+        self.WEBHOOKS_MAX_ATTEMPTS = int(os.environ.get("WEBHOOKS_MAX_ATTEMPTS", "6"))
+        self.WEBHOOKS_BACKOFF_SECONDS = int(os.environ.get("WEBHOOKS_BACKOFF_SECONDS", "30"))
+        self.WEBHOOKS_DISABLE_AFTER = int(os.environ.get("WEBHOOKS_DISABLE_AFTER", "15"))  # failed attempts in a row
         self.DASHBOARD_PER_PAGE = 25
         self.API_MAX_PER_PAGE = 100
 

@@ -29,6 +29,7 @@ from fiscal.models import (
     FiscalSettings,
     Participant,
 )
+from fiscal.signals import export_ready
 from fiscal.status import CANCELLATION_EVENT_TYPES, DocumentStatus, is_cancellation
 
 BRT = timezone(timedelta(hours=-3))
@@ -395,3 +396,4 @@ def notify_ready(export: FiscalExport) -> None:
                     "fiscal_export_ready", kind="fiscal_export", partner_id=client.partner_id, client=client,
                     export=export, period=period, url=download_url(export),
                     attachment=(report_blob_name(export), f"relatorio-{client.cnpj}-{export.month}.pdf"))
+    export_ready.send(export)

@@ -17,6 +17,7 @@ from core.db import db, utcnow
 from fiscal import archives
 from fiscal.models import Direction, FiscalDocument, FiscalEvent
 from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
+from fiscal.signals import documents_changed
 from fiscal.status import SUPPORTED_TOTAL_STATUSES, DocumentStatus, derive_status
 
 BRT = timezone(timedelta(hours=-3))  # Brasília (no daylight saving since 2019): months are local months
@@ -146,12 +147,16 @@ class _Batch:
         self.events: dict[tuple[int, str], list[tuple[str, int | None]]] = {}
         self.event_ids: set[tuple[int, str, str, int]] = set()
         self.touched: set[tuple[int, str]] = set()
+        self.created: set[tuple[int, str]] = set()
+        self.was_cancelled: set[tuple[int, str]] = set()
         if not keys:
             return
         key_list = sorted(keys)
         for doc in db.session.execute(select(FiscalDocument).where(
                 FiscalDocument.client_id == client.id, FiscalDocument.key.in_(key_list))).scalars():
             self.documents[(doc.environment, doc.key)] = doc
+            if doc.status == DocumentStatus.CANCELLED:
+                self.was_cancelled.add((doc.environment, doc.key))
         rows = db.session.execute(select(
             FiscalEvent.environment, FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
         ).where(FiscalEvent.client_id == client.id, FiscalEvent.key.in_(key_list)))
@@ -207,6 +212,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
         outcomes.append(outcome)
     batch.derive()
     db.session.flush()
+    _announce(batch)
     results = []
     for result, identity in outcomes:
         document = batch.documents.get(identity) if identity else None
@@ -214,6 +220,16 @@ def _ingest_batch(client, files) -> list[FileResult]:
             result.status, result.direction = document.status.value, document.direction.value
         results.append(result)
     return results
+
+
+def _announce(batch: _Batch) -> None:
+    """Tell listeners (outgoing webhooks) which documents arrived and which became cancelled."""
+    received = [batch.documents[i] for i in batch.created if batch.documents[i].has_body]
+    cancelled = [doc for identity, doc in batch.documents.items()
+                 if identity in batch.touched and identity not in batch.was_cancelled
+                 and doc.status == DocumentStatus.CANCELLED]
+    if (received or cancelled) and documents_changed.receivers:
+        documents_changed.send(batch.client, received=received, cancelled=cancelled)
 
 
 def _not_the_clients(parsed, client_doc: str, batch: _Batch, name: str) -> FileResult | None:
@@ -257,6 +273,7 @@ def _store_note(batch: _Batch, note: Note, digest: str, size: int, name: str):
         document = FiscalDocument(client_id=client.id, key=note.key, environment=note.environment)
         db.session.add(document)
         batch.documents[identity] = document
+        batch.created.add(identity)
     document.model, document.series, document.number = note.model, note.series, note.number
     document.issued_at, document.issued_month = note.issued_at, month_of(note.issued_at)
     document.direction, document.role, document.tp_emis = Direction(direction), role, note.tp_emis
@@ -297,6 +314,7 @@ def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, n
     _apply_protocol(document, protocol)
     db.session.add(document)
     batch.documents[identity] = document
+    batch.created.add(identity)
     batch.touched.add(identity)
     return FileResult(file=name, result="created", key=key, model=document.model), identity
 

@@ -185,12 +185,15 @@ def _fill_search_columns(_mapper, _connection, client: Client) -> None:
 
 
 class ApiToken(TimestampMixin, db.Model):
-    """A partner API token: shown once, kept only as a SHA-256 hash."""
+    """An API token: shown once, kept only as a SHA-256 hash. Owned by a partner (the partner API,
+    ``rvp_…``) or by an accountant (the accountant API, ``rvc_…``), never both."""
 
     __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("(partner_id IS NULL) <> (user_id IS NULL)", name="one_owner"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

@@ -370,9 +370,43 @@ def api_token_for(plaintext: str) -> ApiToken | None:
     if not plaintext or not plaintext.startswith(TOKEN_PREFIX) or len(plaintext) > 100:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
-    if token is None or token.revoked_at is not None or not token.partner.is_active:
+    if token is None or token.revoked_at is not None or token.partner is None or not token.partner.is_active:
         return None
     return token
+
+
+ACCOUNTANT_TOKEN_PREFIX = "rvc_"
+
+
+def create_accountant_token(user, name: str, *, actor=None) -> tuple[ApiToken, str]:
+    """A new accountant API token (same table and hashing as the partner's, another owner and prefix)."""
+    try:
+        name = clean_text(name, label=_("Nome"), max_len=100)
+    except ValueError as exc:
+        raise ValidationError({"name": str(exc)}) from None
+    plaintext = ACCOUNTANT_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user_id=user.id, name=name, prefix=plaintext[:10], token_hash=hash_token(plaintext),
+                     created_by_id=getattr(actor, "id", None))
+    db.session.add(token)
+    db.session.flush()
+    audit.record("api_token.created", token, actor=actor, after={"name": name, "prefix": token.prefix})
+    return token, plaintext
+
+
+def accountant_token_for(plaintext: str) -> ApiToken | None:
+    """The active accountant token matching ``plaintext`` (its user active), else None."""
+    if not plaintext or not plaintext.startswith(ACCOUNTANT_TOKEN_PREFIX) or len(plaintext) > 100:
+        return None
+    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(plaintext)))
+    if token is None or token.revoked_at is not None or token.user_id is None:
+        return None
+    user = db.session.get(User, token.user_id)
+    return token if user is not None and user.is_active else None
+
+
+def accountant_tokens(user_id: int) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user_id)
+                                   .order_by(ApiToken.created_at.desc())))
 
 
 def partner_for_token(plaintext: str) -> Partner | None:

@@ -35,6 +35,7 @@ from tests.contracts import access_routes as contract_routes
 from tests.factories import UserFactory
 from tests.fiscal import access_routes as fiscal_routes
 from tests.portal import access_routes as portal_routes
+from tests.webhooks import access_routes as webhook_routes
 
 #: The domains' tables; with MATRIX below they must reach every route of the app.
 DOMAIN_TABLES = {
@@ -43,6 +44,7 @@ DOMAIN_TABLES = {
     "tests/billing/access_routes.py": billing_routes.ACCESS_ROUTES,
     "tests/fiscal/access_routes.py": fiscal_routes.ACCESS_ROUTES,
     "tests/portal/access_routes.py": portal_routes.ACCESS_ROUTES,
+    "tests/webhooks/access_routes.py": webhook_routes.ACCESS_ROUTES,
 }
 #: Routes no row needs: static files.
 NOT_IN_MATRIX = {"static", "admin.static"}

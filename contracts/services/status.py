@@ -79,6 +79,8 @@ def change_status(client: Client, target, reason=None, *, actor=None, note=None,
     if note:
         after["note"] = note
     _audit("contract.status_changed", client, before=before, after=after, actor=actor, label=label)
+    signals.status_changed.send(client, before=before["status"].value if before["status"] else None,
+                                after=target.value, reason=client.status_reason)
     return event
 
 

@@ -77,11 +77,12 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("pagamento", "/meus-dados/pagamento"), ("fatura", f"/faturas/{site['partner_invoice']}"),
             ("alterar senha", "/senha"), ("duas etapas", "/conta/verificacao-em-duas-etapas"),
             ("ativar duas etapas", "/conta/verificacao-em-duas-etapas/ativar"), ("usuários", "/meus-dados?tab=usuarios"),
+            ("integrações", "/integracoes/webhooks"),
         ]
     if role == "accountant":
         return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha"),
                 ("notas", f"/contador/notas?empresa=c{c}"), ("exportar", f"/contador/exportar?empresa=c{c}"),
-                ("empresas", "/contador/empresas")]
+                ("empresas", "/contador/empresas"), ("integrações", "/contador/webhooks")]
     if role == "client":
         return [("minha empresa", "/cliente"), ("fatura", f"/faturas/{site['own_invoice']}"),
                 ("alterar senha", "/senha"), ("usuários", "/cliente/usuarios")]
@@ -102,13 +103,14 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
 
 
 #: Forms sent with errors (their error state is checked too), and whether they show field errors.
-FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "convite com erros"}
+FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "convite com erros", "webhook com erros"}
 
 
 def failed_submits(role: str, site: dict) -> list[tuple[str, str, str]]:
     """(name, page, the submit button's accessible name): forms sent empty or wrong."""
     if role == "manager":
-        return [("novo cadastro com erros", "/clientes/novo", "Cadastrar")]
+        return [("novo cadastro com erros", "/clientes/novo", "Cadastrar"),
+                ("webhook com erros", "/integracoes/webhooks", "Criar webhook")]
     if role == "multi":
         return [("convite com erros", "/cliente/usuarios", "Ativar acesso")]
     if role == "public":

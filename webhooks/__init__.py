@@ -1,0 +1,1 @@
+"""Outgoing webhooks: above every domain, they only listen to signals (no domain knows they exist)."""
