@@ -175,6 +175,12 @@ def bulk_rows(app, client_ids: list[int], month_client: int, month: int, total: 
         if batch:
             db.session.execute(table.insert(), batch)
             db.session.commit()
+        from fiscal import services  # rows inserted behind the service's back: recompute the month totals
+
+        started = time.perf_counter()
+        services.rebuild_totals()
+        db.session.commit()
+        print(f"    (rebuild-totals over the table: {time.perf_counter() - started:.1f} s)")
     return start_id + inserted
 
 

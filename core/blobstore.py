@@ -13,6 +13,7 @@ import os
 import tempfile
 import threading
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
@@ -36,11 +37,36 @@ def _check_name(name: str) -> str:
 
 class BlobStore(Protocol):
     def put(self, data: bytes) -> str: ...  # content-addressed, compressed; returns the SHA-256
+    def put_many(self, items: list[bytes]) -> list[str]: ...  # the same for a batch, written concurrently
     def get(self, digest: str) -> bytes: ...
     def exists(self, digest: str) -> bool: ...
     def put_file(self, name: str, path: str | Path) -> None: ...  # a named object (exports), as is
     def open_file(self, name: str): ...  # a readable binary file object
     def delete_file(self, name: str) -> None: ...
+
+
+COMPRESS_LEVEL = 1  # XML: level 1 keeps ~95% of level 6's saving (2.9x vs 3.0x) at 2/3 of the time
+
+
+_pool_state: dict = {}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """A small pool for blob writes (zlib and file/network I/O release the GIL); made again after a fork."""
+    if _pool_state.get("pid") != os.getpid():
+        _pool_state.update(pid=os.getpid(), pool=ThreadPoolExecutor(max_workers=4, thread_name_prefix="blobs"))
+    return _pool_state["pool"]
+
+
+def _put_many(store, items: list[bytes]) -> list[str]:
+    digests = [digest_of(data) for data in items]
+    unique = dict(zip(digests, items, strict=True))
+    if len(unique) <= 1:
+        for digest, data in unique.items():
+            store._put(digest, data)
+    else:
+        list(_pool().map(lambda pair: store._put(*pair), unique.items()))
+    return digests
 
 
 def _content_name(digest: str) -> str:
@@ -70,10 +96,16 @@ class LocalBlobStore:
 
     def put(self, data: bytes) -> str:
         digest = digest_of(data)
+        self._put(digest, data)
+        return digest
+
+    def _put(self, digest: str, data: bytes) -> None:
         name = _content_name(digest)
         if not os.path.exists(os.path.join(self.root, name)):
-            self._write(name, zlib.compress(data, 6))
-        return digest
+            self._write(name, zlib.compress(data, COMPRESS_LEVEL))
+
+    def put_many(self, items: list[bytes]) -> list[str]:
+        return _put_many(self, items)
 
     def get(self, digest: str) -> bytes:
         try:
@@ -122,9 +154,16 @@ class S3BlobStore:
 
     def put(self, data: bytes) -> str:
         digest = digest_of(data)
-        if not self.exists(digest):
-            self.client.put_object(Bucket=self.bucket, Key=_content_name(digest), Body=zlib.compress(data, 6))
+        self._put(digest, data)
         return digest
+
+    def _put(self, digest: str, data: bytes) -> None:
+        if not self.exists(digest):
+            self.client.put_object(Bucket=self.bucket, Key=_content_name(digest),
+                                   Body=zlib.compress(data, COMPRESS_LEVEL))
+
+    def put_many(self, items: list[bytes]) -> list[str]:
+        return _put_many(self, items)
 
     def get(self, digest: str) -> bytes:
         from botocore.exceptions import ClientError

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from core.blobstore import BlobNotFound, blob_store
 from core.db import db, utcnow
 from fiscal import archives, services
-from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalImport, ImportStatus
+from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalImport, FiscalMonthTotal, ImportStatus
 from fiscal.status import DocumentStatus
 
 MODELS = {55: "NF-e", 65: "NFC-e", 57: "CT-e"}
@@ -155,20 +155,21 @@ def xml_download(document: FiscalDocument) -> tuple[bytes, str, str]:
     return buffer.getvalue(), f"{document.key}.zip", "application/zip"
 
 
-def report_totals(client_id: int, month: int, model: int | None) -> dict[tuple[int, str], list[int]]:
-    """{(model, status): [count, cents]} of the client's issued notes in a month (one grouped query)."""
-    query = (select(FiscalDocument.model, FiscalDocument.status, func.count(),
-                    func.coalesce(func.sum(FiscalDocument.total_cents), 0))
-             .where(FiscalDocument.client_id == client_id, FiscalDocument.environment == 1,
-                    FiscalDocument.direction == Direction.ISSUED, FiscalDocument.issued_month == month)
-             .group_by(FiscalDocument.model, FiscalDocument.status))
+def report_totals(client_id: int, month: int, model: int | None, *, environment: int = 1
+                  ) -> dict[tuple[int, str], list[int]]:
+    """{(model, status): [count, cents]} of the client's issued notes in a month, from the month totals."""
+    table = FiscalMonthTotal
+    query = (select(table.model, table.status, func.sum(table.count), func.sum(table.total_cents))
+             .where(table.client_id == client_id, table.environment == environment,
+                    table.direction == Direction.ISSUED.value, table.issued_month == month)
+             .group_by(table.model, table.status))
     if model is not None:
-        query = query.where(FiscalDocument.model == model)
+        query = query.where(table.model == model)
     totals = {(model, status.value): [0, 0] for status in
               (DocumentStatus.AUTHORIZED, DocumentStatus.CANCELLED, DocumentStatus.DENIED,
                DocumentStatus.CONTINGENCY)} if model is not None else {}
     for row_model, status, count, cents in db.session.execute(query):
-        if status != DocumentStatus.NOT_A_DOCUMENT:
+        if status != DocumentStatus.NOT_A_DOCUMENT and (count or cents):
             totals[(int(row_model), DocumentStatus(status).value)] = [int(count), int(cents)]
     return totals
 

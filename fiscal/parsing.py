@@ -173,11 +173,31 @@ def _tags(*names: str) -> list[str]:
     return [f"{{{ns}}}{name}" if ns else name for name in names for ns in (*FISCAL_NAMESPACES, "")]
 
 
+_PATHS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
+
+
+def _paths(namespace: str, path: tuple[str, ...]) -> tuple[str, str]:
+    """(the path in the element's own namespace, the same path in any namespace), cached for the fiscal
+    namespaces only (a file's made-up namespace must not grow the cache)."""
+    found = _PATHS.get((namespace, path))
+    if found is None:
+        found = ("/".join(f"{{{namespace}}}{name}" if namespace else name for name in path),
+                 "/".join("{*}" + name for name in path))
+        if namespace in FISCAL_NAMESPACES or not namespace:
+            _PATHS[(namespace, path)] = found
+    return found
+
+
 def _child(element, *path):
-    """The first descendant along ``path`` by local name, in any namespace (lxml's C-level ``{*}``)."""
+    """The first descendant along ``path`` by local name: looked up in the element's own namespace first
+    (the common case, and the fastest lookup lxml has), then in any namespace (lxml's C-level ``{*}``)."""
     if element is None:
         return None
-    return element.find("/".join("{*}" + name for name in path))
+    tag = element.tag
+    namespace = tag[1:tag.find("}")] if isinstance(tag, str) and tag[:1] == "{" else ""
+    exact, anywhere = _paths(namespace, path)
+    found = element.find(exact)
+    return element.find(anywhere) if found is None else found
 
 
 def _text(element, *path, default: str = "") -> str:
@@ -251,7 +271,17 @@ def _parse_tree(data: bytes):
         raise FiscalParseError("not_xml", N_("O arquivo não é um XML."))
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
         raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
-    # Push parsing tells a file cut short (the parser still waits for more at the end) from broken markup.
+    try:  # the common case: one C-level parse
+        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+    except (etree.XMLSyntaxError, ValueError):
+        root = _classify_failure(data)
+    if root.getroottree().docinfo.doctype:
+        raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
+    return root
+
+
+def _classify_failure(data: bytes):
+    """Push parsing tells a file cut short (the parser still waits for more at the end) from broken markup."""
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         parser.feed(data)
@@ -261,8 +291,6 @@ def _parse_tree(data: bytes):
         root = parser.close()
     except etree.XMLSyntaxError:
         raise FiscalParseError("truncated", N_("O XML está incompleto (o arquivo termina antes do fim do documento)."))
-    if root.getroottree().docinfo.doctype:
-        raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
     return root
 
 
