@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from core.blobstore import blob_store, digest_of
+from core.blobstore import blob_store
 from core.db import db, utcnow
 from fiscal import archives
 from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalMonthTotal
@@ -265,18 +265,22 @@ def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
 
 
 def _ingest_batch(client, files) -> list[FileResult]:
-    store = blob_store()
-    parsed_files: list = []
-    for name, data in files:
-        try:
-            parsed_files.append(parse_fiscal_xml(data))
-        except FiscalParseError as exc:
-            parsed_files.append(_refused(name, exc.code, refusal_message(exc.message)))
-    batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
+    writer = blob_store().writer()  # blob writes run on a small pool while the batch is parsed
     client_doc = (client.cnpj or "").upper()
+    parsed_files: list = []
+    digests: dict[int, str] = {}
+    for index, (name, data) in enumerate(files):
+        try:
+            parsed = parse_fiscal_xml(data)
+        except FiscalParseError as exc:
+            parsed = _refused(name, exc.code, refusal_message(exc.message))
+        else:
+            if not parsed.protocols and all(direction_for(n, client_doc) is not None for n in parsed.notes):
+                digests[index] = writer.add(data)  # surely the client's: start writing it now
+        parsed_files.append(parsed)
+    batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
     outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
-    blobs: list[bytes] = []
-    for (name, data), parsed in zip(files, parsed_files, strict=True):
+    for index, ((name, data), parsed) in enumerate(zip(files, parsed_files, strict=True)):
         if isinstance(parsed, FileResult):
             outcomes.append((parsed, None))
             continue
@@ -284,8 +288,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
         if refused is not None:
             outcomes.append((refused, None))
             continue
-        digest = digest_of(data)
-        blobs.append(data)
+        digest = digests.get(index) or writer.add(data)
         outcome = None
         for note in parsed.notes:
             outcome = outcome or _store_note(batch, note, digest, len(data), name)
@@ -296,7 +299,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
             outcome = outcome or (FileResult(file=name, result="created" if created else "duplicate", key=event.key,
                                              model=event.model), (event.environment, event.key))
         outcomes.append(outcome)
-    store.put_many(blobs)  # before the rows that name them (a crash leaves an unreferenced blob, never the reverse)
+    writer.wait()  # the blobs exist before the rows that name them (a crash leaves a blob unnamed, never a row)
     batch.derive()
     batch.write()
     results = []
