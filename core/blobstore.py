@@ -9,6 +9,7 @@ Configuration: ``BLOB_BACKEND`` = ``local`` (folder ``BLOB_PATH``, default ``<in
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import tempfile
 import threading
@@ -39,6 +40,7 @@ class BlobStore(Protocol):
     def put_many(self, items: list[bytes]) -> list[str]: ...  # the same for a batch, written concurrently
     def writer(self) -> BlobWriter: ...  # writes started one by one, waited for together
     def get(self, digest: str) -> bytes: ...
+    def get_raw(self, digest: str) -> bytes: ...  # the stored zlib stream (copied into zips as is)
     def exists(self, digest: str) -> bool: ...
     def put_file(self, name: str, path: str | Path) -> None: ...  # a named object (exports), as is
     def open_file(self, name: str): ...  # a readable binary file object
@@ -74,8 +76,11 @@ def _put_many(store, items: list[bytes]) -> list[str]:
     return digests
 
 
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
 def _content_name(digest: str) -> str:
-    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+    if not isinstance(digest, str) or not _HEX64.fullmatch(digest):
         raise BlobNotFound(digest)
     return f"sha256/{digest[:2]}/{digest[2:4]}/{digest}.z"
 
@@ -132,14 +137,16 @@ class LocalBlobStore:
         return BlobWriter(self)
 
     def get(self, digest: str) -> bytes:
-        try:
-            return zlib.decompress(self._path(_local_name(digest)).read_bytes())
-        except FileNotFoundError:
-            pass
-        try:
-            return zlib.decompress(self._path(_content_name(digest)).read_bytes())
-        except FileNotFoundError:
-            raise BlobNotFound(digest)
+        return zlib.decompress(self.get_raw(digest))
+
+    def get_raw(self, digest: str) -> bytes:
+        for name in (_local_name(digest), _content_name(digest)):
+            try:
+                with open(os.path.join(self.root, name), "rb") as handle:
+                    return handle.read()
+            except FileNotFoundError:
+                continue
+        raise BlobNotFound(digest)
 
     def exists(self, digest: str) -> bool:
         try:
@@ -197,15 +204,17 @@ class S3BlobStore:
         return BlobWriter(self)
 
     def get(self, digest: str) -> bytes:
+        return zlib.decompress(self.get_raw(digest))
+
+    def get_raw(self, digest: str) -> bytes:
         from botocore.exceptions import ClientError
 
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=_content_name(digest))["Body"].read()
+            return self.client.get_object(Bucket=self.bucket, Key=_content_name(digest))["Body"].read()
         except ClientError as exc:
             if self._missing(exc):
                 raise BlobNotFound(digest)
             raise
-        return zlib.decompress(body)
 
     def exists(self, digest: str) -> bool:
         from botocore.exceptions import ClientError

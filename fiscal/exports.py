@@ -7,9 +7,10 @@ flat as the export grows), kept in the blob store behind a signed link that expi
 from __future__ import annotations
 
 import csv
-import io
 import tempfile
+import time
 import zipfile
+import zlib
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -68,8 +69,15 @@ def request_export(client, *, month: int, model: int | None = None, participant:
     return export
 
 
+#: what the export reads of each document: plain rows (no ORM identity map to grow with the export)
+_COLUMNS = (FiscalDocument.id, FiscalDocument.key, FiscalDocument.model, FiscalDocument.series, FiscalDocument.number,
+            FiscalDocument.issued_at, FiscalDocument.status, FiscalDocument.emitter_doc, FiscalDocument.emitter_name,
+            FiscalDocument.recipient_doc, FiscalDocument.recipient_name, FiscalDocument.total_cents,
+            FiscalDocument.has_body, FiscalDocument.blob_sha256)
+
+
 def _documents_query(export: FiscalExport):
-    query = select(FiscalDocument).where(FiscalDocument.client_id == export.client_id,
+    query = select(*_COLUMNS).where(FiscalDocument.client_id == export.client_id,
                                          FiscalDocument.environment == 1,
                                          FiscalDocument.issued_month == export.month,
                                          FiscalDocument.status.in_(list(STATUS_FOLDERS)))
@@ -115,7 +123,9 @@ def zip_name(export: FiscalExport, client_cnpj: str) -> str:
 
 
 def build_export(export_id: int) -> FiscalExport:
-    """Write the zip (streaming each XML from the blob store), store it, mark the export ready."""
+    """Write the zip into a temporary file (each XML copied from the blob store still compressed, the CSV
+    index streamed to a second file, the report drawn from totals summed on the way), store it, mark the
+    export ready. Memory stays flat whatever the size of the month."""
     export = db.session.get(FiscalExport, export_id)
     if export is None or export.status in (ExportStatus.READY, ExportStatus.EXPIRED):
         return export  # a retry of a finished job changes nothing
@@ -127,41 +137,49 @@ def build_export(export_id: int) -> FiscalExport:
     query = _documents_query(export)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     root = _folder(export, client.cnpj)
-    index_rows = []
     totals: dict[tuple[int, str], list[int]] = {}
-    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+    written = 0
+    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp, \
+            tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as index_file:
+        index = _index_writer(index_file)
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+            member = _MemberWriter(archive)
             last_id = 0
             while True:  # keyset batches: memory stays flat, and progress commits between them
                 batch = db.session.execute(
                     query.where(FiscalDocument.id > last_id).order_by(None).order_by(FiscalDocument.id)
-                    .limit(BATCH)).scalars().all()
+                    .limit(BATCH)).all()
                 if not batch:
                     break
                 events = _events_by_key(export.client_id, [doc.key for doc in batch])
                 for doc in batch:
-                    folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[DocumentStatus(doc.status)]}"
+                    status = DocumentStatus(doc.status)
+                    folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[status]}"
                     path = f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml"
-                    archive.writestr(path, store.get(doc.blob_sha256))
-                    _write_events(archive, store, doc, events.get(doc.key, ()), folder, root)
+                    member.blob(path, store.get_raw(doc.blob_sha256))
+                    _write_events(member, store, doc, events.get(doc.key, ()), folder, root)
                     if export.include_pdf and doc.has_body:
                         _write_pdf(archive, store, doc, f"{root}/{MODEL_FOLDERS[doc.model]}/PDF")
-                    index_rows.append(_index_row(doc, path))
-                    bucket = totals.setdefault((doc.model, DocumentStatus(doc.status).value), [0, 0])
+                    index.writerow(_index_row(doc, path))
+                    bucket = totals.setdefault((doc.model, status.value), [0, 0])
                     bucket[0] += 1
                     bucket[1] += doc.total_cents
+                written += len(batch)
                 last_id = batch[-1].id
-                for doc in batch:
-                    db.session.expunge(doc)  # the identity map would otherwise grow with the export
-                _checkpoint(export, progress=min(95, len(index_rows) * 95 // max(total, 1)))
+                _checkpoint(export, progress=min(95, written * 95 // max(total, 1)))
             for doc, event in db.session.execute(_late_cancellations_query(export)):
                 folder = f"{root}/{MODEL_FOLDERS[doc.model]}/Canceladas"
-                archive.writestr(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml", store.get(doc.blob_sha256))
-                archive.writestr(f"{folder}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
-                                 store.get(event.blob_sha256))
-                index_rows.append(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
-                                             note=_("cancelada neste mês, emitida antes")))
-            archive.writestr(f"{root}/indice.csv", _index_csv(index_rows))
+                member.blob(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml", store.get_raw(doc.blob_sha256))
+                member.blob(f"{folder}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
+                            store.get_raw(event.blob_sha256))
+                index.writerow(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
+                                          note=_("cancelada neste mês, emitida antes")))
+                written += 1
+            index_file.flush()
+            index_file.seek(0)
+            with archive.open(f"{root}/indice.csv", "w") as target:
+                while chunk := index_file.read(256 * 1024):
+                    target.write(chunk.encode("utf-8"))
             report = report_pdf(client, export.month, totals)
             archive.writestr(f"{root}/relatorio.pdf", report)
         tmp.flush()
@@ -174,11 +192,42 @@ def build_export(export_id: int) -> FiscalExport:
         store.put_file(report_blob_name(export), pdf.name)
     days = current_app.config.get("FISCAL_EXPORT_VALID_DAYS", DEFAULT_VALID_DAYS)
     export.status, export.progress, export.blob_name = ExportStatus.READY, 100, name
-    export.document_count, export.size_bytes = len(index_rows), size
+    export.document_count, export.size_bytes = written, size
     export.finished_at = utcnow()
     export.expires_at = export.finished_at + timedelta(days=days)
     db.session.flush()
     return export
+
+
+class _MemberWriter:
+    """Adds blobs to a zip being written to a seekable file. A blob is kept as a zlib stream, whose body is
+    the raw DEFLATE data a zip member holds: it is copied as is (only inflated to learn its CRC-32), so
+    the XML is not compressed a second time. Anything else goes through ``writestr``."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+        self.stamp = time.localtime(time.time())[:6]
+
+    def blob(self, name: str, raw: bytes) -> None:
+        data = zlib.decompress(raw)
+        # a zlib header: deflate method, no preset dictionary; anything else is written the usual way
+        if len(raw) < 6 or raw[0] & 0x0F != 8 or raw[1] & 0x20 or len(data) > zipfile.ZIP64_LIMIT // 2:
+            self.archive.writestr(name, data)
+            return
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        info.file_size, info.compress_size, info.CRC = len(data), len(raw) - 6, zlib.crc32(data)
+        archive = self.archive
+        archive.fp.seek(archive.start_dir)
+        info.header_offset = archive.fp.tell()
+        archive._writecheck(info)
+        archive._didModify = True
+        archive.fp.write(info.FileHeader(False))
+        archive.fp.write(memoryview(raw)[2:-4])
+        archive.start_dir = archive.fp.tell()
+        archive.filelist.append(info)
+        archive.NameToInfo[name] = info
 
 
 def _events_by_key(client_id: int, keys: list[str]) -> dict[str, list]:
@@ -194,11 +243,11 @@ def _events_by_key(client_id: int, keys: list[str]) -> dict[str, list]:
     return found
 
 
-def _write_events(archive, store, doc, events, folder: str, root: str) -> None:
+def _write_events(member: _MemberWriter, store, doc, events, folder: str, root: str) -> None:
     for event in events:
         target = folder if is_cancellation(event.event_type, event.cstat) else f"{root}/Eventos"
-        archive.writestr(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
-                         store.get(event.blob_sha256))
+        member.blob(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
+                    store.get_raw(event.blob_sha256))
 
 
 def _write_pdf(archive, store, doc, folder: str) -> None:
@@ -211,19 +260,24 @@ def _write_pdf(archive, store, doc, folder: str) -> None:
 
 
 def _index_row(doc, path: str, note: str = "") -> list:
-    return [doc.key, MODEL_FOLDERS[doc.model], doc.series, doc.number, doc.issued_at.strftime("%d/%m/%Y"),
+    issued = doc.issued_at
+    return [doc.key, MODEL_FOLDERS[doc.model], doc.series, doc.number, f"{issued.day:02d}/{issued.month:02d}/{issued.year}",
             STATUS_LABELS[DocumentStatus(doc.status)], doc.emitter_doc, doc.emitter_name, doc.recipient_doc,
             doc.recipient_name, f"{doc.total_cents / 100:.2f}".replace(".", ","), path, note]
 
 
-def _index_csv(rows: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["Chave", "Modelo", "Série", "Número", "Emissão", "Situação", "CNPJ/CPF emitente", "Emitente",
-                     "CNPJ/CPF destinatário", "Destinatário", "Valor (R$)", "Arquivo", "Observação"])
-    for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+class _index_writer:  # noqa: N801 (used like csv.writer)
+    """The CSV index (BOM, ``;``, cells made safe for spreadsheets), written row by row to a file."""
+
+    def __init__(self, handle):
+        handle.write("\ufeff")
+        self.writer = csv.writer(handle, delimiter=";")
+        self.writer.writerow(["Chave", "Modelo", "Série", "Número", "Emissão", "Situação", "CNPJ/CPF emitente",
+                              "Emitente", "CNPJ/CPF destinatário", "Destinatário", "Valor (R$)", "Arquivo",
+                              "Observação"])
+
+    def writerow(self, row: list) -> None:
+        self.writer.writerow([safe_cell(value) for value in row])
 
 
 def _latin1(text: str) -> str:
