@@ -9,8 +9,8 @@ Configuration: ``BLOB_BACKEND`` = ``local`` (folder ``BLOB_PATH``, default ``<in
 from __future__ import annotations
 
 import hashlib
-import re
 import os
+import re
 import tempfile
 import threading
 import zlib

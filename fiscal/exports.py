@@ -50,7 +50,7 @@ class ExportError(ValueError):
 
 def request_export(client, *, month: int, model: int | None = None, participant: str = "all",
                    include_pdf: bool = False, email: str = "", requested_by=None,
-                   automatic: bool = False) -> FiscalExport:
+                   automatic: bool = False, environment: int = 1) -> FiscalExport:
     """Create an export job (the caller enqueues ``fiscal.build_export`` after commit)."""
     if not 200001 <= month <= 299912 or not 1 <= month % 100 <= 12:
         raise ExportError(_("Mês inválido."), {"month": _("Use AAAA-MM.")})
@@ -60,10 +60,12 @@ def request_export(client, *, month: int, model: int | None = None, participant:
         participant = Participant(participant)
     except ValueError:
         raise ExportError(_("Tipo de participante inválido."), {"participant": _("Use issued, received ou all.")})
+    if environment not in (1, 2):
+        raise ExportError(_("Ambiente inválido."), {"environment": _("Use production ou homologation.")})
     export = FiscalExport(client_id=client.id, month=month, model=model, participant=participant,
                           include_pdf=bool(include_pdf), email=email or "",
                           requested_by_id=getattr(requested_by, "id", None),
-                          automatic_month=month if automatic else None)
+                          automatic_month=month if automatic else None, environment=environment)
     db.session.add(export)
     db.session.flush()
     return export
@@ -78,7 +80,7 @@ _COLUMNS = (FiscalDocument.id, FiscalDocument.key, FiscalDocument.model, FiscalD
 
 def _documents_query(export: FiscalExport):
     query = select(*_COLUMNS).where(FiscalDocument.client_id == export.client_id,
-                                         FiscalDocument.environment == 1,
+                                         FiscalDocument.environment == export.environment,
                                          FiscalDocument.issued_month == export.month,
                                          FiscalDocument.status.in_(list(STATUS_FOLDERS)))
     if export.model is not None:
@@ -96,7 +98,7 @@ def _late_cancellations_query(export: FiscalExport):
         select(FiscalDocument, FiscalEvent)
         .join(FiscalEvent, (FiscalEvent.client_id == FiscalDocument.client_id)
               & (FiscalEvent.environment == FiscalDocument.environment) & (FiscalEvent.key == FiscalDocument.key))
-        .where(FiscalDocument.client_id == export.client_id, FiscalDocument.environment == 1,
+        .where(FiscalDocument.client_id == export.client_id, FiscalDocument.environment == export.environment,
                FiscalDocument.issued_month < export.month, FiscalEvent.registered_month == export.month,
                FiscalEvent.event_type.in_(list(CANCELLATION_EVENT_TYPES)))
     )
@@ -151,7 +153,7 @@ def build_export(export_id: int) -> FiscalExport:
                     .limit(BATCH)).all()
                 if not batch:
                     break
-                events = _events_by_key(export.client_id, [doc.key for doc in batch])
+                events = _events_by_key(export.client_id, [doc.key for doc in batch], export.environment)
                 for doc in batch:
                     status = DocumentStatus(doc.status)
                     folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[status]}"
@@ -180,7 +182,7 @@ def build_export(export_id: int) -> FiscalExport:
             with archive.open(f"{root}/indice.csv", "w") as target:
                 while chunk := index_file.read(256 * 1024):
                     target.write(chunk.encode("utf-8"))
-            report = report_pdf(client, export.month, totals)
+            report = report_pdf(client, export.month, totals, environment=export.environment)
             archive.writestr(f"{root}/relatorio.pdf", report)
         tmp.flush()
         name = f"exports/{export.client_id}/{export.id}/{zip_name(export, client.cnpj)}"
@@ -230,13 +232,13 @@ class _MemberWriter:
         archive.NameToInfo[name] = info
 
 
-def _events_by_key(client_id: int, keys: list[str]) -> dict[str, list]:
-    """The production events of a batch's notes, in one query."""
+def _events_by_key(client_id: int, keys: list[str], environment: int = 1) -> dict[str, list]:
+    """The events of a batch's notes (in the export's environment), in one query."""
     found: dict[str, list] = {}
     rows = db.session.execute(
         select(FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
                FiscalEvent.blob_sha256)
-        .where(FiscalEvent.client_id == client_id, FiscalEvent.environment == 1, FiscalEvent.key.in_(keys))
+        .where(FiscalEvent.client_id == client_id, FiscalEvent.environment == environment, FiscalEvent.key.in_(keys))
         .order_by(FiscalEvent.id))
     for row in rows:
         found.setdefault(row.key, []).append(row)
@@ -289,7 +291,7 @@ def _brl(cents: int) -> str:
     return ("-" if cents < 0 else "") + "R$ " + f"{whole:,}".replace(",", ".") + f",{rest:02d}"
 
 
-def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]]) -> bytes:
+def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]], *, environment: int = 1) -> bytes:
     """The period report: per model, count and R$ of authorized, cancelled, denied and contingency notes."""
     from fpdf import FPDF
 
@@ -301,6 +303,10 @@ def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]]) -> 
     cnpj = client.cnpj
     pdf.cell(0, 6, _latin1(f"{client.legal_name} - CNPJ {cnpj}"), new_x="LMARGIN", new_y="NEXT")
     pdf.cell(0, 6, _latin1(_("Período: %(m)02d/%(y)d", m=month % 100, y=month // 100)), new_x="LMARGIN", new_y="NEXT")
+    if environment == 2:
+        pdf.set_font("helvetica", "B", 10)
+        pdf.cell(0, 6, _latin1(_("Ambiente: Homologação (sem valor fiscal)")), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", "", 10)
     pdf.ln(4)
     labels = [(DocumentStatus.AUTHORIZED, _("Autorizadas")), (DocumentStatus.CANCELLED, _("Canceladas")),
               (DocumentStatus.DENIED, _("Denegadas")), (DocumentStatus.CONTINGENCY, _("Contingências"))]

@@ -138,6 +138,7 @@ class FiscalExport(db.Model):
     model: Mapped[int | None] = mapped_column(SmallInteger)
     participant: Mapped[Participant] = mapped_column(str_enum(Participant, "fiscal_export_participant"))
     include_pdf: Mapped[bool] = mapped_column(default=False)
+    environment: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")  # 1 production, 2 homologation
     automatic_month: Mapped[int | None] = mapped_column(Integer)  # set only for the automatic export
     status: Mapped[ExportStatus] = mapped_column(str_enum(ExportStatus, "fiscal_export_status"),
                                                  default=ExportStatus.PENDING)

@@ -41,6 +41,9 @@ SIGNATURE_LABELS = {"valid": _l("Assinatura conferida (resumo confere)"),
 RESULT_LABELS = {"created": _l("Importado"), "duplicate": _l("Já existia"), "updated": _l("Atualizado"),
                  "refused": _l("Recusado")}
 XML_LINK_DAYS = 7
+#: tpAmb 1 / 2: the screens show production unless asked for homologation, never both at once
+ENVIRONMENTS = {1: ("producao", _l("Produção")), 2: ("homologacao", _l("Homologação"))}
+_ENVIRONMENT_PARAMS = {param: value for value, (param, _label) in ENVIRONMENTS.items()}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -84,14 +87,29 @@ def parse_model(value: str | None, *, allow_all: bool = False) -> int | None:
     return model
 
 
+def parse_environment(value: str | None) -> int:
+    """``ambiente`` = producao (the default) | homologacao → tpAmb 1 | 2; PanelError otherwise."""
+    if not value:
+        return 1
+    environment = _ENVIRONMENT_PARAMS.get(value.strip().lower())
+    if environment is None:
+        raise PanelError(_("Ambiente inválido: escolha Produção ou Homologação."), "ambiente")
+    return environment
+
+
+def environment_param(environment: int) -> str | None:
+    """The ``ambiente`` a link carries: none for production (the default), ``homologacao`` otherwise."""
+    return None if environment == 1 else ENVIRONMENTS[environment][0]
+
+
 def month_label_iso(month: int) -> str:
     return f"{month // 100:04d}-{month % 100:02d}"
 
 
 def documents_query(client_id: int, month: int, *, direction: Direction, model: int | None = None,
-                    acknowledged: bool | None = None):
+                    acknowledged: bool | None = None, environment: int = 1):
     query = select(FiscalDocument).where(
-        FiscalDocument.client_id == client_id, FiscalDocument.environment == 1,
+        FiscalDocument.client_id == client_id, FiscalDocument.environment == environment,
         FiscalDocument.direction == direction, FiscalDocument.issued_month == month,
         FiscalDocument.status != DocumentStatus.NOT_A_DOCUMENT)
     if model is not None:
@@ -111,13 +129,13 @@ def page_of(query, page: int, per_page: int = 50):
     return {"items": items, "page": page, "pages": pages, "total": total}
 
 
-def acknowledge(client_id: int, keys: list[str], user) -> int:
+def acknowledge(client_id: int, keys: list[str], user, *, environment: int = 1) -> int:
     """Mark supplier notes "Reconhecidas"; keys of another client or already acknowledged are left alone."""
     keys = [k for k in dict.fromkeys(keys) if isinstance(k, str) and len(k) == 44 and k.isdigit()]
     if not keys:
         raise PanelError(_("Selecione ao menos uma nota."), "chaves")
     documents = db.session.scalars(select(FiscalDocument).where(
-        FiscalDocument.client_id == client_id, FiscalDocument.environment == 1,
+        FiscalDocument.client_id == client_id, FiscalDocument.environment == environment,
         FiscalDocument.direction == Direction.RECEIVED, FiscalDocument.key.in_(keys),
         FiscalDocument.acknowledged_at.is_(None))).all()
     now = utcnow()
@@ -127,10 +145,10 @@ def acknowledge(client_id: int, keys: list[str], user) -> int:
     return len(documents)
 
 
-def get_document(client_id: int, key: str) -> FiscalDocument | None:
+def get_document(client_id: int, key: str, environment: int = 1) -> FiscalDocument | None:
     if not (isinstance(key, str) and len(key) == 44 and key.isdigit()):
         return None
-    return services.find_document(client_id, 1, key)
+    return services.find_document(client_id, environment, key)
 
 
 def events_of(document: FiscalDocument) -> list[FiscalEvent]:

@@ -1,5 +1,6 @@
 """fiscal month totals: count and R$ per client, month, environment, model, direction and status, kept by
-the ingestion (the totals of a month read a handful of rows); filled from the documents already stored
+the ingestion (the totals of a month read a handful of rows); filled from the documents already stored.
+Exports name their environment (production or homologation, never mixed).
 
 Revision ID: 0016_fiscal_totals
 Revises: 0010_mail_attachment
@@ -35,5 +36,11 @@ def upgrade():
     )
 
 
+    with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('environment', sa.SmallInteger(), server_default='1', nullable=False))
+
+
 def downgrade():
+    with op.batch_alter_table('fiscal_exports', schema=None) as batch_op:
+        batch_op.drop_column('environment')
     op.drop_table('fiscal_month_totals')
