@@ -9,13 +9,13 @@ import re
 import tempfile
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from core.blobstore import BlobNotFound, blob_store
 from core.db import db, utcnow
@@ -121,12 +121,23 @@ def documents_query(client_id: int, month: int, *, direction: Direction, model: 
     return query.order_by(FiscalDocument.issued_at.desc(), FiscalDocument.id.desc())
 
 
-def page_of(query, page: int, per_page: int = 50):
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": page, "pages": pages, "total": total}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,18})$")
+
+
+def page_of(query, cursor: str | None, per_page: int = 50):
+    """Keyset pagination on (issued_at, id) descending, the order of the list index: any page is one index
+    range read of ``per_page + 1`` rows (no COUNT, no OFFSET over a month of 200,000 notes). ``cursor`` is
+    the ``next`` of the page before; a malformed one means the first page."""
+    found = _CURSOR.match(cursor or "")
+    if found:
+        moment = _EPOCH + timedelta(microseconds=int(found[1]))
+        query = query.where(tuple_(FiscalDocument.issued_at, FiscalDocument.id) < (moment, int(found[2])))
+    rows = db.session.scalars(query.limit(per_page + 1)).all()
+    items, more = rows[:per_page], len(rows) > per_page
+    last = items[-1] if items else None
+    following = (f"{(last.issued_at - _EPOCH) // timedelta(microseconds=1)}.{last.id}" if more and last else None)
+    return {"items": items, "next": following, "first": bool(found)}
 
 
 def acknowledge(client_id: int, keys: list[str], user, *, environment: int = 1) -> int:

@@ -111,9 +111,9 @@ def _environment_arg(source=None) -> int:
         abort(404)
 
 
-def _page_number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+def _cursor() -> str | None:
+    """Where the list resumes (``depois``: the keyset of the last note of the page before)."""
+    return request.args.get("depois", "")[:40] or None
 
 
 def _common(client, month, model, errors, environment=1):
@@ -133,7 +133,7 @@ def issued(client_id):
     totals = services.period_totals(client.id, month, model=model, direction=Direction.ISSUED,
                                     environment=environment)
     page = panel.page_of(panel.documents_query(client.id, month, direction=Direction.ISSUED, model=model,
-                                               environment=environment), _page_number())
+                                               environment=environment), _cursor())
     return render_template("fiscal/issued.html", totals=totals, page=page,
                            **_common(client, month, model, errors, environment)), (422 if errors else 200)
 
@@ -146,7 +146,7 @@ def received(client_id):
     tab = "reconhecidas" if request.args.get("aba") == "reconhecidas" else "pendentes"
     query = panel.documents_query(client.id, month, direction=Direction.RECEIVED, model=model,
                                   acknowledged=tab == "reconhecidas", environment=environment)
-    return render_template("fiscal/received.html", tab=tab, page=panel.page_of(query, _page_number()),
+    return render_template("fiscal/received.html", tab=tab, page=panel.page_of(query, _cursor()),
                            **_common(client, month, model, errors, environment)), (422 if errors else 200)
 
 
