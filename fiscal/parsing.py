@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -47,6 +48,9 @@ _PARSER_OPTIONS = dict(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
     recover=False, remove_comments=True, remove_pis=True, collect_ids=False,
 )
+
+
+_local_parsers = threading.local()
 
 
 class FiscalParseError(ValueError):
@@ -318,8 +322,11 @@ def _parse_tree(data: bytes):
         raise FiscalParseError("not_xml", N_("O arquivo não é um XML."))
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
         raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
+    parser = getattr(_local_parsers, "parser", None)
+    if parser is None:  # one parser per thread, reused (lxml parsers are not shared between threads)
+        parser = _local_parsers.parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:  # the common case: one C-level parse
-        root = etree.fromstring(data, etree.XMLParser(**_PARSER_OPTIONS))
+        root = etree.fromstring(data, parser)
     except (etree.XMLSyntaxError, ValueError):
         root = _classify_failure(data)
     if root.getroottree().docinfo.doctype:
