@@ -282,7 +282,9 @@ def part_c(app, url: str, workdir: Path, count: int) -> None:
                     archive.writestr(f"{i}.xml", data)
             plain = time.perf_counter() - started
         out = subprocess.run([sys.executable, __file__, "--export-child", url, str(workdir), str(export_id)],
-                             capture_output=True, text=True, check=True)
+                             capture_output=True, text=True)
+        if out.returncode:
+            sys.exit(f"export child failed:\n{out.stderr[-3000:]}")
         seconds, rss_mb, documents, before_mb, added_mb = out.stdout.split()
         runs.append((int(documents), sum(len(n) for n in notes), plain, float(seconds), float(rss_mb),
                      float(before_mb), float(added_mb)))
