@@ -250,10 +250,11 @@ def rebuild_totals(client_id: int | None = None) -> int:
     grouped = grouped.group_by(FiscalDocument.client_id, FiscalDocument.issued_month, FiscalDocument.environment,
                                FiscalDocument.model, FiscalDocument.direction, FiscalDocument.status)
     db.session.execute(delete)
-    result = db.session.execute(table.insert().from_select(
-        ["client_id", *_TOTALS_KEY, "count", "total_cents"], grouped))
-    db.session.flush()
-    return result.rowcount or 0
+    db.session.execute(table.insert().from_select(["client_id", *_TOTALS_KEY, "count", "total_cents"], grouped))
+    written = select(func.count()).select_from(table)
+    if client_id is not None:
+        written = written.where(table.c.client_id == client_id)
+    return db.session.scalar(written) or 0  # (rowcount of INSERT … SELECT is -1 on some drivers)
 
 
 def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
