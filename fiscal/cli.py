@@ -78,3 +78,15 @@ def register(app: Flask) -> None:
         totals = import_path(client, path)
         click.echo("Pronto: " + ", ".join(f"{label} {totals[key]}" for key, label in (
             ("created", "novos"), ("updated", "atualizados"), ("duplicate", "repetidos"), ("refused", "recusados"))))
+
+    @fiscal_group.command("rebuild-totals")
+    @click.option("--client", "client_id", type=click.IntRange(1, 2**31 - 1), default=None,
+                  help="Só este cliente (padrão: todos).")
+    def rebuild_totals_command(client_id):
+        """Recalcula os totais por mês (contagem e R$ por situação) a partir dos documentos."""
+        from core.db import db
+        from fiscal import services
+
+        rows = services.rebuild_totals(client_id)
+        db.session.commit()
+        click.echo(f"Totais recalculados: {rows} linha(s).")

@@ -7,9 +7,10 @@ flat as the export grows), kept in the blob store behind a signed link that expi
 from __future__ import annotations
 
 import csv
-import io
 import tempfile
+import time
 import zipfile
+import zlib
 from datetime import datetime, timedelta, timezone
 
 from flask import current_app
@@ -53,7 +54,7 @@ class ExportError(ValueError):
 def request_export(client, *, month: int, model: int | None = None, participant: str = "all",
                    include_pdf: bool = False, email: str = "", requested_by=None,
                    automatic: bool = False, starts_at: datetime | None = None,
-                   ends_at: datetime | None = None) -> FiscalExport:
+                   ends_at: datetime | None = None, environment: int = 1) -> FiscalExport:
     """Create an export job (the caller enqueues ``fiscal.build_export`` after commit).
 
     ``starts_at``/``ends_at`` export the notes issued in that period instead of the whole ``month``
@@ -66,10 +67,13 @@ def request_export(client, *, month: int, model: int | None = None, participant:
         participant = Participant(participant)
     except ValueError:
         raise ExportError(_("Tipo de participante inválido."), {"participant": _("Use issued, received ou all.")})
+    if environment not in (1, 2):
+        raise ExportError(_("Ambiente inválido."), {"environment": _("Use production ou homologation.")})
     export = FiscalExport(client_id=client.id, month=month, model=model, participant=participant,
                           include_pdf=bool(include_pdf), email=email or "",
                           requested_by_id=getattr(requested_by, "id", None),
-                          automatic_month=month if automatic else None, starts_at=starts_at, ends_at=ends_at)
+                          automatic_month=month if automatic else None, starts_at=starts_at, ends_at=ends_at,
+                          environment=environment)
     if (starts_at is None) != (ends_at is None) or (starts_at is not None and ends_at <= starts_at):
         raise ExportError(_("Período inválido."), {"period": _("A data final deve ser posterior à inicial.")})
     db.session.add(export)
@@ -77,9 +81,16 @@ def request_export(client, *, month: int, model: int | None = None, participant:
     return export
 
 
+#: what the export reads of each document: plain rows (no ORM identity map to grow with the export)
+_COLUMNS = (FiscalDocument.id, FiscalDocument.key, FiscalDocument.model, FiscalDocument.series, FiscalDocument.number,
+            FiscalDocument.issued_at, FiscalDocument.status, FiscalDocument.emitter_doc, FiscalDocument.emitter_name,
+            FiscalDocument.recipient_doc, FiscalDocument.recipient_name, FiscalDocument.total_cents,
+            FiscalDocument.has_body, FiscalDocument.blob_sha256)
+
+
 def _documents_query(export: FiscalExport):
-    query = select(FiscalDocument).where(FiscalDocument.client_id == export.client_id,
-                                         FiscalDocument.environment == 1,
+    query = select(*_COLUMNS).where(FiscalDocument.client_id == export.client_id,
+                                    FiscalDocument.environment == export.environment,
                                          FiscalDocument.status.in_(list(STATUS_FOLDERS)))
     if export.starts_at is not None:
         query = query.where(FiscalDocument.issued_at >= export.starts_at, FiscalDocument.issued_at < export.ends_at)
@@ -100,7 +111,7 @@ def _late_cancellations_query(export: FiscalExport):
         select(FiscalDocument, FiscalEvent)
         .join(FiscalEvent, (FiscalEvent.client_id == FiscalDocument.client_id)
               & (FiscalEvent.environment == FiscalDocument.environment) & (FiscalEvent.key == FiscalDocument.key))
-        .where(FiscalDocument.client_id == export.client_id, FiscalDocument.environment == 1,
+        .where(FiscalDocument.client_id == export.client_id, FiscalDocument.environment == export.environment,
                FiscalEvent.event_type.in_(list(CANCELLATION_EVENT_TYPES)))
     )
     if export.starts_at is not None:
@@ -134,7 +145,9 @@ def zip_name(export: FiscalExport, client_cnpj: str) -> str:
 
 
 def build_export(export_id: int) -> FiscalExport:
-    """Write the zip (streaming each XML from the blob store), store it, mark the export ready."""
+    """Write the zip into a temporary file (each XML copied from the blob store still compressed, the CSV
+    index streamed to a second file, the report drawn from totals summed on the way), store it, mark the
+    export ready. Memory stays flat whatever the size of the month."""
     export = db.session.get(FiscalExport, export_id)
     if export is None or export.status in (ExportStatus.READY, ExportStatus.EXPIRED):
         return export  # a retry of a finished job changes nothing
@@ -146,42 +159,51 @@ def build_export(export_id: int) -> FiscalExport:
     query = _documents_query(export)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
     root = _folder(export, client.cnpj)
-    index_rows = []
     totals: dict[tuple[int, str], list[int]] = {}
-    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp:
+    written = 0
+    with tempfile.NamedTemporaryFile(suffix=".zip") as tmp, \
+            tempfile.TemporaryFile("w+", encoding="utf-8", newline="") as index_file:
+        index = _index_writer(index_file)
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+            member = _MemberWriter(archive)
             last_id = 0
             while True:  # keyset batches: memory stays flat, and progress commits between them
                 batch = db.session.execute(
                     query.where(FiscalDocument.id > last_id).order_by(None).order_by(FiscalDocument.id)
-                    .limit(BATCH)).scalars().all()
+                    .limit(BATCH)).all()
                 if not batch:
                     break
-                events = _events_by_key(export.client_id, [doc.key for doc in batch])
+                events = _events_by_key(export.client_id, [doc.key for doc in batch], export.environment)
                 for doc in batch:
-                    folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[DocumentStatus(doc.status)]}"
+                    status = DocumentStatus(doc.status)
+                    folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[status]}"
                     path = f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml"
-                    archive.writestr(path, store.get(doc.blob_sha256))
-                    _write_events(archive, store, doc, events.get(doc.key, ()), folder, root)
+                    member.blob(path, store.get_raw(doc.blob_sha256))
+                    _write_events(member, store, doc, events.get(doc.key, ()), folder, root)
                     if export.include_pdf and doc.has_body:
                         _write_pdf(archive, store, doc, f"{root}/{MODEL_FOLDERS[doc.model]}/PDF")
-                    index_rows.append(_index_row(doc, path))
-                    bucket = totals.setdefault((doc.model, DocumentStatus(doc.status).value), [0, 0])
+                    index.writerow(_index_row(doc, path))
+                    bucket = totals.setdefault((doc.model, status.value), [0, 0])
                     bucket[0] += 1
                     bucket[1] += doc.total_cents
+                written += len(batch)
                 last_id = batch[-1].id
-                for doc in batch:
-                    db.session.expunge(doc)  # the identity map would otherwise grow with the export
-                _checkpoint(export, progress=min(95, len(index_rows) * 95 // max(total, 1)))
+                _checkpoint(export, progress=min(95, written * 95 // max(total, 1)))
             for doc, event in db.session.execute(_late_cancellations_query(export)):
                 folder = f"{root}/{MODEL_FOLDERS[doc.model]}/Canceladas"
-                archive.writestr(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml", store.get(doc.blob_sha256))
-                archive.writestr(f"{folder}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
-                                 store.get(event.blob_sha256))
-                index_rows.append(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
-                                             note=_("cancelada neste mês, emitida antes")))
-            archive.writestr(f"{root}/indice.csv", _index_csv(index_rows))
-            report = report_pdf(client, export.month, totals, period=export.period_label())
+                member.blob(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml", store.get_raw(doc.blob_sha256))
+                member.blob(f"{folder}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
+                            store.get_raw(event.blob_sha256))
+                index.writerow(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
+                                          note=_("cancelada neste mês, emitida antes")))
+                written += 1
+            index_file.flush()
+            index_file.seek(0)
+            with archive.open(f"{root}/indice.csv", "w") as target:
+                while chunk := index_file.read(256 * 1024):
+                    target.write(chunk.encode("utf-8"))
+            report = report_pdf(client, export.month, totals, period=export.period_label(),
+                                environment=export.environment)
             archive.writestr(f"{root}/relatorio.pdf", report)
         tmp.flush()
         name = f"exports/{export.client_id}/{export.id}/{zip_name(export, client.cnpj)}"
@@ -193,31 +215,62 @@ def build_export(export_id: int) -> FiscalExport:
         store.put_file(report_blob_name(export), pdf.name)
     days = current_app.config.get("FISCAL_EXPORT_VALID_DAYS", DEFAULT_VALID_DAYS)
     export.status, export.progress, export.blob_name = ExportStatus.READY, 100, name
-    export.document_count, export.size_bytes = len(index_rows), size
+    export.document_count, export.size_bytes = written, size
     export.finished_at = utcnow()
     export.expires_at = export.finished_at + timedelta(days=days)
     db.session.flush()
     return export
 
 
-def _events_by_key(client_id: int, keys: list[str]) -> dict[str, list]:
-    """The production events of a batch's notes, in one query."""
+class _MemberWriter:
+    """Adds blobs to a zip being written to a seekable file. A blob is kept as a zlib stream, whose body is
+    the raw DEFLATE data a zip member holds: it is copied as is (only inflated to learn its CRC-32), so
+    the XML is not compressed a second time. Anything else goes through ``writestr``."""
+
+    def __init__(self, archive: zipfile.ZipFile):
+        self.archive = archive
+        self.stamp = time.localtime(time.time())[:6]
+
+    def blob(self, name: str, raw: bytes) -> None:
+        data = zlib.decompress(raw)
+        # a zlib header: deflate method, no preset dictionary; anything else is written the usual way
+        if len(raw) < 6 or raw[0] & 0x0F != 8 or raw[1] & 0x20 or len(data) > zipfile.ZIP64_LIMIT // 2:
+            self.archive.writestr(name, data)
+            return
+        info = zipfile.ZipInfo(name, date_time=self.stamp)
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.external_attr = 0o600 << 16
+        info.file_size, info.compress_size, info.CRC = len(data), len(raw) - 6, zlib.crc32(data)
+        archive = self.archive
+        archive.fp.seek(archive.start_dir)
+        info.header_offset = archive.fp.tell()
+        archive._writecheck(info)
+        archive._didModify = True
+        archive.fp.write(info.FileHeader(False))
+        archive.fp.write(memoryview(raw)[2:-4])
+        archive.start_dir = archive.fp.tell()
+        archive.filelist.append(info)
+        archive.NameToInfo[name] = info
+
+
+def _events_by_key(client_id: int, keys: list[str], environment: int = 1) -> dict[str, list]:
+    """The events of a batch's notes (in the export's environment), in one query."""
     found: dict[str, list] = {}
     rows = db.session.execute(
         select(FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
                FiscalEvent.blob_sha256)
-        .where(FiscalEvent.client_id == client_id, FiscalEvent.environment == 1, FiscalEvent.key.in_(keys))
+        .where(FiscalEvent.client_id == client_id, FiscalEvent.environment == environment, FiscalEvent.key.in_(keys))
         .order_by(FiscalEvent.id))
     for row in rows:
         found.setdefault(row.key, []).append(row)
     return found
 
 
-def _write_events(archive, store, doc, events, folder: str, root: str) -> None:
+def _write_events(member: _MemberWriter, store, doc, events, folder: str, root: str) -> None:
     for event in events:
         target = folder if is_cancellation(event.event_type, event.cstat) else f"{root}/Eventos"
-        archive.writestr(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
-                         store.get(event.blob_sha256))
+        member.blob(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
+                    store.get_raw(event.blob_sha256))
 
 
 def _write_pdf(archive, store, doc, folder: str) -> None:
@@ -230,19 +283,24 @@ def _write_pdf(archive, store, doc, folder: str) -> None:
 
 
 def _index_row(doc, path: str, note: str = "") -> list:
-    return [doc.key, MODEL_FOLDERS[doc.model], doc.series, doc.number, doc.issued_at.strftime("%d/%m/%Y"),
+    issued = doc.issued_at
+    return [doc.key, MODEL_FOLDERS[doc.model], doc.series, doc.number, f"{issued.day:02d}/{issued.month:02d}/{issued.year}",
             STATUS_LABELS[DocumentStatus(doc.status)], doc.emitter_doc, doc.emitter_name, doc.recipient_doc,
             doc.recipient_name, f"{doc.total_cents / 100:.2f}".replace(".", ","), path, note]
 
 
-def _index_csv(rows: list[list]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(["Chave", "Modelo", "Série", "Número", "Emissão", "Situação", "CNPJ/CPF emitente", "Emitente",
-                     "CNPJ/CPF destinatário", "Destinatário", "Valor (R$)", "Arquivo", "Observação"])
-    for row in rows:
-        writer.writerow([safe_cell(value) for value in row])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+class _index_writer:  # noqa: N801 (used like csv.writer)
+    """The CSV index (BOM, ``;``, cells made safe for spreadsheets), written row by row to a file."""
+
+    def __init__(self, handle):
+        handle.write("\ufeff")
+        self.writer = csv.writer(handle, delimiter=";")
+        self.writer.writerow(["Chave", "Modelo", "Série", "Número", "Emissão", "Situação", "CNPJ/CPF emitente",
+                              "Emitente", "CNPJ/CPF destinatário", "Destinatário", "Valor (R$)", "Arquivo",
+                              "Observação"])
+
+    def writerow(self, row: list) -> None:
+        self.writer.writerow([safe_cell(value) for value in row])
 
 
 def _latin1(text: str) -> str:
@@ -254,7 +312,8 @@ def _brl(cents: int) -> str:
     return ("-" if cents < 0 else "") + "R$ " + f"{whole:,}".replace(",", ".") + f",{rest:02d}"
 
 
-def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]], *, period: str | None = None) -> bytes:
+def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]], *, period: str | None = None,
+               environment: int = 1) -> bytes:
     """The period report: per model, count and R$ of authorized, cancelled, denied and contingency notes."""
     from fpdf import FPDF
 
@@ -267,6 +326,10 @@ def report_pdf(client, month: int, totals: dict[tuple[int, str], list[int]], *, 
     pdf.cell(0, 6, _latin1(f"{client.legal_name} - CNPJ {cnpj}"), new_x="LMARGIN", new_y="NEXT")
     label = _("Período: %(p)s", p=period) if period else _("Período: %(m)02d/%(y)d", m=month % 100, y=month // 100)
     pdf.cell(0, 6, _latin1(label), new_x="LMARGIN", new_y="NEXT")
+    if environment == 2:
+        pdf.set_font("helvetica", "B", 10)
+        pdf.cell(0, 6, _latin1(_("Ambiente: Homologação (sem valor fiscal)")), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", "", 10)
     pdf.ln(4)
     labels = [(DocumentStatus.AUTHORIZED, _("Autorizadas")), (DocumentStatus.CANCELLED, _("Canceladas")),
               (DocumentStatus.DENIED, _("Denegadas")), (DocumentStatus.CONTINGENCY, _("Contingências"))]

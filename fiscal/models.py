@@ -69,6 +69,24 @@ class FiscalDocument(db.Model):
         return f"<FiscalDocument {self.key} {self.status}>"
 
 
+class FiscalMonthTotal(db.Model):
+    """Count and R$ of a client's documents per (month, environment, model, direction, status), kept in the
+    same transaction as the ingestion that changes them (fiscal.services applies each batch's deltas), so
+    the totals of a month read a handful of rows however large the month. ``flask fiscal rebuild-totals``
+    recomputes it from the documents."""
+
+    __tablename__ = "fiscal_month_totals"
+
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    issued_month: Mapped[int] = mapped_column(Integer, primary_key=True)
+    environment: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    model: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class FiscalEvent(db.Model):
     """A registered event (cancellation, CC-e, EPEC…) of a key, kept whether or not its note arrived."""
 
@@ -123,6 +141,7 @@ class FiscalExport(db.Model):
     model: Mapped[int | None] = mapped_column(SmallInteger)
     participant: Mapped[Participant] = mapped_column(str_enum(Participant, "fiscal_export_participant"))
     include_pdf: Mapped[bool] = mapped_column(default=False)
+    environment: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")  # 1 production, 2 homologation
     automatic_month: Mapped[int | None] = mapped_column(Integer)  # set only for the automatic export
     # A period other than the whole month (the accountants' portal): notes issued in [starts_at, ends_at).
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -9,18 +9,18 @@ import re
 import tempfile
 import uuid
 import zipfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from core.blobstore import BlobNotFound, blob_store
 from core.db import db, utcnow
 from fiscal import archives, services
-from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalImport, ImportStatus
+from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalImport, FiscalMonthTotal, ImportStatus
 from fiscal.status import DocumentStatus
 
 MODELS = {55: "NF-e", 65: "NFC-e", 57: "CT-e"}
@@ -41,6 +41,9 @@ SIGNATURE_LABELS = {"valid": _l("Assinatura conferida (resumo confere)"),
 RESULT_LABELS = {"created": _l("Importado"), "duplicate": _l("Já existia"), "updated": _l("Atualizado"),
                  "refused": _l("Recusado")}
 XML_LINK_DAYS = 7
+#: tpAmb 1 / 2: the screens show production unless asked for homologation, never both at once
+ENVIRONMENTS = {1: ("producao", _l("Produção")), 2: ("homologacao", _l("Homologação"))}
+_ENVIRONMENT_PARAMS = {param: value for value, (param, _label) in ENVIRONMENTS.items()}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -84,14 +87,29 @@ def parse_model(value: str | None, *, allow_all: bool = False) -> int | None:
     return model
 
 
+def parse_environment(value: str | None) -> int:
+    """``ambiente`` = producao (the default) | homologacao → tpAmb 1 | 2; PanelError otherwise."""
+    if not value:
+        return 1
+    environment = _ENVIRONMENT_PARAMS.get(value.strip().lower())
+    if environment is None:
+        raise PanelError(_("Ambiente inválido: escolha Produção ou Homologação."), "ambiente")
+    return environment
+
+
+def environment_param(environment: int) -> str | None:
+    """The ``ambiente`` a link carries: none for production (the default), ``homologacao`` otherwise."""
+    return None if environment == 1 else ENVIRONMENTS[environment][0]
+
+
 def month_label_iso(month: int) -> str:
     return f"{month // 100:04d}-{month % 100:02d}"
 
 
 def documents_query(client_id: int, month: int, *, direction: Direction, model: int | None = None,
-                    acknowledged: bool | None = None):
+                    acknowledged: bool | None = None, environment: int = 1):
     query = select(FiscalDocument).where(
-        FiscalDocument.client_id == client_id, FiscalDocument.environment == 1,
+        FiscalDocument.client_id == client_id, FiscalDocument.environment == environment,
         FiscalDocument.direction == direction, FiscalDocument.issued_month == month,
         FiscalDocument.status != DocumentStatus.NOT_A_DOCUMENT)
     if model is not None:
@@ -103,21 +121,32 @@ def documents_query(client_id: int, month: int, *, direction: Direction, model: 
     return query.order_by(FiscalDocument.issued_at.desc(), FiscalDocument.id.desc())
 
 
-def page_of(query, page: int, per_page: int = 50):
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    items = db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
-    return {"items": items, "page": page, "pages": pages, "total": total}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"^(\d{1,18})\.(\d{1,18})$")
 
 
-def acknowledge(client_id: int, keys: list[str], user) -> int:
+def page_of(query, cursor: str | None, per_page: int = 50):
+    """Keyset pagination on (issued_at, id) descending, the order of the list index: any page is one index
+    range read of ``per_page + 1`` rows (no COUNT, no OFFSET over a month of 200,000 notes). ``cursor`` is
+    the ``next`` of the page before; a malformed one means the first page."""
+    found = _CURSOR.match(cursor or "")
+    if found:
+        moment = _EPOCH + timedelta(microseconds=int(found[1]))
+        query = query.where(tuple_(FiscalDocument.issued_at, FiscalDocument.id) < (moment, int(found[2])))
+    rows = db.session.scalars(query.limit(per_page + 1)).all()
+    items, more = rows[:per_page], len(rows) > per_page
+    last = items[-1] if items else None
+    following = (f"{(last.issued_at - _EPOCH) // timedelta(microseconds=1)}.{last.id}" if more and last else None)
+    return {"items": items, "next": following, "first": bool(found)}
+
+
+def acknowledge(client_id: int, keys: list[str], user, *, environment: int = 1) -> int:
     """Mark supplier notes "Reconhecidas"; keys of another client or already acknowledged are left alone."""
     keys = [k for k in dict.fromkeys(keys) if isinstance(k, str) and len(k) == 44 and k.isdigit()]
     if not keys:
         raise PanelError(_("Selecione ao menos uma nota."), "chaves")
     documents = db.session.scalars(select(FiscalDocument).where(
-        FiscalDocument.client_id == client_id, FiscalDocument.environment == 1,
+        FiscalDocument.client_id == client_id, FiscalDocument.environment == environment,
         FiscalDocument.direction == Direction.RECEIVED, FiscalDocument.key.in_(keys),
         FiscalDocument.acknowledged_at.is_(None))).all()
     now = utcnow()
@@ -127,10 +156,10 @@ def acknowledge(client_id: int, keys: list[str], user) -> int:
     return len(documents)
 
 
-def get_document(client_id: int, key: str) -> FiscalDocument | None:
+def get_document(client_id: int, key: str, environment: int = 1) -> FiscalDocument | None:
     if not (isinstance(key, str) and len(key) == 44 and key.isdigit()):
         return None
-    return services.find_document(client_id, 1, key)
+    return services.find_document(client_id, environment, key)
 
 
 def events_of(document: FiscalDocument) -> list[FiscalEvent]:
@@ -155,20 +184,21 @@ def xml_download(document: FiscalDocument) -> tuple[bytes, str, str]:
     return buffer.getvalue(), f"{document.key}.zip", "application/zip"
 
 
-def report_totals(client_id: int, month: int, model: int | None) -> dict[tuple[int, str], list[int]]:
-    """{(model, status): [count, cents]} of the client's issued notes in a month (one grouped query)."""
-    query = (select(FiscalDocument.model, FiscalDocument.status, func.count(),
-                    func.coalesce(func.sum(FiscalDocument.total_cents), 0))
-             .where(FiscalDocument.client_id == client_id, FiscalDocument.environment == 1,
-                    FiscalDocument.direction == Direction.ISSUED, FiscalDocument.issued_month == month)
-             .group_by(FiscalDocument.model, FiscalDocument.status))
+def report_totals(client_id: int, month: int, model: int | None, *, environment: int = 1
+                  ) -> dict[tuple[int, str], list[int]]:
+    """{(model, status): [count, cents]} of the client's issued notes in a month, from the month totals."""
+    table = FiscalMonthTotal
+    query = (select(table.model, table.status, func.sum(table.count), func.sum(table.total_cents))
+             .where(table.client_id == client_id, table.environment == environment,
+                    table.direction == Direction.ISSUED.value, table.issued_month == month)
+             .group_by(table.model, table.status))
     if model is not None:
-        query = query.where(FiscalDocument.model == model)
+        query = query.where(table.model == model)
     totals = {(model, status.value): [0, 0] for status in
               (DocumentStatus.AUTHORIZED, DocumentStatus.CANCELLED, DocumentStatus.DENIED,
                DocumentStatus.CONTINGENCY)} if model is not None else {}
     for row_model, status, count, cents in db.session.execute(query):
-        if status != DocumentStatus.NOT_A_DOCUMENT:
+        if status != DocumentStatus.NOT_A_DOCUMENT and (count or cents):
             totals[(int(row_model), DocumentStatus(status).value)] = [int(count), int(cents)]
     return totals
 

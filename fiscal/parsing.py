@@ -13,7 +13,9 @@ around any of them. Elements are found by namespace + local name, so a wrapper n
 
 from __future__ import annotations
 
+import functools
 import re
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -46,6 +48,9 @@ _PARSER_OPTIONS = dict(
     resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False,
     recover=False, remove_comments=True, remove_pis=True, collect_ids=False,
 )
+
+
+_local_parsers = threading.local()
 
 
 class FiscalParseError(ValueError):
@@ -168,16 +173,81 @@ def _ns(element) -> str:
     return tag[1:tag.find("}")] if isinstance(tag, str) and tag.startswith("{") else ""
 
 
-def _tags(*names: str) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _tags(*names: str) -> tuple[str, ...]:
     """Qualified tag names in the fiscal namespaces and without one, for lxml's C-level ``iter``."""
-    return [f"{{{ns}}}{name}" if ns else name for name in names for ns in (*FISCAL_NAMESPACES, "")]
+    return tuple(f"{{{ns}}}{name}" if ns else name for name in names for ns in (*FISCAL_NAMESPACES, ""))
+
+
+_PATHS: dict[tuple[str, tuple[str, ...]], tuple[str, str]] = {}
+
+
+def _paths(namespace: str, path: tuple[str, ...]) -> tuple[str, str]:
+    """(the path in the element's own namespace, the same path in any namespace), cached for the fiscal
+    namespaces only (a file's made-up namespace must not grow the cache)."""
+    found = _PATHS.get((namespace, path))
+    if found is None:
+        found = ("/".join(f"{{{namespace}}}{name}" if namespace else name for name in path),
+                 "/".join("{*}" + name for name in path))
+        if namespace in FISCAL_NAMESPACES or not namespace:
+            _PATHS[(namespace, path)] = found
+    return found
 
 
 def _child(element, *path):
-    """The first descendant along ``path`` by local name, in any namespace (lxml's C-level ``{*}``)."""
+    """The first descendant along ``path`` by local name: looked up in the element's own namespace first
+    (the common case, and the fastest lookup lxml has), then in any namespace (lxml's C-level ``{*}``)."""
     if element is None:
         return None
-    return element.find("/".join("{*}" + name for name in path))
+    tag = element.tag
+    namespace = tag[1:tag.find("}")] if isinstance(tag, str) and tag[:1] == "{" else ""
+    exact, anywhere = _paths(namespace, path)
+    found = element.find(exact)
+    return element.find(anywhere) if found is None else found
+
+
+_QUALIFIED: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+
+
+def _kids(element, names: tuple[str, ...]) -> dict:
+    """The first child element of each of ``names``, in one C-level pass over the children (lxml builds a
+    Python object only for the matches): what ``_child(element, name)`` answers, for a group read field by
+    field (ide, emit, infProt). Children are looked for in the element's namespace, and in any namespace
+    when none is there (a file that writes them unqualified)."""
+    found: dict = {}
+    if element is None:
+        return found
+    tag = element.tag
+    namespace = tag[1:tag.find("}")] if isinstance(tag, str) and tag[:1] == "{" else ""
+    qualified = _QUALIFIED.get((namespace, names))
+    if qualified is None:
+        qualified = tuple(f"{{{namespace}}}{name}" if namespace else name for name in names)
+        if namespace in FISCAL_NAMESPACES or not namespace:
+            _QUALIFIED[(namespace, names)] = qualified
+    for child in element.iterchildren(*qualified):
+        child_tag = child.tag
+        found.setdefault(child_tag[child_tag.find("}") + 1:], child)
+    if not found:
+        wanted = set(names)
+        for child in element:
+            child_tag = child.tag
+            if isinstance(child_tag, str) and child_tag[child_tag.find("}") + 1:] in wanted:
+                found.setdefault(child_tag[child_tag.find("}") + 1:], child)
+    return found
+
+
+_PARTY = ("CNPJ", "CPF", "idEstrangeiro", "xNome")
+_PROTOCOL = ("chNFe", "chCTe", "cStat", "nProt", "dhRecbto", "digVal", "tpAmb", "xMotivo")
+_BODY = ("ide", "emit", "dest", "total")
+_IDE = ("mod", "serie", "nNF", "nCT", "dhEmi", "dEmi", "tpEmis", "tpAmb")
+
+
+def _kt(kids: dict, name: str, default: str = "") -> str:
+    """The stripped text of a child from ``_kids`` (``default`` when absent or empty, as ``_text``)."""
+    found = kids.get(name)
+    if found is None or found.text is None:
+        return default
+    return found.text.strip()
 
 
 def _text(element, *path, default: str = "") -> str:
@@ -234,8 +304,9 @@ def _datetime(value: str) -> datetime | None:
 def _party(element) -> Party | None:
     if element is None:
         return None
-    doc = _first_text(element, ("CNPJ",), ("CPF",), ("idEstrangeiro",))
-    return Party(doc=doc.upper(), name=_text(element, "xNome"))
+    kids = _kids(element, _PARTY)
+    doc = _kt(kids, "CNPJ") or _kt(kids, "CPF") or _kt(kids, "idEstrangeiro")
+    return Party(doc=doc.upper(), name=_kt(kids, "xNome"))
 
 
 # -- the parse ---------------------------------------------------------------------------------------
@@ -251,7 +322,20 @@ def _parse_tree(data: bytes):
         raise FiscalParseError("not_xml", N_("O arquivo não é um XML."))
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
         raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
-    # Push parsing tells a file cut short (the parser still waits for more at the end) from broken markup.
+    parser = getattr(_local_parsers, "parser", None)
+    if parser is None:  # one parser per thread, reused (lxml parsers are not shared between threads)
+        parser = _local_parsers.parser = etree.XMLParser(**_PARSER_OPTIONS)
+    try:  # the common case: one C-level parse
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, ValueError):
+        root = _classify_failure(data)
+    if root.getroottree().docinfo.doctype:
+        raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
+    return root
+
+
+def _classify_failure(data: bytes):
+    """Push parsing tells a file cut short (the parser still waits for more at the end) from broken markup."""
     parser = etree.XMLParser(**_PARSER_OPTIONS)
     try:
         parser.feed(data)
@@ -261,8 +345,6 @@ def _parse_tree(data: bytes):
         root = parser.close()
     except etree.XMLSyntaxError:
         raise FiscalParseError("truncated", N_("O XML está incompleto (o arquivo termina antes do fim do documento)."))
-    if root.getroottree().docinfo.doctype:
-        raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
     return root
 
 
@@ -303,15 +385,16 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
 
 
 def _protocol(info) -> Protocol | None:
-    key = _first_text(info, ("chNFe",), ("chCTe",))
+    kids = _kids(info, _PROTOCOL)
+    key = _kt(kids, "chNFe") or _kt(kids, "chCTe")
     if not key:
         return None
-    cstat = _text(info, "cStat")
+    cstat = _kt(kids, "cStat")
     return Protocol(
-        key=key.upper(), cstat=_int(cstat, "cStat do protocolo"), number=_text(info, "nProt"),
-        received_at=_datetime(_text(info, "dhRecbto")), digest=_text(info, "digVal"),
-        environment=_int(_text(info, "tpAmb", default="1"), "tpAmb do protocolo"),
-        reason=_text(info, "xMotivo"),
+        key=key.upper(), cstat=_int(cstat, "cStat do protocolo"), number=_kt(kids, "nProt"),
+        received_at=_datetime(_kt(kids, "dhRecbto")), digest=_kt(kids, "digVal"),
+        environment=_int(_kt(kids, "tpAmb", default="1"), "tpAmb do protocolo"),
+        reason=_kt(kids, "xMotivo"),
     )
 
 
@@ -319,31 +402,33 @@ def _note(body) -> Note:
     is_cte = _local(body) == "infCte"
     raw_id = (body.get("Id") or "").strip().upper()
     key = _checked_key(re.sub(r"^(NFE|CTE|CTEOS)", "", raw_id))
-    ide = _child(body, "ide")
+    body_kids = _kids(body, _BODY)
+    ide = body_kids.get("ide")
     if ide is None:
         raise FiscalParseError("invalid_field", N_("O documento não tem o grupo ide (identificação)."))
-    model = _int(_text(ide, "mod"), "modelo (mod)")
+    ide_kids = _kids(ide, _IDE)
+    model = _int(_kt(ide_kids, "mod"), "modelo (mod)")
     if model not in SUPPORTED_MODELS:
         raise FiscalParseError("unsupported", f"O modelo {model} não é suportado: envie NF-e, NFC-e ou CT-e.")
     if str(model) != key[20:22]:
         raise FiscalParseError("key_mismatch", f"O modelo {model} difere do modelo da chave ({key[20:22]}).")
-    issued_at = _datetime(_first_text(ide, ("dhEmi",), ("dEmi",)))
+    issued_at = _datetime(_kt(ide_kids, "dhEmi") or _kt(ide_kids, "dEmi"))
     if issued_at is None:
         raise FiscalParseError("invalid_field", N_("O documento não tem data de emissão válida (dhEmi)."))
-    emitter = _party(_child(body, "emit"))
+    emitter = _party(body_kids.get("emit"))
     if emitter is None or not emitter.doc:
         raise FiscalParseError("invalid_field", N_("O documento não tem emitente (emit)."))
     parties = {"emitente": emitter}
     if is_cte:
         recipient = _cte_parties(body, ide, parties)
         total = _text(body, "vPrest", "vTPrest")
-        number = _text(ide, "nCT")
+        number = _kt(ide_kids, "nCT")
     else:
-        recipient = _party(_child(body, "dest"))
+        recipient = _party(body_kids.get("dest"))
         if recipient is not None:
             parties["destinatario"] = recipient
-        total = _text(body, "total", "ICMSTot", "vNF")
-        number = _text(ide, "nNF")
+        total = _text(body_kids.get("total"), "ICMSTot", "vNF")
+        number = _kt(ide_kids, "nNF")
     if not total:
         raise FiscalParseError("invalid_field", N_("O documento não tem valor total."))
     signature = body.getparent()
@@ -354,9 +439,9 @@ def _note(body) -> Note:
             found = next(sig.iter(f"{{{DSIG_NS}}}DigestValue", "DigestValue"), None)
             digest = (found.text or "").strip() if found is not None else None
     return Note(
-        key=key, model=model, series=_int(_text(ide, "serie"), "série"), number=_int(number, "número"),
-        issued_at=issued_at, tp_emis=_int(_text(ide, "tpEmis", default="1"), "tpEmis"),
-        environment=_int(_text(ide, "tpAmb", default="1"), "tpAmb"), emitter=emitter, recipient=recipient,
+        key=key, model=model, series=_int(_kt(ide_kids, "serie"), "série"), number=_int(number, "número"),
+        issued_at=issued_at, tp_emis=_int(_kt(ide_kids, "tpEmis", default="1"), "tpEmis"),
+        environment=_int(_kt(ide_kids, "tpAmb", default="1"), "tpAmb"), emitter=emitter, recipient=recipient,
         total_cents=_cents(total, "valor total"), version=body.get("versao", ""), parties=parties,
         signature_digest=digest,
     )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from core.blobstore import blob_store
 from core.db import db, utcnow
 from fiscal import archives
-from fiscal.models import Direction, FiscalDocument, FiscalEvent
+from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalMonthTotal
 from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
 from fiscal.signals import documents_changed
 from fiscal.status import SUPPORTED_TOTAL_STATUSES, DocumentStatus, derive_status
@@ -133,6 +133,26 @@ def ingest_file(client, name: str, data: bytes) -> FileResult:
     return ingest_files(client, [(name, data)])[0]
 
 
+class _NewDocument:
+    """A document first seen in this batch: plain attributes, inserted with the others in one executemany
+    at the end of the batch (no ORM unit of work per row)."""
+
+    def __init__(self, **values):
+        self.__dict__.update(values)
+
+    def row(self) -> dict:
+        return {column: getattr(self, column) for column in _INSERT_COLUMNS}
+
+
+_INSERT_COLUMNS = tuple(c.name for c in FiscalDocument.__table__.columns if c.name != "id")
+_TOTALS_KEY = ("issued_month", "environment", "model", "direction", "status")
+
+
+def _totals_key(document) -> tuple:
+    return (document.issued_month, document.environment, document.model, Direction(document.direction).value,
+            DocumentStatus(document.status).value)
+
+
 class _Batch:
     """What one batch knows of the client's rows: the documents and events of the keys it carries."""
 
@@ -143,9 +163,11 @@ class _Batch:
             keys.update(p.key for p in parsed.protocols)
             keys.update(e.key for e in parsed.events)
         self.client = client
-        self.documents: dict[tuple[int, str], FiscalDocument] = {}
+        self.documents: dict[tuple[int, str], FiscalDocument | _NewDocument] = {}
+        self.before: dict[tuple[int, str], tuple[tuple, int]] = {}  # what the totals counted before the batch
         self.events: dict[tuple[int, str], list[tuple[str, int | None]]] = {}
         self.event_ids: set[tuple[int, str, str, int]] = set()
+        self.new_events: list[dict] = []
         self.touched: set[tuple[int, str]] = set()
         self.created: set[tuple[int, str]] = set()
         self.was_cancelled: set[tuple[int, str]] = set()
@@ -157,6 +179,7 @@ class _Batch:
             self.documents[(doc.environment, doc.key)] = doc
             if doc.status == DocumentStatus.CANCELLED:
                 self.was_cancelled.add((doc.environment, doc.key))
+            self.before[(doc.environment, doc.key)] = (_totals_key(doc), doc.total_cents)
         rows = db.session.execute(select(
             FiscalEvent.environment, FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
         ).where(FiscalEvent.client_id == client.id, FiscalEvent.key.in_(key_list)))
@@ -171,6 +194,73 @@ class _Batch:
                 document.status = derive_status(document.model, document.tp_emis, document.protocol_cstat,
                                                 self.events.get(identity, []))
 
+    def write(self) -> None:
+        """Insert the new documents and events (one executemany each), flush the updated ones, and move
+        the month totals by what changed, all in the caller's transaction."""
+        new = [d for d in self.documents.values() if isinstance(d, _NewDocument)]
+        if new:
+            db.session.execute(FiscalDocument.__table__.insert(), [d.row() for d in new])
+        if self.new_events:
+            db.session.execute(FiscalEvent.__table__.insert(), self.new_events)
+        deltas: dict[tuple, list[int]] = {}
+        for identity in self.touched:
+            document = self.documents.get(identity)
+            if document is None:
+                continue
+            before = self.before.get(identity)
+            after = (_totals_key(document), document.total_cents)
+            if before == after:
+                continue
+            if before is not None:
+                bucket = deltas.setdefault(before[0], [0, 0])
+                bucket[0] -= 1
+                bucket[1] -= before[1]
+            bucket = deltas.setdefault(after[0], [0, 0])
+            bucket[0] += 1
+            bucket[1] += after[1]
+        db.session.flush()
+        apply_total_deltas(self.client.id, deltas)
+
+
+def apply_total_deltas(client_id: int, deltas: dict[tuple, list[int]]) -> None:
+    """Add ``{(month, environment, model, direction, status): [count, cents]}`` to the month totals: one
+    upsert (executemany, in key order so concurrent batches lock rows in the same order)."""
+    rows = [dict(zip(_TOTALS_KEY, key, strict=True), client_id=client_id, count=count, total_cents=cents)
+            for key, (count, cents) in sorted(deltas.items()) if count or cents]
+    if not rows:
+        return
+    table = FiscalMonthTotal.__table__
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    statement = upsert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["client_id", *_TOTALS_KEY],
+        set_={"count": table.c.count + statement.excluded.count,
+              "total_cents": table.c.total_cents + statement.excluded.total_cents})
+    db.session.execute(statement, rows)
+
+
+def rebuild_totals(client_id: int | None = None) -> int:
+    """Recompute the month totals from the documents (all clients, or one); returns the rows written."""
+    table = FiscalMonthTotal.__table__
+    delete = table.delete()
+    grouped = select(FiscalDocument.client_id, FiscalDocument.issued_month, FiscalDocument.environment,
+                     FiscalDocument.model, FiscalDocument.direction, FiscalDocument.status, func.count(),
+                     func.coalesce(func.sum(FiscalDocument.total_cents), 0))
+    if client_id is not None:
+        delete = delete.where(table.c.client_id == client_id)
+        grouped = grouped.where(FiscalDocument.client_id == client_id)
+    grouped = grouped.group_by(FiscalDocument.client_id, FiscalDocument.issued_month, FiscalDocument.environment,
+                               FiscalDocument.model, FiscalDocument.direction, FiscalDocument.status)
+    db.session.execute(delete)
+    db.session.execute(table.insert().from_select(["client_id", *_TOTALS_KEY, "count", "total_cents"], grouped))
+    written = select(func.count()).select_from(table)
+    if client_id is not None:
+        written = written.where(table.c.client_id == client_id)
+    return db.session.scalar(written) or 0  # (rowcount of INSERT … SELECT is -1 on some drivers)
+
 
 def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
     """Ingest files of one client in batches; results in order. Statuses reflect every event known."""
@@ -181,17 +271,22 @@ def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
 
 
 def _ingest_batch(client, files) -> list[FileResult]:
-    store = blob_store()
-    parsed_files: list = []
-    for name, data in files:
-        try:
-            parsed_files.append(parse_fiscal_xml(data))
-        except FiscalParseError as exc:
-            parsed_files.append(_refused(name, exc.code, refusal_message(exc.message)))
-    batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
+    writer = blob_store().writer()  # blob writes run on a small pool while the batch is parsed
     client_doc = (client.cnpj or "").upper()
+    parsed_files: list = []
+    digests: dict[int, str] = {}
+    for index, (name, data) in enumerate(files):
+        try:
+            parsed = parse_fiscal_xml(data)
+        except FiscalParseError as exc:
+            parsed = _refused(name, exc.code, refusal_message(exc.message))
+        else:
+            if not parsed.protocols and all(direction_for(n, client_doc) is not None for n in parsed.notes):
+                digests[index] = writer.add(data)  # surely the client's: start writing it now
+        parsed_files.append(parsed)
+    batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
     outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
-    for (name, data), parsed in zip(files, parsed_files, strict=True):
+    for index, ((name, data), parsed) in enumerate(zip(files, parsed_files, strict=True)):
         if isinstance(parsed, FileResult):
             outcomes.append((parsed, None))
             continue
@@ -199,7 +294,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
         if refused is not None:
             outcomes.append((refused, None))
             continue
-        digest = store.put(data)
+        digest = digests.get(index) or writer.add(data)
         outcome = None
         for note in parsed.notes:
             outcome = outcome or _store_note(batch, note, digest, len(data), name)
@@ -210,8 +305,9 @@ def _ingest_batch(client, files) -> list[FileResult]:
             outcome = outcome or (FileResult(file=name, result="created" if created else "duplicate", key=event.key,
                                              model=event.model), (event.environment, event.key))
         outcomes.append(outcome)
+    writer.wait()  # the blobs exist before the rows that name them (a crash leaves a blob unnamed, never a row)
     batch.derive()
-    db.session.flush()
+    batch.write()
     _announce(batch)
     results = []
     for result, identity in outcomes:
@@ -270,8 +366,9 @@ def _store_note(batch: _Batch, note: Note, digest: str, size: int, name: str):
             return FileResult(file=name, result="duplicate", key=note.key, model=document.model), identity
         result = "updated"
     else:
-        document = FiscalDocument(client_id=client.id, key=note.key, environment=note.environment)
-        db.session.add(document)
+        now = utcnow()
+        document = _NewDocument(client_id=client.id, key=note.key, environment=note.environment, received_at=now,
+                                updated_at=now, acknowledged_at=None, acknowledged_by_id=None)
         batch.documents[identity] = document
         batch.created.add(identity)
     document.model, document.series, document.number = note.model, note.series, note.number
@@ -303,16 +400,18 @@ def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, n
             document.blob_sha256, document.size_bytes = digest, size
         batch.touched.add(identity)
         return FileResult(file=name, result="updated", key=key, model=document.model), identity
-    issued = protocol.received_at or utcnow()
-    document = FiscalDocument(
+    now = utcnow()
+    issued = protocol.received_at or now
+    document = _NewDocument(
         client_id=batch.client.id, key=key, environment=protocol.environment, model=int(key[20:22]),
         series=int(key[22:25]), number=int(key[25:34]), issued_at=issued, issued_month=month_of(issued),
         direction=Direction.ISSUED, role="emitente", tp_emis=int(key[34]), emitter_doc=key[6:20],
+        emitter_name="", recipient_doc="", recipient_name="",
         total_cents=0, has_body=False, signature_status="unsigned", blob_sha256=digest, size_bytes=size,
-        status=DocumentStatus.NOT_A_DOCUMENT,
+        status=DocumentStatus.NOT_A_DOCUMENT, received_at=now, updated_at=now, acknowledged_at=None,
+        acknowledged_by_id=None,
     )
     _apply_protocol(document, protocol)
-    db.session.add(document)
     batch.documents[identity] = document
     batch.created.add(identity)
     batch.touched.add(identity)
@@ -326,11 +425,11 @@ def _store_event(batch: _Batch, event: Event, digest: str) -> bool:
     batch.event_ids.add(identity)
     batch.events.setdefault((event.environment, event.key), []).append((event.type, event.cstat))
     batch.touched.add((event.environment, event.key))
-    db.session.add(FiscalEvent(
+    batch.new_events.append(dict(
         client_id=batch.client.id, key=event.key, event_type=event.type, sequence=event.sequence, cstat=event.cstat,
         environment=event.environment, registered_at=event.registered_at,
         registered_month=month_of(event.registered_at), protocol_number=event.protocol_number,
-        blob_sha256=digest,
+        blob_sha256=digest, received_at=utcnow(),
     ))
     return True
 
@@ -340,21 +439,21 @@ def _store_event(batch: _Batch, event: Event, digest: str) -> bool:
 
 def period_totals(client_id: int, month: int, *, environment: int = 1, model: int | None = None,
                   direction: Direction | None = None) -> dict[str, dict[str, int]]:
-    """Count and R$ per status for a client-month (one grouped query on the month index)."""
+    """Count and R$ per status for a client-month, read from the month totals (a handful of rows)."""
+    table = FiscalMonthTotal
     query = (
-        select(FiscalDocument.status, func.count(), func.coalesce(func.sum(FiscalDocument.total_cents), 0))
-        .where(FiscalDocument.client_id == client_id, FiscalDocument.environment == environment,
-               FiscalDocument.issued_month == month)
-        .group_by(FiscalDocument.status)
+        select(table.status, func.sum(table.count), func.sum(table.total_cents))
+        .where(table.client_id == client_id, table.issued_month == month, table.environment == environment)
+        .group_by(table.status)
     )
-    if direction is not None:
-        query = query.where(FiscalDocument.direction == direction)
     if model is not None:
-        query = query.where(FiscalDocument.model == model)
+        query = query.where(table.model == model)
+    if direction is not None:
+        query = query.where(table.direction == Direction(direction).value)
     totals = {status.value: {"count": 0, "total_cents": 0} for status in SUPPORTED_TOTAL_STATUSES}
     for status, count, total in db.session.execute(query):
-        if status in SUPPORTED_TOTAL_STATUSES:
-            totals[DocumentStatus(status).value] = {"count": int(count), "total_cents": int(total)}
+        if status in totals:
+            totals[status] = {"count": int(count or 0), "total_cents": int(total or 0)}
     return totals
 
 

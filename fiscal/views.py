@@ -86,8 +86,12 @@ register_flag_provider(_contingency_flags)
 
 
 def _filters(*, allow_all_models=False):
-    """(month, model, errors) from the query string; a bad value falls back and says why (422)."""
+    """(month, model, environment, errors) from the query string; a bad value falls back and says why (422)."""
     errors = {}
+    try:
+        environment = panel.parse_environment(request.args.get("ambiente"))
+    except panel.PanelError as exc:
+        errors[exc.field], environment = exc.message, 1
     try:
         month = panel.parse_month(request.args.get("mes"))
     except panel.PanelError as exc:
@@ -96,17 +100,26 @@ def _filters(*, allow_all_models=False):
         model = panel.parse_model(request.args.get("modelo"), allow_all=allow_all_models)
     except panel.PanelError as exc:
         errors[exc.field], model = exc.message, None if allow_all_models else 55
-    return month, model, errors
+    return month, model, environment, errors
 
 
-def _page_number() -> int:
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and len(value) < 7 else 1
+def _environment_arg(source=None) -> int:
+    """The environment a note's screen or action names (``ambiente``); an unknown one is production's 404."""
+    try:
+        return panel.parse_environment((source or request.args).get("ambiente"))
+    except panel.PanelError:
+        abort(404)
 
 
-def _common(client, month, model, errors):
+def _cursor() -> str | None:
+    """Where the list resumes (``depois``: the keyset of the last note of the page before)."""
+    return request.args.get("depois", "")[:40] or None
+
+
+def _common(client, month, model, errors, environment=1):
     current = panel.current_month()
     return dict(client=client, month=month, month_iso=panel.month_label_iso(month), model=model, errors=errors,
+                environment=environment, env=panel.environment_param(environment), environments=panel.ENVIRONMENTS,
                 models=panel.MODELS, this_month=panel.month_label_iso(current),
                 last_month=panel.month_label_iso(panel.previous_month(current)),
                 status_labels=panel.STATUS_LABELS, status_colors=panel.STATUS_COLORS)
@@ -116,33 +129,36 @@ def _common(client, month, model, errors):
 @require(CLIENTS_MANAGE)
 def issued(client_id):
     client = get_client_for(current_user, client_id)
-    month, model, errors = _filters()
-    totals = services.period_totals(client.id, month, model=model, direction=Direction.ISSUED)
-    page = panel.page_of(panel.documents_query(client.id, month, direction=Direction.ISSUED, model=model),
-                         _page_number())
+    month, model, environment, errors = _filters()
+    totals = services.period_totals(client.id, month, model=model, direction=Direction.ISSUED,
+                                    environment=environment)
+    page = panel.page_of(panel.documents_query(client.id, month, direction=Direction.ISSUED, model=model,
+                                               environment=environment), _cursor())
     return render_template("fiscal/issued.html", totals=totals, page=page,
-                           **_common(client, month, model, errors)), (422 if errors else 200)
+                           **_common(client, month, model, errors, environment)), (422 if errors else 200)
 
 
 @bp.get("/clientes/<client_id>/xmls-fornecedores")
 @require(CLIENTS_MANAGE)
 def received(client_id):
     client = get_client_for(current_user, client_id)
-    month, model, errors = _filters(allow_all_models=True)
+    month, model, environment, errors = _filters(allow_all_models=True)
     tab = "reconhecidas" if request.args.get("aba") == "reconhecidas" else "pendentes"
     query = panel.documents_query(client.id, month, direction=Direction.RECEIVED, model=model,
-                                  acknowledged=tab == "reconhecidas")
-    return render_template("fiscal/received.html", tab=tab, page=panel.page_of(query, _page_number()),
-                           **_common(client, month, model, errors)), (422 if errors else 200)
+                                  acknowledged=tab == "reconhecidas", environment=environment)
+    return render_template("fiscal/received.html", tab=tab, page=panel.page_of(query, _cursor()),
+                           **_common(client, month, model, errors, environment)), (422 if errors else 200)
 
 
 @bp.post("/clientes/<client_id>/xmls-fornecedores/reconhecer")
 @require(CLIENTS_MANAGE)
 def acknowledge(client_id):
     client = get_client_for(current_user, client_id)
-    back = url_for("fiscal.received", client_id=client.id, mes=request.form.get("mes") or None)
+    environment = _environment_arg(request.form)
+    back = url_for("fiscal.received", client_id=client.id, mes=request.form.get("mes") or None,
+                   ambiente=panel.environment_param(environment))
     try:
-        count = panel.acknowledge(client.id, request.form.getlist("chave"), current_user)
+        count = panel.acknowledge(client.id, request.form.getlist("chave"), current_user, environment=environment)
     except panel.PanelError as exc:
         flash(exc.message, "danger")
         return redirect(back), 303
@@ -154,26 +170,28 @@ def acknowledge(client_id):
 @require(CLIENTS_MANAGE)
 def reports(client_id):
     client = get_client_for(current_user, client_id)
-    month, model, errors = _filters(allow_all_models=True)
-    totals = services.period_totals(client.id, month, model=model, direction=Direction.ISSUED)
+    month, model, environment, errors = _filters(allow_all_models=True)
+    totals = services.period_totals(client.id, month, model=model, direction=Direction.ISSUED,
+                                    environment=environment)
     return render_template("fiscal/reports.html", totals=totals,
-                           **_common(client, month, model, errors)), (422 if errors else 200)
+                           **_common(client, month, model, errors, environment)), (422 if errors else 200)
 
 
 @bp.get("/clientes/<client_id>/relatorios/pdf")
 @require(CLIENTS_MANAGE)
 def report_pdf(client_id):
     client = get_client_for(current_user, client_id)
-    month, model, errors = _filters(allow_all_models=True)
+    month, model, environment, errors = _filters(allow_all_models=True)
     if errors:
         return render_template("error.html", code=422, message=" ".join(errors.values())), 422
-    pdf = exports.report_pdf(client, month, panel.report_totals(client.id, month, model))
+    pdf = exports.report_pdf(client, month, panel.report_totals(client.id, month, model, environment=environment),
+                             environment=environment)
     name = f"relatorio-{client.cnpj}-{panel.month_label_iso(month)}.pdf"
     return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-def _document_or_404(client, key):
-    document = panel.get_document(client.id, key)
+def _document_or_404(client, key, source=None):
+    document = panel.get_document(client.id, key, _environment_arg(source))
     if document is None:
         abort(404)
     return document
@@ -238,7 +256,8 @@ def email_document(client_id, key):
                                errors={exc.field: exc.message}, email=address[:254]), 422
     flash(_("Enviamos para %(email)s um link para o XML, válido por %(d)s dias.", email=address.strip(),
             d=panel.XML_LINK_DAYS), "success")
-    return redirect(url_for("fiscal.document", client_id=client.id, key=doc.key)), 303
+    return redirect(url_for("fiscal.document", client_id=client.id, key=doc.key,
+                            ambiente=panel.environment_param(doc.environment))), 303
 
 
 @bp.get("/xml/<token>")
@@ -272,10 +291,11 @@ def export_form(client_id):
         form = request.form
         data = {"email": form.get("email", "")[:254], "mes": form.get("mes", "")[:20],
                 "modelo": form.get("modelo", ""), "participante": form.get("participante", "all"),
-                "pdf": bool(form.get("pdf"))}
+                "pdf": bool(form.get("pdf")), "ambiente": form.get("ambiente", "")[:20]}
         try:
             month = panel.parse_month(data["mes"] or "x")
             model = panel.parse_model(data["modelo"], allow_all=True)
+            environment = panel.parse_environment(data["ambiente"])
             from core.validators import ValidationError, clean_email
 
             try:
@@ -285,7 +305,8 @@ def export_form(client_id):
             if data["participante"] not in PARTICIPANTS:
                 raise panel.PanelError(_("Escolha Emitente, Destinatário ou Todas."), "participante")
             export = exports.request_export(client, month=month, model=model, participant=data["participante"],
-                                            include_pdf=data["pdf"], email=email, requested_by=current_user)
+                                            include_pdf=data["pdf"], email=email, requested_by=current_user,
+                                            environment=environment)
         except panel.PanelError as exc:
             errors = {exc.field: exc.message}
         except exports.ExportError as exc:
@@ -294,11 +315,12 @@ def export_form(client_id):
             exports.enqueue(export)
             return redirect(url_for("fiscal.export_progress", client_id=client.id, export_id=export.id)), 303
     else:
-        month, model, _errors = _filters(allow_all_models=True)
+        month, model, environment, _errors = _filters(allow_all_models=True)
         data = {"email": current_user.email, "mes": panel.month_label_iso(month),
-                "modelo": str(model or "todos"), "participante": "all", "pdf": False}
+                "modelo": str(model or "todos"), "participante": "all", "pdf": False,
+                "ambiente": panel.environment_param(environment) or "producao"}
     return render_template("fiscal/export_form.html", client=client, data=data, errors=errors, models=panel.MODELS,
-                           participants=PARTICIPANTS), (422 if errors else 200)
+                           participants=PARTICIPANTS, environments=panel.ENVIRONMENTS), (422 if errors else 200)
 
 
 def _client_row_or_404(model, client, row_id):

@@ -1,6 +1,8 @@
 """The fiscal panel in real Chromium: a manager uploads a zip of generated notes on Gerenciar ("Enviar
 XMLs"), watches the job finish (the progress page polls and reloads), sees XMLs emitidos with the totals,
-opens a DANFE and requests an export of the month, whose progress page turns into a download link."""
+opens a DANFE and requests an export of the month, whose progress page turns into a download link; the
+"Download das Notas" e-mail arrives at the test SMTP server and its link, opened in a browser with no
+session, downloads a zip whose folders are the layout accountants import."""
 
 import io
 import re
@@ -8,6 +10,7 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -45,8 +48,9 @@ def _run_latest(live_app, model, runner):
         db.session.remove()
 
 
-def test_manager_uploads_sees_totals_opens_danfe_and_exports(login, live_app, tmp_path):
-    from fiscal import exports, panel
+def test_manager_uploads_sees_totals_opens_danfe_and_exports(login, live_app, live_server, tmp_path, smtp_server,
+                                                               demo_logins, browser):
+    from fiscal import panel
     from fiscal.models import FiscalExport, FiscalImport
 
     month_iso = f"{ISSUED:%Y-%m}"
@@ -91,9 +95,49 @@ def test_manager_uploads_sees_totals_opens_danfe_and_exports(login, live_app, tm
     page.wait_for_url(re.compile(r"/exportacoes/\d+$"))
     expect(page.get_by_test_id("export-progress")).to_contain_text("Estamos gerando o arquivo para download")
 
-    _run_latest(live_app, FiscalExport, exports.build_export)
+    smtp_server.clear()
+    _run_latest(live_app, FiscalExport, _export_task)  # the worker builds the zip and e-mails the link
     download = page.get_by_test_id("export-download")
     expect(download).to_be_visible(timeout=10_000)
-    archive = page.request.get(download.get_attribute("href"))
-    names = zipfile.ZipFile(io.BytesIO(archive.body())).namelist()
-    assert any("/NFe/Autorizadas/" in n for n in names) and any("/NFe/Denegadas/" in n for n in names)
+
+    # the accountant's way in: the "Download das Notas" e-mail, its link opened in a browser with no session
+    with live_app.app_context():
+        from core.db import db
+        from core.mail import deliver_pending
+
+        deliver_pending()
+        db.session.commit()
+        db.session.remove()
+    [message] = [m for m in smtp_server.wait_for(1) if m["To"] == demo_logins["users"]["manager"]["email"]
+                 and m["Subject"].startswith("Download das Notas")]
+    body = message.get_body(("plain",)).get_content()
+    link = re.search(r"https?://\S+/exportacoes/\S+", body).group(0)
+    assert link.startswith(live_server) and link == download.get_attribute("href")
+    fresh = browser.new_context(accept_downloads=True)
+    try:
+        mail_page = fresh.new_page()
+        with mail_page.expect_download() as started:
+            try:
+                mail_page.goto(link)
+            except PlaywrightError:
+                pass  # navigating to an attachment aborts the navigation: the download is what counts
+        path = started.value.path()
+        assert started.value.suggested_filename == f"{CLIENT_CNPJ}_{month_iso.replace('-', '')}.zip"
+        with zipfile.ZipFile(path) as archive:
+            assert archive.testzip() is None
+            names = archive.namelist()
+    finally:
+        fresh.close()
+    root = f"{CLIENT_CNPJ}_{month_iso.replace('-', '')}"
+    folders = {n.rsplit("/", 1)[0] for n in names}
+    assert folders == {root, f"{root}/NFe/Autorizadas", f"{root}/NFe/Denegadas"}
+    assert len([n for n in names if n.startswith(f"{root}/NFe/Autorizadas/")]) == 2
+    assert len([n for n in names if n.startswith(f"{root}/NFe/Denegadas/")]) == 1
+    assert {f"{root}/indice.csv", f"{root}/relatorio.pdf"} <= set(names)
+
+
+def _export_task(export_id):
+    """What the Celery worker runs for an export: build it, then e-mail "Download das Notas"."""
+    from fiscal.tasks import build_export
+
+    build_export.run(export_id)

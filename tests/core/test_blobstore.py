@@ -42,6 +42,28 @@ def test_put_is_content_addressed_compressed_and_idempotent(store):
         assert zlib.decompress(raw["Body"].read()) == data
 
 
+def test_local_blobs_sit_in_one_level_of_folders_and_the_earlier_layout_still_reads(tmp_path):
+    store = LocalBlobStore(tmp_path / "blobs")
+    first, second = b"<NFe>1</NFe>" * 50, b"<NFe>2</NFe>" * 50
+    digests = store.put_many([first, second, first])
+    assert digests == [digest_of(first), digest_of(second), digest_of(first)]
+    assert {p.relative_to(store.root).as_posix() for p in store.root.rglob("*.z")} == {
+        f"sha256/{d[:2]}/{d}.z" for d in digests}
+    legacy = digest_of(b"older")
+    path = store.root / "sha256" / legacy[:2] / legacy[2:4] / f"{legacy}.z"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(zlib.compress(b"older"))
+    assert store.exists(legacy) and store.get(legacy) == b"older"
+    assert store.put(b"older") == legacy and not (store.root / "sha256" / legacy[:2] / f"{legacy}.z").exists()
+
+
+def test_put_many_stores_each_once(store):
+    items = [f"<NFe>{n}</NFe>".encode() * 20 for n in range(30)]
+    digests = store.put_many(items + items[:5])
+    assert digests[:30] == [digest_of(i) for i in items] and digests[30:] == digests[:5]
+    assert all(store.get(d) == i for d, i in zip(digests, items, strict=False))
+
+
 def test_missing_and_malformed_digests_are_not_found(store):
     with pytest.raises(BlobNotFound):
         store.get(digest_of(b"never stored"))

@@ -85,6 +85,11 @@ def test_the_zip_has_the_folders_accountants_import(db, month_of_notes):
     assert any(";Denegada;" in line and ";50,00;" in line for line in index)
     assert archive.read(f"{root}/relatorio.pdf").startswith(b"%PDF")
     assert export.document_count == 7
+    # the XML members are the stored deflate streams copied as they are: a valid zip, CRCs right, compressed
+    assert archive.testzip() is None
+    xml_members = [i for i in archive.infolist() if i.filename.endswith(".xml")]
+    assert all(i.compress_type == zipfile.ZIP_DEFLATED and i.compress_size < i.file_size for i in xml_members)
+    assert {archive.read(i).startswith(b"<?xml") for i in xml_members} == {True}
 
 
 def test_participant_and_model_filters(db, month_of_notes):
