@@ -27,8 +27,10 @@ MODEL_MODULES = (
     "billing.models",
     "fiscal.models",
     "fiscal.monitor",
+    "orders.models",
 )
-TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks")
+TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks",
+                "orders.tasks")
 #: Each domain's words for its audit events (core/audit_words.py): the panel's history and the staff audit.
 AUDIT_WORD_MODULES = (
     "accounts.audit_words",
@@ -36,6 +38,7 @@ AUDIT_WORD_MODULES = (
     "contracts.audit_words",
     "certificates.audit_words",
     "billing.audit_words",
+    "orders.audit_words",
 )
 BLUEPRINTS = (
     "accounts.views:bp",
@@ -44,14 +47,15 @@ BLUEPRINTS = (
     "certificates.views:bp",
     "billing.views:bp",
     "fiscal.views:bp",
+    "orders.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
 #: Higher domains' reactions to lower domains' signals (blinker), connected on import.
-RECEIVER_MODULES = ("contracts.receivers", "billing.receivers")
+RECEIVER_MODULES = ("contracts.receivers", "billing.receivers", "orders.receivers")
 #: Each module's ``register(admin)`` adds its staff views, in this (menu) order.
 ADMIN_MODULES = ("partner.admin", "accounts.admin", "core.admin", "contracts.admin", "certificates.admin",
-                 "billing.admin")
+                 "billing.admin", "orders.admin")
 
 
 def create_app(config: dict | None = None) -> Flask:

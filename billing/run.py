@@ -592,6 +592,7 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
         select(Invoice.payer_key).where(Invoice.month == str(month), Invoice.partner_id.in_(partner_ids))
     ))
     fresh = [d for d in _drafts_for(batch, month, plans, since, existing) if d.key not in existing]
+    fresh, applied = _apply_ledger(fresh, partner_ids, month, existing)
     if not fresh:
         return 0, len(existing), 0, None
     month_text = str(month)
@@ -612,6 +613,7 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
     ).all())
     line_rows = [dict(line, invoice_id=ids[draft.key]) for draft in fresh for line in draft.lines]
     bulk_insert(InvoiceLine.__table__, line_rows)
+    _settle_ledger(applied, ids)
     bulk_insert(AuditEvent.__table__, [
         {"at": issued_at, "actor_label": "sistema", "action": "invoice.issued", "object_type": "invoice",
          "object_id": ids[row["payer_key"]], "partner_id": row["partner_id"], "client_id": row["client_id"],
@@ -626,6 +628,57 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
     )
     return len(fresh), len(existing), len(line_rows), (format_number(year, last_number + 1),
                                                         format_number(year, new_last))
+
+
+def _apply_ledger(fresh: list[_Draft], partner_ids: list[int], month: Month,
+                  existing: set[str]) -> tuple[list[_Draft], dict[int, int]]:
+    """Put each partner's credit balance on its invoice of ``month``: a positive balance as a credit
+    line (at most the invoice's charges: an invoice never goes below zero, the rest stays for the next
+    one), a negative balance (orders charged on the next invoice) as a charge line. Returns the drafts
+    and ``{partner_id: amount applied}`` (signed as the invoice line) for :func:`_settle_ledger`."""
+    from billing.ledger import balances
+
+    owed = {pid: cents for pid, cents in balances(partner_ids).items() if cents}
+    if not owed:
+        return fresh, {}
+    by_key = {d.key: d for d in fresh}
+    applied: dict[int, int] = {}
+    start, end = month.first_day, month.last_day
+    for partner_id, cents in sorted(owed.items()):
+        key = _key("partner", partner_id, 0)
+        if key in existing:
+            continue  # this month's invoice exists: the balance waits for the next one
+        draft = by_key.get(key)
+        if draft is None:
+            draft = by_key[key] = _Draft("partner", partner_id, None, key)
+            fresh.append(draft)
+        if cents > 0:
+            credit = min(cents, sum(line["amount_cents"] for line in draft.lines))
+            if credit <= 0:
+                continue
+            draft.lines.append(_row(None, None, LineKind.CREDIT, f"Crédito da revenda (saldo) — {_period(start, end)}",
+                                    -credit, 0, start, end))
+            applied[partner_id] = -credit
+        else:
+            draft.lines.append(_row(None, None, LineKind.CHARGE, f"Pedidos a faturar — {_period(start, end)}",
+                                    -cents, 0, start, end))
+            applied[partner_id] = -cents
+    return [d for d in fresh if d.lines], applied
+
+
+def _settle_ledger(applied: dict[int, int], invoice_ids: dict[str, int]) -> None:
+    """The ledger rows that move what the invoices took off (or onto) the balances."""
+    from billing.ledger import CreditKind, post
+
+    for partner_id, line_cents in applied.items():
+        invoice_id = invoice_ids[_key("partner", partner_id, 0)]
+        kind = CreditKind.INVOICE_APPLIED if line_cents < 0 else CreditKind.INVOICE_CHARGED
+        post(partner_id, line_cents, kind, f"invoice:{invoice_id}",
+             description=f"Fatura {month_label(invoice_id)}")
+
+
+def month_label(invoice_id: int) -> str:
+    return str(db.session.scalar(select(Invoice.number).where(Invoice.id == invoice_id)) or invoice_id)
 
 
 def _send_issued_notices(invoice_ids: list[int]) -> None:

@@ -8,3 +8,7 @@ _signals = Namespace()
 #: A question when a trial ends: has whoever pays for this client a payment method on file?
 #: Sender: the ``Client``. Each receiver returns True or False; billing answers.
 payment_method_asked = _signals.signal("payment-method-asked")
+
+#: A client accepted a terms version (the contract or another document, e.g. a service's terms).
+#: Sender: the ``Client``; ``acceptance=``, ``terms=`` (TermsVersion), ``actor=``. Orders activate on it.
+terms_accepted = _signals.signal("terms-accepted")

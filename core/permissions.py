@@ -30,6 +30,7 @@ USERS_MANAGE = "users:manage"
 AUDIT_VIEW = "audit:view"
 OUTBOX_VIEW = "outbox:view"
 CLIENT_AREA = "client:area"
+ORDERS_MANAGE = "orders:manage"
 
 _MANAGER = {
     CLIENTS_VIEW,
@@ -40,6 +41,7 @@ _MANAGER = {
     INTEGRATION_KEYS_MANAGE,
     CONTRACTS_MANAGE,
     INVOICES_PAY,
+    ORDERS_MANAGE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {

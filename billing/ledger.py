@@ -1,0 +1,71 @@
+"""The partner credit ledger: every credit and debit of a partner's balance is a row, never edited.
+
+The balance is derived (``SUM(amount_cents)``). Orders (a higher domain) post through these
+functions; the monthly billing run applies the balance to the partner's next invoice: a positive
+balance becomes a credit line (capped at the invoice's charges), a negative one (orders charged "on
+the next invoice") a charge line; either way a ledger row settles what the invoice took."""
+
+from sqlalchemy import func, select
+
+from billing.errors import InsufficientBalance
+from billing.models import CreditKind, PartnerCreditEntry
+from core import audit
+from core.db import db
+from core.money import check_cents
+
+__all__ = [
+    "CreditKind", "balance", "balances", "entries", "pay_from_balance", "post",
+]
+
+
+def post(partner_id: int, amount_cents: int, kind: CreditKind | str, reference: str, *,
+         description: str = "", actor=None) -> PartnerCreditEntry:
+    """Add one ledger row (flushed, not committed) and its audit event."""
+    check_cents(amount_cents, "amount_cents")
+    if amount_cents == 0:
+        raise ValueError("a ledger row moves money: amount_cents must not be 0")
+    entry = PartnerCreditEntry(partner_id=partner_id, amount_cents=amount_cents, kind=CreditKind(kind),
+                               reference=reference[:60], description=description[:300],
+                               created_by_id=getattr(actor, "id", None))
+    db.session.add(entry)
+    db.session.flush()
+    audit.record("ledger.entry", entry, actor=actor, partner_id=partner_id,
+                 after={"kind": entry.kind, "amount_cents": amount_cents, "reference": entry.reference})
+    return entry
+
+
+def balance(partner_id: int) -> int:
+    """The partner's balance in centavos (credits minus debits)."""
+    return int(db.session.scalar(
+        select(func.coalesce(func.sum(PartnerCreditEntry.amount_cents), 0))
+        .where(PartnerCreditEntry.partner_id == partner_id)
+    ) or 0)
+
+
+def balances(partner_ids) -> dict[int, int]:
+    """Balances of several partners in one query (the billing run)."""
+    ids = list(partner_ids)
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(PartnerCreditEntry.partner_id, func.sum(PartnerCreditEntry.amount_cents))
+        .where(PartnerCreditEntry.partner_id.in_(ids)).group_by(PartnerCreditEntry.partner_id)
+    ).all()
+    return {partner_id: int(total or 0) for partner_id, total in rows}
+
+
+def entries(partner_id: int, limit: int | None = None) -> list[PartnerCreditEntry]:
+    query = (select(PartnerCreditEntry).where(PartnerCreditEntry.partner_id == partner_id)
+             .order_by(PartnerCreditEntry.id.desc()))
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))
+
+
+def pay_from_balance(partner_id: int, amount_cents: int, reference: str, *, description: str = "",
+                     actor=None) -> PartnerCreditEntry:
+    """Debit ``amount_cents`` if the balance covers it, else InsufficientBalance (nothing written)."""
+    available = balance(partner_id)
+    if available < amount_cents:
+        raise InsufficientBalance(available, amount_cents)
+    return post(partner_id, -amount_cents, CreditKind.ORDER, reference, description=description, actor=actor)

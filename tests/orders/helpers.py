@@ -1,0 +1,24 @@
+"""Catalogue rows for the order tests."""
+
+from core.db import db
+from orders.models import AddonPrice, Service, ServiceKind, ServiceTerm, StarterKit
+
+
+def make_service(name="Arquivo XML", *, gb_monthly=100) -> Service:
+    """XML storage: 12 months R$ 600,00 / 24 months R$ 1.080,00; kits 5 GB (R$ 10/month) and 20 GB
+    (R$ 30/month); add-ons: one GB at ``gb_monthly`` a month, one user at R$ 5 a month."""
+    service = Service(name=name, kind=ServiceKind.XML_STORAGE, terms_text=f"Termos do {name}: guarda por 5 anos.")
+    service.terms = [ServiceTerm(months=12, price_cents=60000), ServiceTerm(months=24, price_cents=108000)]
+    service.kits = [StarterKit(gb=5, monthly_price_cents=1000), StarterKit(gb=20, monthly_price_cents=3000)]
+    service.addons = [AddonPrice(code="gb", label="GB adicional", unit_monthly_cents=gb_monthly),
+                      AddonPrice(code="user", label="Usuário adicional", unit_monthly_cents=500)]
+    db.session.add(service)
+    db.session.flush()
+    return service
+
+
+def order_data(client, service, **overrides) -> dict:
+    data = {"client_id": client.id, "service_id": service.id, "term_months": 12, "starter_kit_gb": 5,
+            "addons": {"user": 2}, "payment": "invoice"}
+    data.update(overrides)
+    return data
