@@ -14,7 +14,7 @@ from core.db import db
 from core.money import check_cents
 
 __all__ = [
-    "CreditKind", "balance", "balances", "entries", "pay_from_balance", "post",
+    "CreditKind", "balance", "balances", "entries", "page_of", "pay_from_balance", "post",
 ]
 
 
@@ -60,6 +60,15 @@ def entries(partner_id: int, limit: int | None = None) -> list[PartnerCreditEntr
     if limit:
         query = query.limit(limit)
     return list(db.session.scalars(query))
+
+
+def page_of(partner_id: int, page: int, per_page: int) -> tuple[int, list[PartnerCreditEntry]]:
+    """(row count, one page of rows, newest first)."""
+    total = db.session.scalar(select(func.count(PartnerCreditEntry.id)).where(PartnerCreditEntry.partner_id == partner_id))
+    rows = db.session.scalars(
+        select(PartnerCreditEntry).where(PartnerCreditEntry.partner_id == partner_id)
+        .order_by(PartnerCreditEntry.id.desc()).limit(per_page).offset((page - 1) * per_page))
+    return int(total or 0), list(rows)
 
 
 def pay_from_balance(partner_id: int, amount_cents: int, reference: str, *, description: str = "",

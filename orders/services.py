@@ -334,9 +334,10 @@ def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: s
 
 def pay_order(order: Order, method: PaymentChoice | str, *, actor=None, label=None) -> Order:
     """Pay an order waiting for payment, then ask for the acceptance of the service's terms."""
-    method = PaymentChoice(method)
-    if method not in ORDER_PAYMENTS:
-        raise ValidationError({"payment": _("Escolha uma das opções.")})
+    errors: dict = {}
+    method = _choice(method, "payment", ORDER_PAYMENTS, errors)
+    if errors:
+        raise ValidationError(errors)
     if order.status != S.AWAITING_PAYMENT:
         raise OrderError(_("Este pedido não está aguardando pagamento."), "not_awaiting_payment")
     _charge(order, order.amount_cents, method, f"order:{order.id}", f"Pedido #{order.id}", actor=actor)

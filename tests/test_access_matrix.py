@@ -31,6 +31,7 @@ from tests.billing import access_routes as billing_routes
 from tests.certificates import access_routes as certificate_routes
 from tests.contracts import access_routes as contract_routes
 from tests.fiscal import access_routes as fiscal_routes
+from tests.orders import access_routes as order_routes
 
 #: The domains' tables; with MATRIX below they must reach every route of the app.
 DOMAIN_TABLES = {
@@ -38,6 +39,7 @@ DOMAIN_TABLES = {
     "tests/certificates/access_routes.py": certificate_routes.ACCESS_ROUTES,
     "tests/billing/access_routes.py": billing_routes.ACCESS_ROUTES,
     "tests/fiscal/access_routes.py": fiscal_routes.ACCESS_ROUTES,
+    "tests/orders/access_routes.py": order_routes.ACCESS_ROUTES,
 }
 #: Routes no row needs: static files.
 NOT_IN_MATRIX = {"static", "admin.static"}
