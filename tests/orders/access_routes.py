@@ -19,29 +19,29 @@ def manager_page(ok: int, other: int | None = None) -> dict[str, int]:
     return _statuses(403, anonymous=302, manager=ok, other_manager=404 if other is None else other)
 
 
-O = "/pedidos/{own}"
+OWN = "/pedidos/{own}"
 A = "/pedidos/{active}"
 PANEL = [
     ("GET", "/pedidos", None, manager_page(200, 200)),
     ("GET", "/pedidos/novo", None, manager_page(200, 200)),
     ("POST", "/pedidos/novo", {}, manager_page(422, 422)),
     ("GET", "/saldo", None, manager_page(200, 200)),
-    ("GET", O, None, manager_page(200)),
+    ("GET", OWN, None, manager_page(200)),
     ("GET", "/pedidos/{other}", None, manager_page(404, 200)),
     ("GET", "/pedidos/abc", None, manager_page(404, 404)),
-    ("POST", O + "/pagar", {}, manager_page(422)),
-    ("POST", O + "/reenviar-aceite", None, manager_page(302)),
+    ("POST", OWN + "/pagar", {}, manager_page(422)),
+    ("POST", OWN + "/reenviar-aceite", None, manager_page(302)),
     ("POST", A + "/reenviar-aceite", None, manager_page(409)),
-    ("POST", O + "/cancelar", None, manager_page(302)),
+    ("POST", OWN + "/cancelar", None, manager_page(302)),
     ("POST", A + "/cancelar", None, manager_page(409)),
     ("POST", "/pedidos/{other}/cancelar", None, manager_page(404, 302)),
     ("POST", A + "/espaco", {}, manager_page(422)),
     ("POST", A + "/renovar", {}, manager_page(422)),  # no balance for the renewal
     ("POST", A + "/responsaveis", {}, manager_page(422)),
     ("POST", A + "/responsaveis/{resp}/documentos", {}, manager_page(422)),
-    ("POST", O + "/responsaveis/{resp}/documentos", {}, manager_page(404)),  # not that order's responsible
+    ("POST", OWN + "/responsaveis/{resp}/documentos", {}, manager_page(404)),  # not that order's responsible
     ("GET", A + "/documentos/{att}", None, manager_page(200)),
-    ("GET", O + "/documentos/{att}", None, manager_page(404)),
+    ("GET", OWN + "/documentos/{att}", None, manager_page(404)),
 ]
 
 ADMIN_VIEWS = [("services", "{service}", False), ("service_orders", "{active}", True)]
