@@ -22,3 +22,23 @@ def order_data(client, service, **overrides) -> dict:
             "addons": {"user": 2}, "payment": "invoice"}
     data.update(overrides)
     return data
+
+
+def stored_notes(client_id: int, sizes: list[int], *, received_at=None, start: int = 0) -> None:
+    """Fiscal documents of ``client_id`` as the store keeps them (only what the quota reads matters:
+    ``size_bytes`` and ``received_at``), inserted in one statement."""
+    from sqlalchemy import insert
+
+    from core.db import utcnow
+    from fiscal.models import FiscalDocument
+
+    now = received_at or utcnow()
+    rows = [{
+        "client_id": client_id, "key": f"{client_id:010d}{start + n:034d}", "model": 55, "series": 1,
+        "number": start + n + 1, "issued_at": now, "issued_month": now.year * 100 + now.month,
+        "direction": "issued", "role": "emitente", "status": "authorized", "environment": 1, "tp_emis": 1,
+        "emitter_doc": "11444777000161", "emitter_name": "", "recipient_doc": "", "recipient_name": "",
+        "total_cents": 0, "has_body": True, "protocol_number": "", "signature_status": "unsigned",
+        "blob_sha256": "0" * 64, "size_bytes": size, "received_at": now, "updated_at": now,
+    } for n, size in enumerate(sizes)]
+    db.session.execute(insert(FiscalDocument.__table__), rows)
