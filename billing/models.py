@@ -356,7 +356,8 @@ class PartnerCreditEntry(db.Model):
 
     __tablename__ = "partner_credit_entries"
     __table_args__ = (
-        CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+        # only a settlement row may be 0: it marks where the next invoice starts reading the ledger
+        CheckConstraint("amount_cents <> 0 OR kind IN ('invoice_applied', 'invoice_charged')", name="amount_not_zero"),
         Index("ix_partner_credit_entries_partner", "partner_id", "id"),
         Index("uq_partner_credit_entries_once", "kind", "reference", unique=True,
               postgresql_where=text(ONCE_PER_REFERENCE), sqlite_where=text(ONCE_PER_REFERENCE)),

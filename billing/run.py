@@ -632,49 +632,56 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
 
 def _apply_ledger(fresh: list[_Draft], partner_ids: list[int], month: Month,
                   existing: set[str]) -> tuple[list[_Draft], dict[int, int]]:
-    """Put each partner's credit balance on its invoice of ``month``: a positive balance as a credit
-    line (at most the invoice's charges: an invoice never goes below zero, the rest stays for the next
-    one), a negative balance (orders charged on the next invoice) as a charge line. Returns the drafts
-    and ``{partner_id: amount applied}`` (signed as the invoice line) for :func:`_settle_ledger`."""
-    from billing.ledger import balances
+    """Put each partner's credit ledger on its invoice of ``month``, since the last invoice that took
+    it (its settlement row): the credit carried over, the orders charged (one charge line) and the
+    credits (cancelled orders: one credit line). An invoice never goes below zero: what the credits
+    exceed stays in the balance for the next one (a line says so). Returns the drafts and
+    ``{partner_id: amount the invoice took}`` for :func:`_settle_ledger`."""
+    from billing.ledger import unbilled
 
-    owed = {pid: cents for pid, cents in balances(partner_ids).items() if cents}
-    if not owed:
+    pending = {pid: movement for pid, movement in unbilled(partner_ids).items() if movement.touched}
+    if not pending:
         return fresh, {}
     by_key = {d.key: d for d in fresh}
     applied: dict[int, int] = {}
     start, end = month.first_day, month.last_day
-    for partner_id, cents in sorted(owed.items()):
+    period = _period(start, end)
+    for partner_id, movement in sorted(pending.items()):
         key = _key("partner", partner_id, 0)
         if key in existing:
-            continue  # this month's invoice exists: the balance waits for the next one
+            continue  # this month's invoice exists: the ledger waits for the next one
         draft = by_key.get(key)
         if draft is None:
             draft = by_key[key] = _Draft("partner", partner_id, None, key)
             fresh.append(draft)
-        if cents > 0:
-            credit = min(cents, sum(line["amount_cents"] for line in draft.lines))
-            if credit <= 0:
-                continue
-            draft.lines.append(_row(None, None, LineKind.CREDIT, f"Crédito da revenda (saldo) — {_period(start, end)}",
-                                    -credit, 0, start, end))
-            applied[partner_id] = -credit
-        else:
-            draft.lines.append(_row(None, None, LineKind.CHARGE, f"Pedidos a faturar — {_period(start, end)}",
-                                    -cents, 0, start, end))
-            applied[partner_id] = -cents
+        lines = []
+        if movement.carried > 0:
+            lines.append(_row(None, None, LineKind.CREDIT, f"Saldo de crédito anterior — {period}",
+                              -movement.carried, 0, start, end))
+        if movement.debits:
+            lines.append(_row(None, None, LineKind.CHARGE, f"Pedidos de serviços — {period}",
+                              movement.debits, 0, start, end))
+        if movement.credits:
+            lines.append(_row(None, None, LineKind.CREDIT, f"Créditos (pedidos cancelados, ajustes) — {period}",
+                              -movement.credits, 0, start, end))
+        total = sum(line["amount_cents"] for line in draft.lines + lines)
+        if total < 0:  # more credit than charges: the rest stays in the balance
+            lines.append(_row(None, None, LineKind.CHARGE, f"Crédito restante mantido no saldo — {period}",
+                              -total, 0, start, end))
+        draft.lines.extend(lines)
+        applied[partner_id] = sum(line["amount_cents"] for line in lines)
     return [d for d in fresh if d.lines], applied
 
 
 def _settle_ledger(applied: dict[int, int], invoice_ids: dict[str, int]) -> None:
-    """The ledger rows that move what the invoices took off (or onto) the balances."""
+    """The settlement row of each invoice that took ledger movements: it moves the balance by what the
+    invoice took (possibly 0) and marks where the next invoice starts."""
     from billing.ledger import CreditKind, post
 
     for partner_id, line_cents in applied.items():
         invoice_id = invoice_ids[_key("partner", partner_id, 0)]
         kind = CreditKind.INVOICE_APPLIED if line_cents < 0 else CreditKind.INVOICE_CHARGED
-        post(partner_id, line_cents, kind, f"invoice:{invoice_id}",
-             description=f"Fatura {month_label(invoice_id)}")
+        post(partner_id, line_cents, kind, f"invoice:{invoice_id}", description=f"Fatura {month_label(invoice_id)}")
 
 
 def month_label(invoice_id: int) -> str:

@@ -170,7 +170,7 @@ def upgrade():
     sa.Column('description', sa.String(length=300), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.CheckConstraint('amount_cents <> 0', name=op.f('ck_partner_credit_entries_amount_not_zero')),
+    sa.CheckConstraint("amount_cents <> 0 OR kind IN ('invoice_applied', 'invoice_charged')", name=op.f('ck_partner_credit_entries_amount_not_zero')),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_partner_credit_entries_created_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['partner_id'], ['partners.id'], name=op.f('fk_partner_credit_entries_partner_id_partners')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_partner_credit_entries'))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from billing import ledger
-from billing.models import CreditKind, Invoice, LineKind
+from billing.models import CreditKind, Invoice
 from billing.run import Month, run_monthly_billing
 from orders import services
 from partner.models import ContractStatus, Payer
@@ -34,11 +34,15 @@ def test_cancelled_order_credit_appears_on_the_next_invoice(db, partner, plan, s
     db.session.commit()
     run_monthly_billing(month)
     invoice = _partner_invoice(db, partner, month)
-    charges = sum(line.amount_cents for line in invoice.lines if line.kind == LineKind.CHARGE)
-    [credit] = [line for line in invoice.lines if line.kind == LineKind.CREDIT]
-    assert credit.amount_cents == -min(100_000, charges)
-    assert invoice.total_cents == charges + credit.amount_cents >= 0
-    assert ledger.balance(partner.id) == 100_000 - min(100_000, charges)
+    lines = {line.description.split(" — ")[0]: line.amount_cents for line in invoice.lines}
+    assert lines["Pedidos de serviços"] == order.amount_cents
+    assert lines["Créditos (pedidos cancelados, ajustes)"] == -(100_000 + order.amount_cents)
+    plan_charges = sum(v for k, v in lines.items() if k.startswith(paying.legal_name))
+    assert invoice.total_cents == max(plan_charges - 100_000, 0) == sum(lines.values())
+    assert ledger.balance(partner.id) == max(100_000 - plan_charges, 0)
+    run_monthly_billing(month.next(), today=month.next().first_day)
+    following = _partner_invoice(db, partner, month.next())
+    assert "Pedidos de serviços" not in {line.description.split(" — ")[0] for line in following.lines}
 
 
 def test_orders_charged_on_the_next_invoice(db, partner, plan, service):
@@ -48,7 +52,8 @@ def test_orders_charged_on_the_next_invoice(db, partner, plan, service):
     db.session.commit()
     run_monthly_billing(month)
     invoice = _partner_invoice(db, partner, month)
-    assert [line.amount_cents for line in invoice.lines] == [order.amount_cents]
+    assert [(line.description.split(" — ")[0], line.amount_cents) for line in invoice.lines] \
+        == [("Pedidos de serviços", order.amount_cents)]
     assert invoice.total_cents == order.amount_cents
     assert ledger.balance(partner.id) == 0
     run_monthly_billing(month)  # a rerun: nothing moves twice
