@@ -59,11 +59,12 @@ def index():
 @bp.route("/pedidos/novo", methods=["GET", "POST"])
 @require(ORDERS_MANAGE)
 def new():
-    data, errors, summary = dict(request.args), {}, None
+    data, errors, summary = {k: v for k, v in request.args.items() if k != "step"}, {}, None
     if request.method == "POST":
         data = _form()
         try:
-            if request.form.get("step") == "confirm":
+            # the step rides on the button's formaction: a busy (disabled) button sends no value
+            if request.values.get("step") == "confirm":
                 order = services.place_order(current_user.partner, data, actor=current_user)
                 if order.status == OrderStatus.AWAITING_PAYMENT:
                     flash(_("Pedido criado, aguardando pagamento: %(m)s",

@@ -24,7 +24,7 @@ def test_summary_then_confirm(client, login_as, manager, client_row, service, db
     assert page.status_code == 200 and 'data-testid="summary"' in html
     assert "R$ 840,00" in html  # 600 + 120 (kit) + 120 (2 users)
     assert db.session.scalar(select(Order.id)) is None  # nothing saved before confirming
-    done = http.post("/pedidos/novo", data=_form(client_row, service, step="confirm"))
+    done = http.post("/pedidos/novo", data=_form(client_row, service), query_string={"step": "confirm"})
     order = db.session.scalar(select(Order))
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/pedidos/{order.id}")
     detail = http.get(f"/pedidos/{order.id}").get_data(as_text=True)
