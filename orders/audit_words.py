@@ -2,8 +2,10 @@
 and the partner credit ledger (billing's rows, written for orders)."""
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
-from core.audit_words import register_actions, register_fields, register_values
+from core.audit_words import register_actions, register_fields, register_formatter, register_values
+from core.money import format_brl
 from orders.models import KIND_LABELS, PAYMENT_LABELS, STATUS_LABELS
 
 register_actions({
@@ -51,3 +53,15 @@ register_values("kind", {
     "card_payment": _l("Pagamento com cartão"), "invoice_applied": _l("Crédito usado na fatura"),
     "invoice_charged": _l("Pedidos cobrados na fatura"), "adjustment": _l("Ajuste"),
 }, scope="ledger")
+
+register_formatter("term_months", lambda v: ngettext("%(num)s mês", "%(num)s meses", int(v)), scope="order")
+for _key in ("gb", "quota_gb"):
+    register_formatter(_key, lambda v: f"{v} GB", scope="order")
+for _key in ("threshold", "percent"):
+    register_formatter(_key, lambda v: f"{v}%", scope="order")
+register_formatter("automatic", lambda v: str(_l("sim") if v else _l("não")), scope="order")
+register_formatter("terms", lambda v: ", ".join(f"{m} meses: {format_brl(int(p))}" for m, p in (v or {}).items()) or "—",
+                   scope="service")
+register_formatter("starter_kits_gb", lambda v: ", ".join(f"{g} GB" for g in (v or {})) or "—", scope="service")
+register_formatter("addons", lambda v: ", ".join(f"{c}: {format_brl(int(p))}" for c, p in (v or {}).items()) or "—",
+                   scope="service")
