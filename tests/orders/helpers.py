@@ -25,7 +25,7 @@ def order_data(client, service, **overrides) -> dict:
 
 
 def stored_notes(client_id: int, sizes: list[int], *, received_at=None, start: int = 0) -> None:
-    """Fiscal documents of ``client_id`` as the store keeps them (only what the quota reads matters:
+    """Fiscal documents of ``client_id`` (keys numbered from ``start``) as the store keeps them (only what the quota reads matters:
     ``size_bytes`` and ``received_at``), inserted in one statement."""
     from sqlalchemy import insert
 
@@ -33,6 +33,12 @@ def stored_notes(client_id: int, sizes: list[int], *, received_at=None, start: i
     from fiscal.models import FiscalDocument
 
     now = received_at or utcnow()
+    pieces = []  # size_bytes is an INTEGER column: one note is never 2 GB; a big size is several notes
+    for size in sizes:
+        while size > 0:
+            pieces.append(min(size, 1024**3))
+            size -= pieces[-1]
+    sizes = pieces
     rows = [{
         "client_id": client_id, "key": f"{client_id:010d}{start + n:034d}", "model": 55, "series": 1,
         "number": start + n + 1, "issued_at": now, "issued_month": now.year * 100 + now.month,
