@@ -29,9 +29,10 @@ MODEL_MODULES = (
     "fiscal.models",
     "fiscal.monitor",
     "webhooks.models",
+    "orders.models",
 )
 TASK_MODULES = ("core.mail_tasks", "contracts.tasks", "certificates.tasks", "billing.tasks", "fiscal.tasks",
-                "webhooks.tasks")
+                "webhooks.tasks", "orders.tasks")
 #: Each domain's words for its audit events (core/audit_words.py): the panel's history and the staff audit.
 AUDIT_WORD_MODULES = (
     "accounts.audit_words",
@@ -40,6 +41,7 @@ AUDIT_WORD_MODULES = (
     "certificates.audit_words",
     "billing.audit_words",
     "webhooks.audit_words",
+    "orders.audit_words",
 )
 BLUEPRINTS = (
     "accounts.views:bp",
@@ -51,14 +53,15 @@ BLUEPRINTS = (
     "fiscal.views:bp",
     "portal.views:bp",
     "webhooks.views:bp",
+    "orders.views:bp",
     "api.partner_api:bp",
     "api.integration_api:bp",
 )
 #: Higher domains' reactions to lower domains' signals (blinker), connected on import.
-RECEIVER_MODULES = ("contracts.receivers", "billing.receivers", "webhooks.receivers")
+RECEIVER_MODULES = ("contracts.receivers", "billing.receivers", "webhooks.receivers", "orders.receivers")
 #: Each module's ``register(admin)`` adds its staff views, in this (menu) order.
 ADMIN_MODULES = ("partner.admin", "accounts.admin", "core.admin", "contracts.admin", "certificates.admin",
-                 "billing.admin")
+                 "billing.admin", "orders.admin")
 
 
 def create_app(config: dict | None = None) -> Flask:

@@ -33,7 +33,7 @@ def openapi():
 
 
 # Domain endpoint modules register their routes on ``bp`` when imported (after ``bp`` exists).
-from api import clients_api, contracts_api, certificates_api, billing_api, documents_api  # noqa: E402, F401, I001 - in this order
+from api import clients_api, contracts_api, certificates_api, billing_api, documents_api, orders_api  # noqa: E402, F401, I001 - in this order
 from api import members_api  # noqa: E402, F401, I001
 # The integration API's fiscal routes join its blueprint (registered after this one by the factory).
 from api import fiscal_integration_api  # noqa: E402, F401, I001

@@ -86,3 +86,24 @@ STATUS_NAMES = {
     "void": _l("cancelada"),
     "uncollectible": _l("incobrável"),
 }
+
+
+class LedgerImmutable(BillingError):
+    """A ledger row is never edited or deleted: a correction is a new row."""
+
+    code = "ledger_immutable"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or _("Lançamentos de crédito não podem ser alterados; registre um ajuste."))
+
+
+class InsufficientBalance(BillingError):
+    code = "insufficient_balance"
+    status = 422
+
+    def __init__(self, balance_cents: int, needed_cents: int):
+        from core.money import format_brl
+
+        self.balance_cents, self.needed_cents = balance_cents, needed_cents
+        super().__init__(_("Saldo insuficiente: disponível %(b)s, necessário %(n)s.",
+                           b=format_brl(balance_cents), n=format_brl(needed_cents)))

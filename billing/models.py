@@ -6,7 +6,19 @@ The invoice state machine lives here, beside its model (``TRANSITIONS``)."""
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Index, String, Text, UniqueConstraint, event, inspect
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import TimestampMixin, UTCDateTime, db, str_enum, utcnow
@@ -315,3 +327,58 @@ def _refuse_changes_to_frozen_invoices(session, flush_context, instances):
                 invoice = obj.invoice or (session.get(Invoice, obj.invoice_id) if obj.invoice_id else None)
                 if invoice is not None and not inspect(invoice).pending and _loaded_status(invoice) in FROZEN:
                     raise InvoiceImmutable()
+
+
+# -- the partner credit ledger ---------------------------------------------------------------------
+
+
+class CreditKind(enum.StrEnum):
+    """Why a ledger row exists. Credits are positive, debits negative."""
+
+    ORDER = "order"  # an order paid from the balance or charged to the next invoice (debit)
+    ORDER_CANCELLED = "order_cancelled"  # the amount of a cancelled order given back (credit)
+    CARD_PAYMENT = "card_payment"  # money received from the card on file for an order (credit)
+    INVOICE_APPLIED = "invoice_applied"  # the balance used as a credit line of an invoice (debit)
+    INVOICE_CHARGED = "invoice_charged"  # a negative balance charged on an invoice (credit)
+    ADJUSTMENT = "adjustment"  # staff correction (either sign)
+
+
+#: The ledger kinds that happen at most once per reference (a cancelled order credited back once).
+ONCE_PER_REFERENCE = "kind IN ('order_cancelled', 'invoice_applied', 'invoice_charged')"
+
+
+class PartnerCreditEntry(db.Model):
+    """One credit (+) or debit (−) of a partner's balance. Rows are never updated or deleted: a
+    correction is another row, and the balance is always ``SUM(amount_cents)``.
+
+    ``reference`` names what caused the row (``order:12``, ``invoice:34``); a cancelled order is
+    credited back once: ``UNIQUE (kind, reference)`` for the kinds that happen once per reference."""
+
+    __tablename__ = "partner_credit_entries"
+    __table_args__ = (
+        # only a settlement row may be 0: it marks where the next invoice starts reading the ledger
+        CheckConstraint("amount_cents <> 0 OR kind IN ('invoice_applied', 'invoice_charged')", name="amount_not_zero"),
+        Index("ix_partner_credit_entries_partner", "partner_id", "id"),
+        Index("uq_partner_credit_entries_once", "kind", "reference", unique=True,
+              postgresql_where=text(ONCE_PER_REFERENCE), sqlite_where=text(ONCE_PER_REFERENCE)),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"))
+    amount_cents: Mapped[int]
+    kind: Mapped[CreditKind] = mapped_column(str_enum(CreditKind, "credit_kind"))
+    reference: Mapped[str] = mapped_column(String(60))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    partner = relationship("Partner")
+
+
+@event.listens_for(Session, "before_flush")
+def _ledger_rows_are_never_edited(session, flush_context, instances):
+    from billing.errors import LedgerImmutable
+
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, PartnerCreditEntry) and (obj in session.deleted or session.is_modified(obj)):
+            raise LedgerImmutable()

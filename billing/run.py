@@ -592,6 +592,7 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
         select(Invoice.payer_key).where(Invoice.month == str(month), Invoice.partner_id.in_(partner_ids))
     ))
     fresh = [d for d in _drafts_for(batch, month, plans, since, existing) if d.key not in existing]
+    fresh, applied = _apply_ledger(fresh, partner_ids, month, existing)
     if not fresh:
         return 0, len(existing), 0, None
     month_text = str(month)
@@ -612,6 +613,7 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
     ).all())
     line_rows = [dict(line, invoice_id=ids[draft.key]) for draft in fresh for line in draft.lines]
     bulk_insert(InvoiceLine.__table__, line_rows)
+    _settle_ledger(applied, ids)
     bulk_insert(AuditEvent.__table__, [
         {"at": issued_at, "actor_label": "sistema", "action": "invoice.issued", "object_type": "invoice",
          "object_id": ids[row["payer_key"]], "partner_id": row["partner_id"], "client_id": row["client_id"],
@@ -626,6 +628,64 @@ def _bill_batch(batch, month: Month, year: int, plans, since, issued_at, due) ->
     )
     return len(fresh), len(existing), len(line_rows), (format_number(year, last_number + 1),
                                                         format_number(year, new_last))
+
+
+def _apply_ledger(fresh: list[_Draft], partner_ids: list[int], month: Month,
+                  existing: set[str]) -> tuple[list[_Draft], dict[int, int]]:
+    """Put each partner's credit ledger on its invoice of ``month``, since the last invoice that took
+    it (its settlement row): the credit carried over, the orders charged (one charge line) and the
+    credits (cancelled orders: one credit line). An invoice never goes below zero: what the credits
+    exceed stays in the balance for the next one (a line says so). Returns the drafts and
+    ``{partner_id: amount the invoice took}`` for :func:`_settle_ledger`."""
+    from billing.ledger import unbilled
+
+    pending = {pid: movement for pid, movement in unbilled(partner_ids).items() if movement.touched}
+    if not pending:
+        return fresh, {}
+    by_key = {d.key: d for d in fresh}
+    applied: dict[int, int] = {}
+    start, end = month.first_day, month.last_day
+    period = _period(start, end)
+    for partner_id, movement in sorted(pending.items()):
+        key = _key("partner", partner_id, 0)
+        if key in existing:
+            continue  # this month's invoice exists: the ledger waits for the next one
+        draft = by_key.get(key)
+        if draft is None:
+            draft = by_key[key] = _Draft("partner", partner_id, None, key)
+            fresh.append(draft)
+        lines = []
+        if movement.carried > 0:
+            lines.append(_row(None, None, LineKind.CREDIT, f"Saldo de crédito anterior — {period}",
+                              -movement.carried, 0, start, end))
+        if movement.debits:
+            lines.append(_row(None, None, LineKind.CHARGE, f"Pedidos de serviços — {period}",
+                              movement.debits, 0, start, end))
+        if movement.credits:
+            lines.append(_row(None, None, LineKind.CREDIT, f"Créditos (pedidos cancelados, ajustes) — {period}",
+                              -movement.credits, 0, start, end))
+        total = sum(line["amount_cents"] for line in draft.lines + lines)
+        if total < 0:  # more credit than charges: the rest stays in the balance
+            lines.append(_row(None, None, LineKind.CHARGE, f"Crédito restante mantido no saldo — {period}",
+                              -total, 0, start, end))
+        draft.lines.extend(lines)
+        applied[partner_id] = sum(line["amount_cents"] for line in lines)
+    return [d for d in fresh if d.lines], applied
+
+
+def _settle_ledger(applied: dict[int, int], invoice_ids: dict[str, int]) -> None:
+    """The settlement row of each invoice that took ledger movements: it moves the balance by what the
+    invoice took (possibly 0) and marks where the next invoice starts."""
+    from billing.ledger import CreditKind, post
+
+    for partner_id, line_cents in applied.items():
+        invoice_id = invoice_ids[_key("partner", partner_id, 0)]
+        kind = CreditKind.INVOICE_APPLIED if line_cents < 0 else CreditKind.INVOICE_CHARGED
+        post(partner_id, line_cents, kind, f"invoice:{invoice_id}", description=f"Fatura {month_label(invoice_id)}")
+
+
+def month_label(invoice_id: int) -> str:
+    return str(db.session.scalar(select(Invoice.number).where(Invoice.id == invoice_id)) or invoice_id)
 
 
 def _send_issued_notices(invoice_ids: list[int]) -> None:

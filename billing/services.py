@@ -756,3 +756,26 @@ def resend_invoice(invoice: Invoice, *, actor=None) -> None:
     notify_invoice(invoice, "invoice_issued", _("Fatura %(n)s — Revenda", n=invoice.number))
     audit.record("invoice.resent", invoice, actor=actor, client_id=invoice.client_id,
                  after={"to": invoice_recipient(invoice)})
+
+
+def charge_card_to_credit(partner, amount_cents: int, reference: str, *, idempotency_key: str,
+                          description: str = "", actor=None):
+    """Charge the partner's card on file and credit what was received (the caller then debits the
+    order): the card payment and its use stay two rows of the history."""
+    from billing import ledger  # the ledger module stays free of services (the run imports it)
+
+    if not online_payments_enabled():
+        raise _unavailable(gw.MANUAL_PAYMENTS_MESSAGE)
+    profile = ensure_customer(Payer.PARTNER, partner)
+    if not profile.has_card:
+        raise MissingBillingData(_("Cadastre um cartão de crédito em Meus dados → Pagamento."))
+    try:
+        result = get_gateway().charge_card(profile.stripe_customer_id, amount_cents, reference, idempotency_key)
+    except gw.CardDeclined as exc:
+        raise MissingBillingData(_("Cartão recusado: %(m)s", m=str(exc))) from exc
+    except gw.GatewayError as exc:
+        raise _unavailable(exc) from exc
+    if not result.succeeded:
+        raise MissingBillingData(_("O pagamento com cartão não foi confirmado."))
+    return ledger.post(partner.id, amount_cents, ledger.CreditKind.CARD_PAYMENT, reference,
+                       description=description or f"Cartão {result.payment_intent_id}", actor=actor)

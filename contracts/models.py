@@ -146,6 +146,9 @@ class ContractEvent(db.Model):
         return self.note or ""
 
 
+CONTRACT_DOCUMENT = "contract"
+
+
 class TermsVersion(db.Model):
     """A published version of the contract terms. The text never changes once published: a new
     text is a new version, and each acceptance keeps the hash of the text it accepted."""
@@ -153,6 +156,10 @@ class TermsVersion(db.Model):
     __tablename__ = "terms_versions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    #: Which document: ``contract`` (the platform contract every client accepts) or another one a
+    #: higher domain publishes, e.g. a service's terms (``service:3``), accepted the same way.
+    document: Mapped[str] = mapped_column(String(40), default=CONTRACT_DOCUMENT, server_default=CONTRACT_DOCUMENT,
+                                          index=True)
     version: Mapped[str] = mapped_column(String(20), unique=True)
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64))

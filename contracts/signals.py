@@ -12,3 +12,7 @@ payment_method_asked = _signals.signal("payment-method-asked")
 #: A contract's status changed (``change_status``). Sender: the ``Client``; keywords ``before`` and
 #: ``after`` (ContractStatus values) and ``reason`` (or None). Outgoing webhooks announce it.
 status_changed = _signals.signal("status-changed")
+
+#: A client accepted a terms version (the contract or another document, e.g. a service's terms).
+#: Sender: the ``Client``; ``acceptance=``, ``terms=`` (TermsVersion), ``actor=``. Orders activate on it.
+terms_accepted = _signals.signal("terms-accepted")

@@ -458,7 +458,8 @@ def accept(token):
         message = _("O aceite do contrato é um ato do próprio cliente. Você está conectado como %(email)s: "
                     "saia da sua conta para que o cliente abra este link.", email=current_user.email)
         return render_template("error.html", code=403, message=message), 403
-    return _accept_page(client, AcceptanceChannel.EMAIL_LINK, url_for("contracts.accept", token=token))
+    return _accept_page(client, AcceptanceChannel.EMAIL_LINK, url_for("contracts.accept", token=token),
+                        document=services.terms_of_acceptance_token(token))
 
 
 @bp.route("/cliente/aceite", methods=["GET", "POST"])
@@ -468,7 +469,9 @@ def client_accept():
     return _accept_page(client, AcceptanceChannel.CLIENT_AREA, url_for("contracts.client_accept"))
 
 
-def _accept_page(client, channel: AcceptanceChannel, action: str):
+def _accept_page(client, channel: AcceptanceChannel, action: str, document=None):
+    """The acceptance page of the contract, or (``document``: a TermsVersion) of another document
+    such as a service's terms, which the link names."""
     errors = {}
     if request.method == "POST":
         if not request.form.get("accept_terms"):
@@ -476,13 +479,14 @@ def _accept_page(client, channel: AcceptanceChannel, action: str):
         else:
             ip, agent = _client_agent()
             user = current_user if _is_client_user(client) else None
-            terms = services.terms_shown(request.form.get("terms_version_id"))
+            terms = document or services.terms_shown(request.form.get("terms_version_id"))
             services.accept_terms(client, channel=channel, ip=ip, user_agent=agent, user=user, terms=terms)
             flash(_("Contrato aceito. Obrigado!"), "success")
             return redirect(url_for("partner.client_area") if channel == AcceptanceChannel.CLIENT_AREA else action)
     return render_template(
-        "contracts/accept.html", client=client, terms=services.current_terms(), errors=errors, action=action,
-        acceptance=services.acceptance_for(client), price=monthly_price(client.plan, client.payer),
+        "contracts/accept.html", client=client, terms=document or services.current_terms(), errors=errors,
+        action=action, acceptance=services.acceptance_for(client, document), document=document,
+        price=monthly_price(client.plan, client.payer),
     ), (422 if errors else 200)
 
 

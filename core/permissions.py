@@ -31,6 +31,7 @@ AUDIT_VIEW = "audit:view"
 OUTBOX_VIEW = "outbox:view"
 CLIENT_AREA = "client:area"
 PORTAL_VIEW = "portal:view"  # the accountants' portal (/contador)
+ORDERS_MANAGE = "orders:manage"
 
 _MANAGER = {
     CLIENTS_VIEW,
@@ -41,6 +42,7 @@ _MANAGER = {
     INTEGRATION_KEYS_MANAGE,
     CONTRACTS_MANAGE,
     INVOICES_PAY,
+    ORDERS_MANAGE,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[str]] = {

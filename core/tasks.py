@@ -48,6 +48,7 @@ BEAT_SCHEDULE = {
     "fiscal-monthly-exports": {"task": "fiscal.monthly_exports", "schedule": crontab(hour=6, minute=0)},
     "fiscal-contingency-monitor": {"task": "fiscal.contingency_monitor", "schedule": 600.0},
     "webhooks-deliver-due": {"task": "webhooks.deliver_due", "schedule": 30.0},
+    "orders-daily": {"task": "orders.daily", "schedule": crontab(hour=7, minute=30)},
 }
 
 

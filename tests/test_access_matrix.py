@@ -34,6 +34,7 @@ from tests.certificates import access_routes as certificate_routes
 from tests.contracts import access_routes as contract_routes
 from tests.factories import UserFactory
 from tests.fiscal import access_routes as fiscal_routes
+from tests.orders import access_routes as order_routes
 from tests.portal import access_routes as portal_routes
 from tests.webhooks import access_routes as webhook_routes
 
@@ -45,6 +46,7 @@ DOMAIN_TABLES = {
     "tests/fiscal/access_routes.py": fiscal_routes.ACCESS_ROUTES,
     "tests/portal/access_routes.py": portal_routes.ACCESS_ROUTES,
     "tests/webhooks/access_routes.py": webhook_routes.ACCESS_ROUTES,
+    "tests/orders/access_routes.py": order_routes.ACCESS_ROUTES,
 }
 #: Routes no row needs: static files.
 NOT_IN_MATRIX = {"static", "admin.static"}

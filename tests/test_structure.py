@@ -29,7 +29,7 @@ def test_staff_home_cards_come_from_the_domains_in_the_order_staff_use_them(db, 
         return re.findall(r'<h3 class="h6 card-title mb-1">([^<]+)</h3>', html)
 
     assert titles(admin_user) == ["Faturas vencidas", "Pagamentos a aprovar", "Todas as faturas", "E-mails com falha",
-                                  "E-mails enviados", "Auditoria", "Usuários", "Revendas", "Planos"]
+                                  "E-mails enviados", "Auditoria", "Usuários", "Revendas", "Planos", "Serviços"]
     assert titles(finance_user) == ["Faturas vencidas", "Pagamentos a aprovar", "Todas as faturas",
                                     "E-mails com falha", "E-mails enviados"]
 

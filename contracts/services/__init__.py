@@ -18,6 +18,7 @@ from contracts.services.acceptance import (
     clients_awaiting_acceptance,
     current_terms,
     request_acceptance,
+    terms_of_acceptance_token,
     terms_shown,
 )
 from contracts.services.common import (
@@ -79,7 +80,7 @@ __all__ = [
     "check_transition", "client_for_acceptance_token", "clients_awaiting_acceptance", "create_signup_link",
     "current_terms", "end_due_trials", "ensure_link_usable", "external_url", "find_signup_link",
     "has_payment_method", "history", "link_counts", "link_token", "link_url", "manager_emails",
-    "next_cycle_start", "pending_plan_change", "request_acceptance", "resolve_plan", "revoke_signup_link",
+    "next_cycle_start", "pending_plan_change", "request_acceptance", "terms_of_acceptance_token", "resolve_plan", "revoke_signup_link",
     "send_signup_link", "share_texts", "signup_client", "status_choices", "terms_shown", "unblock_after_payment",
     "update_trial", "validate_signup",
 ]

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from accounts.models import User
 from accounts.services import client_users
 from accounts.tokens import FIRST_ACCESS, make_user_token
+from contracts import signals
 from contracts.models import (
+    CONTRACT_DOCUMENT,
     Acceptance,
     AcceptanceChannel,
     EventKind,
@@ -37,13 +39,14 @@ from partner.models import Client
 def current_terms(now: datetime | None = None) -> TermsVersion:
     """The latest published terms; v1 is created from templates/contracts/terms_v1.txt if none exists."""
     now = now or utcnow()
+    contract = select(TermsVersion).where(TermsVersion.document == CONTRACT_DOCUMENT)
     terms = db.session.scalar(
-        select(TermsVersion).where(TermsVersion.published_at <= now)
+        contract.where(TermsVersion.published_at <= now)
         .order_by(TermsVersion.published_at.desc(), TermsVersion.id.desc()).limit(1)
     )
     if terms is not None:
         return terms
-    terms = db.session.scalar(select(TermsVersion).order_by(TermsVersion.published_at, TermsVersion.id).limit(1))
+    terms = db.session.scalar(contract.order_by(TermsVersion.published_at, TermsVersion.id).limit(1))
     if terms is not None:
         return terms
     text = (TERMS_DIR / "terms_v1.txt").read_text(encoding="utf-8")
@@ -53,12 +56,15 @@ def current_terms(now: datetime | None = None) -> TermsVersion:
     return terms
 
 
-def acceptance_for(client: Client) -> Acceptance | None:
-    """The client's latest acceptance, or None ("Aguardando aceite")."""
-    return db.session.scalar(
-        select(Acceptance).where(Acceptance.client_id == client.id)
-        .order_by(Acceptance.accepted_at.desc(), Acceptance.id.desc()).limit(1)
-    )
+def acceptance_for(client: Client, terms: TermsVersion | None = None) -> Acceptance | None:
+    """The client's latest acceptance of the contract, or None ("Aguardando aceite"); with ``terms``,
+    its acceptance of that version of another document (a service's terms)."""
+    query = select(Acceptance).where(Acceptance.client_id == client.id)
+    if terms is not None:
+        query = query.where(Acceptance.terms_version_id == terms.id)
+    else:
+        query = query.join(TermsVersion).where(TermsVersion.document == CONTRACT_DOCUMENT)
+    return db.session.scalar(query.order_by(Acceptance.accepted_at.desc(), Acceptance.id.desc()).limit(1))
 
 
 def accept_terms(client: Client, *, channel: AcceptanceChannel, ip: str | None, user_agent: str | None,
@@ -82,6 +88,7 @@ def accept_terms(client: Client, *, channel: AcceptanceChannel, ip: str | None, 
     _audit("contract.accepted", client, obj=acceptance, actor=user, label=label, after={
         "terms_version": terms.version, "text_sha256": terms.sha256, "ip": acceptance.ip, "channel": channel,
     })
+    signals.terms_accepted.send(client, acceptance=acceptance, terms=terms, actor=user)
     return acceptance
 
 
@@ -96,9 +103,22 @@ def acceptance_address(client: Client) -> str:
     return logins[0].email if logins else client.email
 
 
-def acceptance_token(client: Client) -> str:
+def acceptance_token(client: Client, terms: TermsVersion | None = None) -> str:
     # The address is part of the payload: moving the client's login kills links sent to the old one.
-    return _acceptance_serializer().dumps({"c": client.id, "e": acceptance_address(client)})
+    payload = {"c": client.id, "e": acceptance_address(client)}
+    if terms is not None and terms.document != CONTRACT_DOCUMENT:
+        payload["t"] = terms.id  # another document (a service's terms): the link accepts that one
+    return _acceptance_serializer().dumps(payload)
+
+
+def terms_of_acceptance_token(token: str) -> TermsVersion | None:
+    """The document version a (valid) acceptance link names, None for the contract's links."""
+    try:
+        data = _acceptance_serializer().loads(token)
+    except BadSignature:
+        return None
+    terms_id = data.get("t") if isinstance(data, dict) else None
+    return db.session.get(TermsVersion, terms_id) if isinstance(terms_id, int) else None
 
 
 def client_for_acceptance_token(token: str) -> Client:
@@ -132,21 +152,28 @@ def partner_sender(partner) -> dict:
     return {"sender_name": f"{partner} via {platform}", "reply_to": partner.email or None}
 
 
-def request_acceptance(client: Client, *, actor=None, label=None) -> str:
+def request_acceptance(client: Client, *, actor=None, label=None, terms: TermsVersion | None = None,
+                       document_title: str | None = None) -> str:
     """E-mail the client the terms and a signed acceptance link (also the "Reenviar" button), in the
     partner's name; while the client's login has no password, the same e-mail carries its first access.
-    Returns the address it went to (the client's login e-mail, see :func:`acceptance_address`)."""
-    if acceptance_for(client) is not None:
+    Returns the address it went to (the client's login e-mail, see :func:`acceptance_address`).
+
+    ``terms`` (with ``document_title``) asks for another document's acceptance, e.g. a service's terms
+    (orders): the same e-mail, link, page and evidence."""
+    if acceptance_for(client, terms) is not None:
         raise AlreadyAccepted(_("O cliente já aceitou o contrato."))
-    terms = current_terms()
+    terms = terms or current_terms()
     to = acceptance_address(client)
     first_access = _first_access_link(client)
     subject = (_("Aceite do contrato e primeiro acesso — %(partner)s", partner=client.partner) if first_access
                else _("Aceite do contrato — %(partner)s", partner=client.partner))
+    if document_title:
+        subject = _("Aceite dos termos: %(doc)s — %(partner)s", doc=document_title, partner=client.partner)
     queue_email(
         to, subject, "contract_acceptance",
         kind="contract_acceptance", partner_id=client.partner_id, client=client, terms=terms,
-        link=external_url("contracts.accept", token=acceptance_token(client)), first_access=first_access,
+        document_title=document_title,
+        link=external_url("contracts.accept", token=acceptance_token(client, terms)), first_access=first_access,
         **partner_sender(client.partner),
     )
     _event(client, EventKind.ACCEPTANCE_REQUESTED, after=to, actor=actor, label=label)
@@ -157,7 +184,8 @@ def request_acceptance(client: Client, *, actor=None, label=None) -> str:
 
 def clients_awaiting_acceptance(client_ids: list[int]) -> set[int]:
     """Of ``client_ids``, those with no acceptance yet (one query, for the dashboard badges)."""
-    accepted = select(Acceptance.client_id).where(Acceptance.client_id.in_(client_ids))
+    accepted = (select(Acceptance.client_id).join(TermsVersion)
+                .where(Acceptance.client_id.in_(client_ids), TermsVersion.document == CONTRACT_DOCUMENT))
     return set(client_ids) - set(db.session.scalars(accepted))
 
 

@@ -13,10 +13,11 @@ import pytest
 from billing.models import InvoiceStatus
 from core.audit import AuditEvent
 from core.audit_words import accountant_actions, is_known_action
+from orders.models import OrderStatus
 from partner.history import history_rows
 
 ROOT = Path(__file__).resolve().parents[2]
-DOMAINS = ("accounts", "partner", "contracts", "certificates", "billing", "api", "core", "webhooks")
+DOMAINS = ("accounts", "partner", "contracts", "certificates", "billing", "orders", "api", "core", "webhooks")
 CALL = re.compile(r"""(?:audit\.record|_audit)\(\s*(f?)"([^"]+)\"""")
 LITERAL_ACTION = re.compile(r"""action\s*=\s*(f?)"([^"]+)\"""")
 USER_ACTION = re.compile(r'"(user\.[a-z_]+)"')
@@ -25,6 +26,7 @@ USER_ACTION = re.compile(r'"(user\.[a-z_]+)"')
 DYNAMIC = {
     "invoice.{target.value}": {f"invoice.{s.value}" for s in InvoiceStatus},
     "user.{purpose.replace('-', '_')}": {"user.first_access", "user.password_reset"},
+    "order.{OrderStatus(target).value}": {f"order.{s.value}" for s in OrderStatus},
 }
 
 
@@ -55,6 +57,22 @@ def samples(ids) -> dict:
     invoice = {"number": "2026-000123", "status": "open", "total_cents": 5995, "due_date": "2026-07-10",
                "paid_at": None, "void_reason": None}
     return {
+        # orders first: the client page shows the newest events, which the assertions below read
+        **{f"order.{status.value}": ({"status": "awaiting_documentation"}, {"status": status.value})
+           for status in OrderStatus},
+        "order.created": (None, {"service": "Arquivo XML", "term_months": 12, "amount_cents": 84000, "quota_gb": 5}),
+        "order.acceptance_resent": (None, {"email": "dono@paoquente.example"}),
+        "order.storage_added": (None, {"gb": 5, "amount_cents": 4356, "quota_gb": 10}),
+        "order.renewed": (None, {"amount_cents": 84000, "renews_at": "2027-06-05", "method": "invoice",
+                                 "automatic": False}),
+        "order.quota_warning": (None, {"threshold": 70, "percent": 72}),
+        "order.responsible_added": (None, {"name": "Ana Souza", "email": "ana@paoquente.example"}),
+        "order.attachment_added": (None, {"filename": "RG Ana Souza.PDF"}),
+        "service.created": (None, {"name": "Arquivo XML", "kind": "xml_storage", "is_active": True,
+                                   "terms": {"12": 60000}, "starter_kits_gb": {"5": 1000}, "addons": {"gb": 100}}),
+        "service.updated": (None, {"name": "Arquivo XML", "kind": "other", "is_active": False,
+                                   "terms": {"24": 108000}, "starter_kits_gb": {}, "addons": {}}),
+        "ledger.entry": (None, {"kind": "order_cancelled", "amount_cents": 84000, "reference": "order:12"}),
         "user.login": (None, None),
         "user.created": (None, {"email": "a@b.example", "name": "Ana", "role": "manager", "partner_id": ids["partner"],
                                 "is_active": True}),

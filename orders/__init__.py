@@ -1,0 +1,1 @@
+"""Partner orders of services (XML storage and add-ons) for their clients: catalogue, orders, credit."""
