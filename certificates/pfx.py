@@ -298,7 +298,8 @@ def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> tuple[s
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,
         )
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+        # DuplicateExtension is no ValueError: an extension written twice would otherwise be a crash
         raise CertificateError(ErrorCode.UNSUPPORTED_ENCODING) from exc
     return cnpj, info
 
@@ -340,7 +341,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
-    except ValueError:
+    except (ValueError, x509.DuplicateExtension):
         return False  # unreadable extensions: not recognisably a CA; later checks will say more
 
 

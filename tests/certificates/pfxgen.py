@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from cryptography import x509
@@ -232,18 +232,24 @@ def with_explicit_false(cert: x509.Certificate) -> bytes:
     """``cert`` re-encoded the way older CA software wrote certificates: ``critical FALSE`` spelled out
     in every non-critical extension (DER says a DEFAULT value must be left out) and re-signed by the
     test CA. OpenSSL reads the result; ``cryptography`` refuses it."""
-    tbs_fields = der_children(cert.tbs_certificate_bytes)
+
+    def spell_out_false(extension: bytes) -> bytes:
+        parts = der_children(extension)
+        if len(parts) == 2:  # no critical flag: FALSE by default, now written out
+            parts = [parts[0], (0x01, b"\x00"), parts[1]]
+        return der_tlv(0x30, b"".join(der_tlv(*part) for part in parts))
+
+    return with_extensions(cert, lambda extensions: [spell_out_false(extension) for extension in extensions])
+
+
+def with_extensions(cert: x509.Certificate, rewrite: Callable[[list[bytes]], list[bytes]]) -> bytes:
+    """``cert`` with its extensions (the DER of each) passed through ``rewrite``, re-signed by the test CA:
+    certificates no builder writes (an extension twice, a garbled extension value)."""
     fields = b""
-    for tag, content in tbs_fields:
+    for tag, content in der_children(cert.tbs_certificate_bytes):
         if tag == 0xA3:
             (_, extensions), = der_children(der_tlv(tag, content))
-            rewritten = b""
-            for _, extension in der_children(der_tlv(0x30, extensions)):
-                parts = der_children(der_tlv(0x30, extension))
-                if len(parts) == 2:  # no critical flag: FALSE by default, now written out
-                    parts = [parts[0], (0x01, b"\x00"), parts[1]]
-                rewritten += der_tlv(0x30, b"".join(der_tlv(*part) for part in parts))
-            content = der_tlv(0x30, rewritten)
+            content = der_tlv(0x30, b"".join(rewrite([der_tlv(*ext) for ext in der_children(der_tlv(0x30, extensions))])))
         fields += der_tlv(tag, content)
     tbs = der_tlv(0x30, fields)
     signature = rsa_key(KEY_CA).sign(tbs, asym_padding.PKCS1v15(), hashes.SHA256())

@@ -289,3 +289,35 @@ def test_without_a_mac_the_error_text_decides():
 def test_cnpj_after_the_last_colon_of_the_common_name():
     cert = pfxgen.make_certificate(f"EMPRESA: FILIAL SUL:{pfxgen.VALID_CNPJ}")
     assert pfx.extract_cnpj(cert) == pfxgen.VALID_CNPJ
+
+
+# -- certificates whose extensions cryptography cannot read -------------------------------------------
+
+
+def written_twice(extensions: list[bytes]) -> list[bytes]:
+    return [*extensions, extensions[0]]
+
+
+def garbled_basic_constraints(extensions: list[bytes]) -> list[bytes]:
+    """basicConstraints whose value is a NULL instead of a SEQUENCE."""
+    basic = pfxgen.der_tlv(0x06, bytes.fromhex("551d13"))
+    return [pfxgen.der_tlv(0x30, basic + pfxgen.der_tlv(0x04, b"\x05\x00")) if basic in extension else extension
+            for extension in extensions]
+
+
+@pytest.mark.parametrize("rewrite", [written_twice, garbled_basic_constraints])
+def test_a_holder_certificate_with_unreadable_extensions_is_an_encoding_problem(rewrite):
+    cert = pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}")
+    data = pfxgen.make_pfx(pfxgen.rsa_key(), x509.load_der_x509_certificate(pfxgen.with_extensions(cert, rewrite)))
+
+    assert refusal(data).code == ErrorCode.UNSUPPORTED_ENCODING  # re-export it, not a crash
+
+
+@pytest.mark.parametrize("rewrite", [written_twice, garbled_basic_constraints])
+def test_another_keys_certificate_with_unreadable_extensions_is_a_key_mismatch(rewrite):
+    # It cannot be told to be a CA, so it is taken for the holder's certificate, and it is not the key's.
+    cert = pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}", key=pfxgen.rsa_key(pfxgen.KEY_STRANGER))
+    unreadable = x509.load_der_x509_certificate(pfxgen.with_extensions(cert, rewrite))
+    data = pfxgen.make_pfx(pfxgen.rsa_key(), None, extra_certs=[unreadable])
+
+    assert refusal(data).code == ErrorCode.KEY_MISMATCH
