@@ -230,7 +230,7 @@ def _load(data: bytes, password: str, mac: _MacData | None) -> _Loaded:
     of any certificate that had to be re-encoded (by its SHA-256 fingerprint once re-encoded).
     """
     try:
-        loaded = _load_pkcs12_quietly(data, password.encode("utf-8"))
+        loaded = _load_pkcs12_quietly(data, password.encode())
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         code = _classify_load_failure(password, mac, exc)
         lenient = _load_leniently(data, password) if code == ErrorCode.UNSUPPORTED_ENCODING else None
@@ -475,7 +475,7 @@ def _read_tlv(buffer: bytes, position: int, depth: int = 0) -> tuple[_Tlv, int]:
         count = first & 0x7F
         if count > 4 or position + count > len(buffer):
             raise ValueError("bad length")
-        length = int.from_bytes(buffer[position : position + count], "big")
+        length = int.from_bytes(buffer[position : position + count])
         position += count
     end = position + length
     if end > len(buffer):
@@ -516,7 +516,7 @@ def _decode_oid(raw: bytes) -> str:
 def _integer(tlv: _Tlv) -> int:
     if tlv.tag != _INTEGER or not tlv.content:
         raise ValueError("not an INTEGER")
-    return int.from_bytes(tlv.content, "big", signed=True)
+    return int.from_bytes(tlv.content, signed=True)
 
 
 # --- the PKCS#12 outer structure and its MAC (RFC 7292) ---------------------------------------
@@ -595,13 +595,18 @@ def _password_encodings(password: str) -> list[bytes]:
     OpenSSL also tries the UTF-8 bytes widened one by one (files written by old OpenSSL versions
     with non-ASCII passwords) and, for an empty password, no password at all.
     """
-    encodings = [password.encode("utf-16-be") + b"\x00\x00"]
-    widened = b"".join(b"\x00" + bytes([byte]) for byte in password.encode("utf-8")) + b"\x00\x00"
+    encodings = [_bmp_password(password)]
+    widened = b"".join(b"\x00" + bytes([byte]) for byte in password.encode()) + b"\x00\x00"
     if widened not in encodings:
         encodings.append(widened)
     if not password:
         encodings.append(b"")
     return encodings
+
+
+def _bmp_password(password: str) -> bytes:
+    """RFC 7292's password bytes: a BMPString (UTF-16, big-endian) ending in a NUL character."""
+    return password.encode("utf-16-be") + b"\x00\x00"
 
 
 def _pkcs12_kdf(
@@ -625,9 +630,9 @@ def _pkcs12_kdf(
         if len(output) >= length:
             return output[:length]
         # More output needed: add (result repeated to a block) + 1 to every block of the text.
-        addend = int.from_bytes(_fill(result, block), "big") + 1
+        addend = int.from_bytes(_fill(result, block)) + 1
         text = b"".join(
-            ((int.from_bytes(text[i : i + block], "big") + addend) % (1 << (8 * block))).to_bytes(block, "big")
+            ((int.from_bytes(text[i : i + block]) + addend) % (1 << (8 * block))).to_bytes(block)
             for i in range(0, len(text), block)
         )
 
@@ -745,12 +750,12 @@ def _decrypt(algorithm: _Tlv, ciphertext: bytes, password: str) -> bytes:
         cipher_oid, iv = encryption.children()
         cipher_name = _decode_oid(cipher_oid.content)
         size = 24 if cipher_name == _DES_EDE3_CBC else _AES_CBC_KEY_SIZES[cipher_name]
-        key = PBKDF2HMAC(prf(), size, _octets(salt), _iterations(iterations)).derive(password.encode("utf-8"))
+        key = PBKDF2HMAC(prf(), size, _octets(salt), _iterations(iterations)).derive(password.encode())
         cipher = TripleDES(key) if cipher_name == _DES_EDE3_CBC else AES(key)
         iv = _octets(iv)
     elif scheme == _PBE_SHA1_3DES:
         salt, iterations = parameters[0].children()
-        count, secret = _iterations(iterations), password.encode("utf-16-be") + b"\x00\x00"
+        count, secret = _iterations(iterations), _bmp_password(password)
         cipher = TripleDES(_pkcs12_kdf("sha1", secret, _octets(salt), 1, count, 24))
         iv = _pkcs12_kdf("sha1", secret, _octets(salt), 2, count, 8)
     else:
@@ -789,7 +794,7 @@ def _extension_without_false(extension: _Tlv) -> bytes:
     if rest and _whole(rest[0]) == _FALSE:
         rest = rest[1:]
     value = rest[-1]
-    if oid.content == bytes.fromhex("551d13") and value.tag == _OCTET_STRING:  # basicConstraints
+    if oid.content == b"\x55\x1d\x13" and value.tag == _OCTET_STRING:  # basicConstraints
         constraints, _ = _read_tlv(value.content, 0)
         inner = constraints.children()
         if inner and _whole(inner[0]) == _FALSE:
@@ -809,4 +814,4 @@ def _der(tag: int, content: bytes) -> bytes:
     if length < 0x80:
         return bytes([tag, length]) + content
     size = (length.bit_length() + 7) // 8
-    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size) + content

@@ -156,11 +156,11 @@ def test_explicit_false_certificate_without_its_key_is_no_key():
 def test_unsupported_bag_encryption_and_iteration_counts_are_refused():
     unknown = pfx._read_tlv(pfxgen.der_tlv(0x30, pfxgen.der_tlv(0x06, bytes.fromhex("2a864886f70d010c0106"))
                                            + pfxgen.der_tlv(0x30, b"")), 0)[0]  # RC2-40: not supported
-    with pytest.raises(ValueError, match="unsupported bag encryption"):
+    with pytest.raises(ValueError, match="^unsupported bag encryption$"):
         pfx._decrypt(unknown, b"\x00" * 8, "x")
     for count in (0, pfx._MAX_MAC_ITERATIONS + 1):
         tlv = pfx._read_tlv(pfxgen.der_tlv(0x02, count.to_bytes(4, "big")), 0)[0]
-        with pytest.raises(ValueError, match="iteration count out of range"):
+        with pytest.raises(ValueError, match="^iteration count out of range$"):
             pfx._iterations(tlv)
     for count in (1, pfx._MAX_MAC_ITERATIONS):
         assert pfx._iterations(pfx._read_tlv(pfxgen.der_tlv(0x02, count.to_bytes(4, "big")), 0)[0]) == count
@@ -190,13 +190,13 @@ def nested(levels: int) -> bytes:
 
 def test_nesting_is_bounded():
     assert pfx._read_tlv(nested(17), 0)[1] == 68
-    with pytest.raises(ValueError, match="nested too deep"):
+    with pytest.raises(ValueError, match="^nested too deep$"):
         pfx._read_tlv(nested(18), 0)
     segments = b"\x04\x01a"
     for _ in range(16):
         segments = pfx._der(0x24, segments)
     assert pfx._octets(pfx._read_tlv(segments, 0)[0]) == b"a"
-    with pytest.raises(ValueError, match="nested too deep"):
+    with pytest.raises(ValueError, match="^nested too deep$"):
         pfx._octets(pfx._read_tlv(pfx._der(0x24, segments), 0)[0])
 
 
@@ -321,3 +321,54 @@ def test_another_keys_certificate_with_unreadable_extensions_is_a_key_mismatch(r
     data = pfxgen.make_pfx(pfxgen.rsa_key(), None, extra_certs=[unreadable])
 
     assert refusal(data).code == ErrorCode.KEY_MISMATCH
+
+
+# -- the DER writer and reader the repair relies on ----------------------------------------------------
+
+
+@pytest.mark.parametrize(("size", "header"), [
+    (0, "0400"), (127, "047f"), (128, "048180"), (255, "0481ff"), (256, "04820100"), (65535, "0482ffff"),
+    (65536, "0483010000"),
+])
+def test_der_lengths_short_and_long_form(size, header):
+    content = bytes(range(256)) * (size // 256) + bytes(range(size % 256))
+
+    encoded = pfx._der(0x04, content)
+
+    assert encoded == bytes.fromhex(header) + content
+    tlv, end = pfx._read_tlv(encoded, 0)
+    assert (pfx._header_size(tlv), end, tlv.content) == (len(header) // 2, len(encoded), content)
+    assert pfx._whole(tlv) == encoded
+
+
+def test_basic_constraints_keep_their_path_length_when_ca_false_is_dropped():
+    oid = pfxgen.der_tlv(0x06, bytes.fromhex("551d13"))
+    path_length = pfxgen.der_tlv(0x02, b"\x00")
+    spelled_out = pfxgen.der_tlv(0x30, oid + pfxgen.der_tlv(0x04, pfxgen.der_tlv(0x30, b"\x01\x01\x00" + path_length)))
+
+    repaired = pfx._extension_without_false(pfx._read_tlv(spelled_out, 0)[0])
+
+    assert repaired == pfxgen.der_tlv(0x30, oid + pfxgen.der_tlv(0x04, pfxgen.der_tlv(0x30, path_length)))
+
+
+def test_a_key_derivation_other_than_pbkdf2_is_refused():
+    scrypt = pfxgen.der_oid("1.3.6.1.4.1.11591.4.11")
+    parameters = pfxgen.der_tlv(0x30, pfxgen.der_tlv(0x04, b"salt") + b"\x02\x02\x40\x00\x02\x01\x08\x02\x01\x01")
+    aes = pfxgen.der_tlv(0x30, pfxgen.der_oid("2.16.840.1.101.3.4.1.42") + pfxgen.der_tlv(0x04, bytes(16)))
+    algorithm = pfxgen.der_tlv(0x30, pfxgen.der_oid("1.2.840.113549.1.5.13") + pfxgen.der_tlv(
+        0x30, pfxgen.der_tlv(0x30, scrypt + parameters) + aes))
+
+    with pytest.raises(ValueError, match="^unsupported key derivation$"):
+        pfx._decrypt(pfx._read_tlv(algorithm, 0)[0], bytes(16), pfxgen.PASSWORD)
+
+
+def test_public_key_integrity_mode_is_not_read_by_us():
+    # RFC 7292 public-key integrity: the authSafe is signedData, not data; we only read password mode.
+    version, auth_safe, mac_data = pfxgen.der_children(pfxgen.ecnpj_pfx())
+    _, content = pfxgen.der_children(pfxgen.der_tlv(*auth_safe))
+    signed = pfxgen.der_tlv(0x30, pfxgen.der_oid("1.2.840.113549.1.7.2") + pfxgen.der_tlv(*content))
+    data = pfxgen.der_tlv(0x30, pfxgen.der_tlv(*version) + signed + pfxgen.der_tlv(*mac_data))
+
+    with pytest.raises(ValueError, match="^public-key integrity mode$"):
+        pfx._read_bags(data, pfxgen.PASSWORD)
+    assert pfx._load_leniently(data, pfxgen.PASSWORD) is None
