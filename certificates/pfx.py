@@ -705,7 +705,7 @@ def _read_bags(data: bytes, password: str) -> tuple[list[bytes], list[bytes]]:
             (inner,) = info_content[0].children()
             bags = _octets(inner)
         elif _decode_oid(info_type.content) == _ID_ENCRYPTED_DATA:
-            _, encrypted_info = info_content[0].children()[0].children()[:2]
+            _, encrypted_info, *_ = info_content[0].children()[0].children()  # unprotectedAttrs may follow
             _, algorithm, ciphertext = encrypted_info.children()
             bags = _decrypt(algorithm, _octets(ciphertext), password)
         else:

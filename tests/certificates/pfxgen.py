@@ -274,12 +274,13 @@ def _kdf_mac_key(password: str, salt: bytes, iterations: int) -> bytes:
 
 def pfx_from_der(
     key: rsa.RSAPrivateKey | None, cert_ders: Iterable[bytes], *, password: str = PASSWORD, iterations: int = 2048,
-    prf: str = "hmacWithSHA256", cipher: str = "aes256cbc", shroud_key: bool = True,
+    prf: str = "hmacWithSHA256", cipher: str = "aes256cbc", shroud_key: bool = True, unprotected_attrs: bool = False,
 ) -> bytes:
     """A PFX laid out as OpenSSL 3 writes it, around certificates given as DER (even ones cryptography
     cannot load): the certificates in an EncryptedData (PBES2: PBKDF2 with ``prf``, then ``cipher``;
     an HMAC-SHA1 PRF is left out, as its DEFAULT), the key (if any) in a shrouded key bag (PBES2) or,
-    with ``shroud_key=False``, a plain key bag; a SHA-256 MAC."""
+    with ``shroud_key=False``, a plain key bag; a SHA-256 MAC. ``unprotected_attrs`` adds the optional
+    (CMS) unprotected attributes after the EncryptedData's content."""
     bags = b"".join(
         der_tlv(0x30, _oid("certBag") + der_tlv(0xA0, der_tlv(0x30, _oid("x509Certificate")
                                                               + der_tlv(0xA0, der_tlv(0x04, der)))))
@@ -296,8 +297,10 @@ def pfx_from_der(
     pbes2 = der_tlv(0x30, _oid("pbes2") + der_tlv(0x30, der_tlv(
         0x30, _oid("pbkdf2") + der_tlv(0x30, der_tlv(0x04, salt) + count + der_tlv(0x02, bytes([size])) + prf_id))
         + der_tlv(0x30, _oid(cipher) + der_tlv(0x04, iv))))
-    encrypted_data = der_tlv(0x30, _oid("encryptedData") + der_tlv(0xA0, der_tlv(0x30, der_tlv(0x02, b"\x00") + der_tlv(
-        0x30, _oid("data") + pbes2 + der_tlv(0x80, ciphertext)))))
+    attrs = der_tlv(0xA1, der_tlv(0x30, der_oid("1.2.840.113549.1.9.20") + der_tlv(0x31, der_tlv(0x1E, b"\x00A"))))
+    encrypted_data = der_tlv(0x30, _oid("encryptedData") + der_tlv(0xA0, der_tlv(0x30, der_tlv(
+        0x02, b"\x02" if unprotected_attrs else b"\x00") + der_tlv(0x30, _oid("data") + pbes2 + der_tlv(0x80, ciphertext))
+        + (attrs if unprotected_attrs else b""))))
     key_data = b""
     if key is not None:
         encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if shroud_key

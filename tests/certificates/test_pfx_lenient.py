@@ -372,3 +372,22 @@ def test_public_key_integrity_mode_is_not_read_by_us():
     with pytest.raises(ValueError, match="^public-key integrity mode$"):
         pfx._read_bags(data, pfxgen.PASSWORD)
     assert pfx._load_leniently(data, pfxgen.PASSWORD) is None
+
+
+def test_encrypted_bags_with_unprotected_attributes_are_read():
+    _, der = pfxgen.explicit_false_pfx()
+    data = pfxgen.pfx_from_der(pfxgen.rsa_key(), [der], unprotected_attrs=True)
+
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+
+
+def test_enveloped_bags_are_not_read_by_us():
+    # envelopedData needs the recipient's private key, which a PFX upload never comes with.
+    enveloped = pfxgen.der_tlv(0x30, pfxgen.der_oid("1.2.840.113549.1.7.3") + pfxgen.der_tlv(0xA0, pfxgen.der_tlv(
+        0x30, b"")))
+    auth_safe = pfxgen.der_tlv(0x30, pfxgen.der_oid("1.2.840.113549.1.7.1") + pfxgen.der_tlv(0xA0, pfxgen.der_tlv(
+        0x04, pfxgen.der_tlv(0x30, enveloped))))
+    data = pfxgen.der_tlv(0x30, b"\x02\x01\x03" + auth_safe)
+
+    with pytest.raises(ValueError, match="^enveloped bags$"):
+        pfx._read_bags(data, pfxgen.PASSWORD)
