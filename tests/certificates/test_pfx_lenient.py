@@ -391,3 +391,12 @@ def test_enveloped_bags_are_not_read_by_us():
 
     with pytest.raises(ValueError, match="^enveloped bags$"):
         pfx._read_bags(data, pfxgen.PASSWORD)
+
+
+@pytest.mark.parametrize("null_password_mac", [False, True], ids=["empty-bmp-password", "no-password-at-all"])
+def test_an_empty_password_opens_a_file_cryptography_refuses(null_password_mac):
+    # Exporters MAC an empty password either as an empty BMPString or as no bytes at all; OpenSSL tries both.
+    data = pfxgen.unparseable_pfx(password="", null_password_mac=null_password_mac)
+
+    assert inspect_pfx(data, "", expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+    assert refusal(data, "x").code == ErrorCode.WRONG_PASSWORD
