@@ -164,9 +164,9 @@ def inspect_pfx(
     mac = _read_pfx_outer(data)
     key, cert, extra_certs, as_issued = _load(data, password, mac)
     cert = _select_certificate(key, cert, extra_certs)
-    cnpj, info = _describe(cert, as_issued.get(cert.fingerprint(hashes.SHA256())))
+    info = _describe(cert, as_issued.get(cert.fingerprint(hashes.SHA256())))
     _check_validity(info, now or datetime.now(UTC))
-    _check_company(cnpj, expected)
+    _check_company(info.cnpj, expected)
     return info
 
 
@@ -280,17 +280,17 @@ def _select_certificate(
     return cert
 
 
-def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> tuple[str | None, CertificateInfo]:
+def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> CertificateInfo:
     """Read everything we keep; cryptography parses names and extensions lazily, so do it now.
 
-    ``as_issued`` is the certificate's DER before we re-encoded it, for the fingerprint.
+    ``as_issued`` is the certificate's DER before we re-encoded it, for the fingerprint. Without a
+    company CNPJ, ``cnpj`` is empty (and :func:`_check_company` refuses the certificate).
     """
     try:
-        cnpj = extract_cnpj(cert)
-        info = CertificateInfo(
+        return CertificateInfo(
             subject=cert.subject.rfc4514_string(),
             common_name=_common_name(cert),
-            cnpj=cnpj or "",
+            cnpj=extract_cnpj(cert) or "",
             serial=format(cert.serial_number, "x"),
             issuer=cert.issuer.rfc4514_string(),
             fingerprint_sha256=hashlib.sha256(as_issued).hexdigest() if as_issued else cert.fingerprint(
@@ -301,7 +301,6 @@ def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> tuple[s
     except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
         # DuplicateExtension is no ValueError: an extension written twice would otherwise be a crash
         raise CertificateError(ErrorCode.UNSUPPORTED_ENCODING) from exc
-    return cnpj, info
 
 
 def _check_validity(info: CertificateInfo, now: datetime) -> None:
@@ -313,8 +312,8 @@ def _check_validity(info: CertificateInfo, now: datetime) -> None:
         raise CertificateError(ErrorCode.EXPIRED, message)
 
 
-def _check_company(cnpj: str | None, expected: str | None) -> None:
-    if cnpj is None:
+def _check_company(cnpj: str, expected: str | None) -> None:
+    if not cnpj:
         raise CertificateError(ErrorCode.NO_CNPJ)
     if expected is not None and cnpj != expected:
         message = (
