@@ -189,8 +189,8 @@ def extract_cnpj(cert: x509.Certificate) -> str | None:
     2.16.76.1.3.1 and no 2.16.76.1.3.3) never yields a CNPJ.
     """
     other_names = _icp_other_names(cert)
-    from_oid = _normalize_cnpj(_decode_der_string(other_names.get(OID_ECNPJ_CNPJ, b"")))
-    if from_oid and from_oid.strip("0"):
+    from_oid = _normalize_cnpj(_decode_der_string(other_names.get(OID_ECNPJ_CNPJ)))
+    if from_oid and from_oid != "0" * 14:
         return from_oid
     if OID_ECPF_HOLDER in other_names and OID_ECNPJ_CNPJ not in other_names:
         return None
@@ -390,11 +390,13 @@ def _normalize_cnpj(value: str | None) -> str | None:
     return "".join(match.groups()) if match else None
 
 
-def _decode_der_string(value: bytes) -> str | None:
-    """Decode an otherName value: one DER string element (OCTET/Printable/UTF8/IA5/...).
+def _decode_der_string(value: bytes | None) -> str | None:
+    """Decode an otherName value: one DER string element (OCTET/Printable/UTF8/IA5/...); None if absent.
 
     DOC-ICP-04 asks for an OCTET STRING, but CAs also use PrintableString or UTF8String.
     """
+    if value is None:
+        return None
     try:
         tlv, end = _read_tlv(value, 0)
         if end != len(value) or tlv.tag not in _STRING_CODECS:

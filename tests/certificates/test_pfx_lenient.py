@@ -400,3 +400,18 @@ def test_an_empty_password_opens_a_file_cryptography_refuses(null_password_mac):
 
     assert inspect_pfx(data, "", expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
     assert refusal(data, "x").code == ErrorCode.WRONG_PASSWORD
+
+
+def test_a_certificate_without_a_common_name_has_an_empty_one():
+    # The CNPJ is in the otherName; the subject names only the organisation.
+    subject = x509.Name([x509.NameAttribute(x509.NameOID.ORGANIZATION_NAME, pfxgen.COMPANY)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(pfxgen.issuing_ca().subject)
+            .public_key(pfxgen.rsa_key().public_key()).serial_number(7).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName(pfxgen.ecnpj_other_names(pfxgen.VALID_CNPJ)), critical=False)
+            .sign(pfxgen.rsa_key(pfxgen.KEY_CA), hashes.SHA256()))
+
+    info = inspect_pfx(pfxgen.pfx_for(cert), pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ)
+
+    assert (info.common_name, info.subject, info.cnpj) == ("", f"O={pfxgen.COMPANY}", pfxgen.VALID_CNPJ)
