@@ -623,27 +623,24 @@ def _pkcs12_kdf(
     diversifier = bytes([purpose]) * block
     text = _fill(salt, block) + _fill(password, block)
     output = b""
-    while True:
+    for _ in range(-(-length // size)):  # as many digests as cover length
         result = new_hash(diversifier + text).digest()
         for _ in range(iterations - 1):
             result = new_hash(result).digest()
         output += result
-        if len(output) >= length:
-            return output[:length]
-        # More output needed: add (result repeated to a block) + 1 to every block of the text.
+        # The next round's text: add (result repeated to a block) + 1 to every block of the text.
         addend = int.from_bytes(_fill(result, block)) + 1
         text = b"".join(
             ((int.from_bytes(text[i : i + block]) + addend) % (1 << (8 * block))).to_bytes(block)
             for i in range(0, len(text), block)
         )
+    return output[:length]
 
 
 def _fill(data: bytes, block: int) -> bytes:
     """Repeat ``data`` up to the next multiple of ``block`` bytes (empty stays empty)."""
-    if not data:
-        return b""
     length = block * math.ceil(len(data) / block)
-    return (data * math.ceil(length / len(data)))[:length]
+    return (data * block)[:length]  # len(data) * block >= length: enough copies
 
 
 # --- lenient reading: certificates cryptography refuses over an explicit DEFAULT value ------------
