@@ -415,3 +415,17 @@ def test_a_certificate_without_a_common_name_has_an_empty_one():
     info = inspect_pfx(pfxgen.pfx_for(cert), pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ)
 
     assert (info.common_name, info.subject, info.cnpj) == ("", f"O={pfxgen.COMPANY}", pfxgen.VALID_CNPJ)
+
+
+def test_the_iteration_limit_itself_is_allowed(monkeypatch):
+    # The files here use 2048 iterations: made the limit, they are still read and their MAC checked.
+    monkeypatch.setattr(pfx, "_MAX_MAC_ITERATIONS", 2048)
+    data = pfxgen.unparseable_pfx()  # cryptography refuses it: the MAC decides, then our reader opens it
+    mac = pfx._parse_pfx(data)
+
+    assert mac.iterations == 2048
+    assert pfx._verify_mac(mac, pfxgen.PASSWORD) is True
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+    monkeypatch.setattr(pfx, "_MAX_MAC_ITERATIONS", 2047)
+    assert pfx._verify_mac(mac, pfxgen.PASSWORD) is None
+    assert refusal(data).code == ErrorCode.UNSUPPORTED_ENCODING
