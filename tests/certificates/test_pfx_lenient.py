@@ -429,3 +429,37 @@ def test_the_iteration_limit_itself_is_allowed(monkeypatch):
     monkeypatch.setattr(pfx, "_MAX_MAC_ITERATIONS", 2047)
     assert pfx._verify_mac(mac, pfxgen.PASSWORD) is None
     assert refusal(data).code == ErrorCode.UNSUPPORTED_ENCODING
+
+
+@pytest.mark.parametrize(
+    ("hash_name", "purpose", "length", "expected"),
+    [
+        ("sha1", 1, 24, "A755E746FF79FEADA0EF8A3A30D206D197DCA6B5F75B6AAE"),
+        ("sha1", 2, 8, "AF2605E82215A63C"),
+        ("sha1", 1, 40, "A755E746FF79FEADA0EF8A3A30D206D197DCA6B5F75B6AAE5CFED40CCC65EAC5D1CE90EC9EE7AE88"),
+        ("sha256", 3, 32, "023D9DA41ADFD12B87EFA0957422E9DE61EA9C5BEDD78D3E7DD2873045CCCAD1"),
+    ],
+)
+def test_pkcs12_kdf_agrees_with_openssl_where_the_blocks_carry(hash_name, purpose, length, expected):
+    """From ``openssl kdf -keylen LENGTH -kdfopt digest:HASH -kdfopt hexpass:ac00b098b2e40000
+    -kdfopt hexsalt:C0FFEE0123456789 -kdfopt iter:2048 -kdfopt id:PURPOSE PKCS12KDF`` (OpenSSL 3.0).
+
+    With this salt and password, adding the first digest to the text's blocks overflows both of them
+    (sums are taken modulo 2**512); the 40-byte key is exactly two SHA-1 digests."""
+    secret = "가나다".encode("utf-16-be") + b"\0\0"
+    assert secret.hex() == "ac00b098b2e40000"
+
+    key = pfx._pkcs12_kdf(hash_name, secret, bytes.fromhex("C0FFEE0123456789"), purpose, 2048, length)
+
+    assert key.hex().upper() == expected
+
+
+def test_a_certificate_with_a_public_key_of_unknown_type_does_not_match_the_key():
+    cert = pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}",
+                                   other_names=pfxgen.ecnpj_other_names(pfxgen.VALID_CNPJ))
+    rsa_encryption = bytes.fromhex("06092a864886f70d010101")
+    der = cert.public_bytes(serialization.Encoding.DER)
+    assert der.count(rsa_encryption) == 1  # in the subjectPublicKeyInfo only
+    unknown = der.replace(rsa_encryption, bytes.fromhex("06092a864886f70d010163"))  # 1.2.840.113549.1.1.99
+
+    assert refusal(pfxgen.pfx_from_der(pfxgen.rsa_key(), [unknown])).code == ErrorCode.KEY_MISMATCH
