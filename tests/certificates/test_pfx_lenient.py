@@ -463,3 +463,10 @@ def test_a_certificate_with_a_public_key_of_unknown_type_does_not_match_the_key(
     unknown = der.replace(rsa_encryption, bytes.fromhex("06092a864886f70d010163"))  # 1.2.840.113549.1.1.99
 
     assert refusal(pfxgen.pfx_from_der(pfxgen.rsa_key(), [unknown])).code == ErrorCode.KEY_MISMATCH
+
+
+@pytest.mark.parametrize(("max_bytes", "limit"), [(1023, "1023 bytes"), (1024, "1 KB"), (2047, "1 KB"), (2048, "2 KB")])
+def test_the_size_limit_is_said_in_bytes_below_a_kilobyte(max_bytes, limit):
+    error = refusal(b"\x30" * (max_bytes + 1), max_bytes=max_bytes)
+
+    assert (error.code, error.message) == (ErrorCode.TOO_LARGE, f"O arquivo excede o tamanho máximo de {limit}.")
