@@ -131,7 +131,9 @@ def _der_next(data: bytes) -> tuple[int, bytes, bytes]:
     return tag, data[position : position + length], data[position + length :]
 
 
-def unparseable_pfx(*, flawed: bool = True, password: str = PASSWORD, null_password_mac: bool = False) -> bytes:
+def unparseable_pfx(
+    *, flawed: bool = True, password: str = PASSWORD, null_password_mac: bool = False, default_mac_iterations: bool = False,
+) -> bytes:
     """A PFX with the right MAC whose certificate ``cryptography`` refuses to parse, as the SEFAZ-RS test
     certificate: an extension spells out ``critical FALSE``, a DEFAULT value DER forbids ("EncodedDefault").
 
@@ -139,7 +141,8 @@ def unparseable_pfx(*, flawed: bool = True, password: str = PASSWORD, null_passw
     bags, and a SHA-1 MAC over them. ``flawed=False`` gives the same file with the certificate as issued,
     which cryptography loads: the control that shows the flaw is the only problem. ``null_password_mac``
     computes the MAC with no password at all (empty bytes, as old exporters did for an empty password)
-    instead of the BMPString password."""
+    instead of the BMPString password. ``default_mac_iterations`` leaves the MAC's iteration count out:
+    its DEFAULT, 1."""
     cert = make_certificate(f"{COMPANY}:{VALID_CNPJ}", other_names=ecnpj_other_names(VALID_CNPJ))
     cert_der = cert.public_bytes(serialization.Encoding.DER)
     if flawed:
@@ -152,13 +155,13 @@ def unparseable_pfx(*, flawed: bool = True, password: str = PASSWORD, null_passw
         der_oid("1.2.840.113549.1.9.22.1") + der_tlv(0xA0, der_tlv(0x04, cert_der))))) + local_key_id)
     key_bag = der_tlv(0x30, der_oid("1.2.840.113549.1.12.10.1.1") + der_tlv(0xA0, key_der) + local_key_id)
     auth_safe = der_tlv(0x30, _data_content_info(der_tlv(0x30, cert_bag + key_bag)))
-    salt, iterations = os.urandom(8), 2048
+    salt, iterations = os.urandom(8), 1 if default_mac_iterations else 2048
     secret = b"" if null_password_mac else password.encode("utf-16-be") + b"\x00\x00"
     mac_key = _pkcs12_mac_key(secret, salt, iterations)
     digest = hmac.new(mac_key, auth_safe, hashlib.sha1).digest()
     sha1 = der_tlv(0x30, der_oid("1.3.14.3.2.26") + b"\x05\x00")
     mac_data = der_tlv(0x30, der_tlv(0x30, sha1 + der_tlv(0x04, digest)) + der_tlv(0x04, salt)
-                       + der_tlv(0x02, iterations.to_bytes(2, "big")))
+                       + (b"" if default_mac_iterations else der_tlv(0x02, iterations.to_bytes(2, "big"))))
     return der_tlv(0x30, der_tlv(0x02, b"\x03") + _data_content_info(auth_safe) + mac_data)
 
 

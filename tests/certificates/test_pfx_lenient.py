@@ -470,3 +470,11 @@ def test_the_size_limit_is_said_in_bytes_below_a_kilobyte(max_bytes, limit):
     error = refusal(b"\x30" * (max_bytes + 1), max_bytes=max_bytes)
 
     assert (error.code, error.message) == (ErrorCode.TOO_LARGE, f"O arquivo excede o tamanho máximo de {limit}.")
+
+
+def test_a_mac_without_an_iteration_count_uses_its_default_of_one():
+    data = pfxgen.unparseable_pfx(default_mac_iterations=True)
+
+    assert pfx._parse_pfx(data).iterations == 1
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+    assert refusal(data, "senha errada").code == ErrorCode.WRONG_PASSWORD
