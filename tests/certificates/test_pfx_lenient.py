@@ -372,6 +372,7 @@ def test_public_key_integrity_mode_is_not_read_by_us():
     with pytest.raises(ValueError, match="^public-key integrity mode$"):
         pfx._read_bags(data, pfxgen.PASSWORD)
     assert pfx._load_leniently(data, pfxgen.PASSWORD) is None
+    assert pfx._parse_pfx(data) is None  # its integrity is a signature, not a MAC we could check
 
 
 def test_encrypted_bags_with_unprotected_attributes_are_read():
@@ -478,3 +479,21 @@ def test_a_mac_without_an_iteration_count_uses_its_default_of_one():
     assert pfx._parse_pfx(data).iterations == 1
     assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
     assert refusal(data, "senha errada").code == ErrorCode.WRONG_PASSWORD
+
+
+def test_a_pfx_without_a_mac_is_read():
+    version, auth_safe, _ = pfxgen.der_children(pfxgen.ecnpj_pfx())
+    data = pfxgen.der_tlv(0x30, pfxgen.der_tlv(*version) + pfxgen.der_tlv(*auth_safe))  # openssl pkcs12 -nomac
+
+    assert pfx._parse_pfx(data) is None
+    assert inspect_pfx(data, pfxgen.PASSWORD, expected_cnpj=pfxgen.VALID_CNPJ).cnpj == pfxgen.VALID_CNPJ
+    assert refusal(data, "senha errada").code == ErrorCode.WRONG_PASSWORD
+
+
+def test_an_auth_safe_without_content_gives_a_verdict():
+    version, _, mac_data = pfxgen.der_children(pfxgen.ecnpj_pfx())
+    empty = pfxgen.der_tlv(0x30, pfxgen.der_oid("1.2.840.113549.1.7.1"))  # ContentInfo with no [0] content
+    data = pfxgen.der_tlv(0x30, pfxgen.der_tlv(*version) + empty + pfxgen.der_tlv(*mac_data))
+
+    assert pfx._parse_pfx(data) is None
+    assert refusal(data).code in set(ErrorCode)
