@@ -497,3 +497,31 @@ def test_an_auth_safe_without_content_gives_a_verdict():
 
     assert pfx._parse_pfx(data) is None
     assert refusal(data).code in set(ErrorCode)
+
+
+# -- why the outer-structure reader refuses what it refuses ---------------------------------------------
+
+
+@pytest.mark.parametrize(("der", "reason"), [
+    ("3100", "not a SEQUENCE"),
+    ("3006020102300100", "not a PFX v3"),  # version 2
+    ("30050201030400", "not a PFX v3"),  # authSafe not a ContentInfo
+    ("3008020103300302017f", "ContentInfo without a content type"),
+    ("3005040103 3000".replace(" ", ""), "not an INTEGER"),  # the version is not an INTEGER
+    ("30040200 3000".replace(" ", ""), "not an INTEGER"),  # an INTEGER without content
+    ("30", "truncated"),
+    ("3005020103", "truncated"),  # the PFX is longer than the file
+    ("1f00", "high tag numbers do not occur here"),
+    ("30850000000003", "bad length"),  # a length in 5 bytes
+    ("308201", "bad length"),  # length bytes missing
+    ("3003020201050000", "child overruns its parent"),
+])
+def test_the_outer_structure_is_refused_for_its_reason(der, reason):
+    with pytest.raises(ValueError, match=f"^{reason}$"):
+        pfx._parse_pfx(bytes.fromhex(der))
+
+
+@pytest.mark.parametrize("raw", ["", "2a8648"], ids=["empty", "last-arc-cut-short"])
+def test_a_bad_object_identifier_is_refused(raw):
+    with pytest.raises(ValueError, match="^bad OID$"):
+        pfx._decode_oid(bytes.fromhex(raw))
