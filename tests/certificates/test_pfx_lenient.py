@@ -521,7 +521,7 @@ def test_the_outer_structure_is_refused_for_its_reason(der, reason):
         pfx._parse_pfx(bytes.fromhex(der))
 
 
-@pytest.mark.parametrize("raw", ["", "2a8648"], ids=["empty", "last-arc-cut-short"])
+@pytest.mark.parametrize("raw", ["", "2a86"], ids=["empty", "last-arc-cut-short"])
 def test_a_bad_object_identifier_is_refused(raw):
     with pytest.raises(ValueError, match="^bad OID$"):
         pfx._decode_oid(bytes.fromhex(raw))
