@@ -472,7 +472,7 @@ def _read_tlv(buffer: bytes, position: int, depth: int = 0) -> tuple[_Tlv, int]:
     if first == 0x80:
         return _read_indefinite(buffer, tag, position, depth)
     length = first
-    if first > 0x80:
+    if first & 0x80:  # long form (0x80 itself, indefinite, was handled above)
         count = first & 0x7F
         if count > 4 or position + count > len(buffer):
             raise ValueError("bad length")

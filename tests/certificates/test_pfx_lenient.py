@@ -525,3 +525,25 @@ def test_the_outer_structure_is_refused_for_its_reason(der, reason):
 def test_a_bad_object_identifier_is_refused(raw):
     with pytest.raises(ValueError, match="^bad OID$"):
         pfx._decode_oid(bytes.fromhex(raw))
+
+
+@pytest.mark.parametrize(("der", "end"), [("3000", 2), ("308100", 3), ("308400000000", 6), ("3081020500", 5)])
+def test_definite_lengths_up_to_four_bytes_are_read(der, end):
+    tlv, after = pfx._read_tlv(bytes.fromhex(der), 0)
+
+    assert (tlv.tag, after, tlv.end) == (0x30, end, end)
+
+
+def test_integers_are_signed():
+    assert pfx._integer(pfx._read_tlv(bytes.fromhex("0201ff"), 0)[0]) == -1
+    assert pfx._integer(pfx._read_tlv(bytes.fromhex("02020800"), 0)[0]) == 2048
+    with pytest.raises(ValueError, match="^iteration count out of range$"):
+        pfx._iterations(pfx._read_tlv(bytes.fromhex("0202f800"), 0)[0])  # -2048, not 63488
+
+
+@pytest.mark.parametrize(("raw", "dotted"), [
+    ("2a864886f70d010c0a0103", "1.2.840.113549.1.12.10.1.3"), ("608648016503040201", "2.16.840.1.101.3.4.2.1"),
+    ("00", "0.0"), ("4f", "1.39"), ("8837", "2.999"), ("88370a", "2.999.10"),
+])
+def test_object_identifiers_are_decoded(raw, dotted):
+    assert pfx._decode_oid(bytes.fromhex(raw)) == dotted
