@@ -547,3 +547,15 @@ def test_integers_are_signed():
 ])
 def test_object_identifiers_are_decoded(raw, dotted):
     assert pfx._decode_oid(bytes.fromhex(raw)) == dotted
+
+
+def test_another_keys_certificate_without_basic_constraints_is_a_key_mismatch():
+    # No basicConstraints: not a CA, so taken for the holder's certificate, and it is not the key's.
+    basic = pfxgen.der_tlv(0x06, bytes.fromhex("551d13"))
+    cert = pfxgen.make_certificate(f"{pfxgen.COMPANY}:{pfxgen.VALID_CNPJ}", key=pfxgen.rsa_key(pfxgen.KEY_STRANGER),
+                                   other_names=pfxgen.ecnpj_other_names(pfxgen.VALID_CNPJ))
+    plain = x509.load_der_x509_certificate(pfxgen.with_extensions(
+        cert, lambda extensions: [extension for extension in extensions if basic not in extension]))
+    assert [extension.oid for extension in plain.extensions] == [x509.ExtensionOID.SUBJECT_ALTERNATIVE_NAME]
+
+    assert refusal(pfxgen.make_pfx(pfxgen.rsa_key(), None, extra_certs=[plain])).code == ErrorCode.KEY_MISMATCH
