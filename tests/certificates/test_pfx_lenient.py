@@ -543,7 +543,8 @@ def test_integers_are_signed():
 
 @pytest.mark.parametrize(("raw", "dotted"), [
     ("2a864886f70d010c0a0103", "1.2.840.113549.1.12.10.1.3"), ("608648016503040201", "2.16.840.1.101.3.4.2.1"),
-    ("00", "0.0"), ("4f", "1.39"), ("8837", "2.999"), ("88370a", "2.999.10"),
+    ("00", "0.0"), ("27", "0.39"), ("28", "1.0"), ("4f", "1.39"), ("50", "2.0"), ("8837", "2.999"),
+    ("88370a", "2.999.10"),
 ])
 def test_object_identifiers_are_decoded(raw, dotted):
     assert pfx._decode_oid(bytes.fromhex(raw)) == dotted
@@ -559,3 +560,10 @@ def test_another_keys_certificate_without_basic_constraints_is_a_key_mismatch():
     assert [extension.oid for extension in plain.extensions] == [x509.ExtensionOID.SUBJECT_ALTERNATIVE_NAME]
 
     assert refusal(pfxgen.make_pfx(pfxgen.rsa_key(), None, extra_certs=[plain])).code == ErrorCode.KEY_MISMATCH
+
+
+def test_the_nesting_bound_counts_from_the_outer_element():
+    # The outer element is level 0, its children level 1, ..., and level 16 is the deepest read.
+    assert len(pfx._read_tlv(pfx._der(0x30, nested(16)), 0)[0].children()) == 1
+    with pytest.raises(ValueError, match="^nested too deep$"):
+        pfx._read_tlv(pfx._der(0x30, nested(17)), 0)[0].children()
