@@ -164,9 +164,9 @@ def inspect_pfx(
     mac = _read_pfx_outer(data)
     key, cert, extra_certs, as_issued = _load(data, password, mac)
     cert = _select_certificate(key, cert, extra_certs)
-    cnpj, info = _describe(cert, as_issued.get(cert.fingerprint(hashes.SHA256())))
+    info = _describe(cert, as_issued.get(cert.fingerprint(hashes.SHA256())))
     _check_validity(info, now or datetime.now(UTC))
-    _check_company(cnpj, expected)
+    _check_company(info.cnpj, expected)
     return info
 
 
@@ -189,8 +189,8 @@ def extract_cnpj(cert: x509.Certificate) -> str | None:
     2.16.76.1.3.1 and no 2.16.76.1.3.3) never yields a CNPJ.
     """
     other_names = _icp_other_names(cert)
-    from_oid = _normalize_cnpj(_decode_der_string(other_names.get(OID_ECNPJ_CNPJ, b"")))
-    if from_oid and from_oid.strip("0"):
+    from_oid = _normalize_cnpj(_decode_der_string(other_names.get(OID_ECNPJ_CNPJ)))
+    if from_oid and from_oid != "0" * 14:
         return from_oid
     if OID_ECPF_HOLDER in other_names and OID_ECNPJ_CNPJ not in other_names:
         return None
@@ -230,7 +230,7 @@ def _load(data: bytes, password: str, mac: _MacData | None) -> _Loaded:
     of any certificate that had to be re-encoded (by its SHA-256 fingerprint once re-encoded).
     """
     try:
-        loaded = _load_pkcs12_quietly(data, password.encode("utf-8"))
+        loaded = _load_pkcs12_quietly(data, password.encode())
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         code = _classify_load_failure(password, mac, exc)
         lenient = _load_leniently(data, password) if code == ErrorCode.UNSUPPORTED_ENCODING else None
@@ -280,17 +280,17 @@ def _select_certificate(
     return cert
 
 
-def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> tuple[str | None, CertificateInfo]:
+def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> CertificateInfo:
     """Read everything we keep; cryptography parses names and extensions lazily, so do it now.
 
-    ``as_issued`` is the certificate's DER before we re-encoded it, for the fingerprint.
+    ``as_issued`` is the certificate's DER before we re-encoded it, for the fingerprint. Without a
+    company CNPJ, ``cnpj`` is empty (and :func:`_check_company` refuses the certificate).
     """
     try:
-        cnpj = extract_cnpj(cert)
-        info = CertificateInfo(
+        return CertificateInfo(
             subject=cert.subject.rfc4514_string(),
             common_name=_common_name(cert),
-            cnpj=cnpj or "",
+            cnpj=extract_cnpj(cert) or "",
             serial=format(cert.serial_number, "x"),
             issuer=cert.issuer.rfc4514_string(),
             fingerprint_sha256=hashlib.sha256(as_issued).hexdigest() if as_issued else cert.fingerprint(
@@ -298,9 +298,9 @@ def _describe(cert: x509.Certificate, as_issued: bytes | None = None) -> tuple[s
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,
         )
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.DuplicateExtension) as exc:
+        # DuplicateExtension is no ValueError: an extension written twice would otherwise be a crash
         raise CertificateError(ErrorCode.UNSUPPORTED_ENCODING) from exc
-    return cnpj, info
 
 
 def _check_validity(info: CertificateInfo, now: datetime) -> None:
@@ -312,8 +312,8 @@ def _check_validity(info: CertificateInfo, now: datetime) -> None:
         raise CertificateError(ErrorCode.EXPIRED, message)
 
 
-def _check_company(cnpj: str | None, expected: str | None) -> None:
-    if cnpj is None:
+def _check_company(cnpj: str, expected: str | None) -> None:
+    if not cnpj:
         raise CertificateError(ErrorCode.NO_CNPJ)
     if expected is not None and cnpj != expected:
         message = (
@@ -340,7 +340,7 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
-    except ValueError:
+    except (ValueError, x509.DuplicateExtension):
         return False  # unreadable extensions: not recognisably a CA; later checks will say more
 
 
@@ -390,11 +390,13 @@ def _normalize_cnpj(value: str | None) -> str | None:
     return "".join(match.groups()) if match else None
 
 
-def _decode_der_string(value: bytes) -> str | None:
-    """Decode an otherName value: one DER string element (OCTET/Printable/UTF8/IA5/...).
+def _decode_der_string(value: bytes | None) -> str | None:
+    """Decode an otherName value: one DER string element (OCTET/Printable/UTF8/IA5/...); None if absent.
 
     DOC-ICP-04 asks for an OCTET STRING, but CAs also use PrintableString or UTF8String.
     """
+    if value is None:
+        return None
     try:
         tlv, end = _read_tlv(value, 0)
         if end != len(value) or tlv.tag not in _STRING_CODECS:
@@ -470,11 +472,11 @@ def _read_tlv(buffer: bytes, position: int, depth: int = 0) -> tuple[_Tlv, int]:
     if first == 0x80:
         return _read_indefinite(buffer, tag, position, depth)
     length = first
-    if first > 0x80:
+    if first & 0x80:  # long form (0x80 itself, indefinite, was handled above)
         count = first & 0x7F
         if count > 4 or position + count > len(buffer):
             raise ValueError("bad length")
-        length = int.from_bytes(buffer[position : position + count], "big")
+        length = int.from_bytes(buffer[position : position + count])
         position += count
     end = position + length
     if end > len(buffer):
@@ -515,7 +517,7 @@ def _decode_oid(raw: bytes) -> str:
 def _integer(tlv: _Tlv) -> int:
     if tlv.tag != _INTEGER or not tlv.content:
         raise ValueError("not an INTEGER")
-    return int.from_bytes(tlv.content, "big", signed=True)
+    return int.from_bytes(tlv.content, signed=True)
 
 
 # --- the PKCS#12 outer structure and its MAC (RFC 7292) ---------------------------------------
@@ -594,13 +596,18 @@ def _password_encodings(password: str) -> list[bytes]:
     OpenSSL also tries the UTF-8 bytes widened one by one (files written by old OpenSSL versions
     with non-ASCII passwords) and, for an empty password, no password at all.
     """
-    encodings = [password.encode("utf-16-be") + b"\x00\x00"]
-    widened = b"".join(b"\x00" + bytes([byte]) for byte in password.encode("utf-8")) + b"\x00\x00"
+    encodings = [_bmp_password(password)]
+    widened = b"".join(b"\x00" + bytes([byte]) for byte in password.encode()) + b"\x00\x00"
     if widened not in encodings:
         encodings.append(widened)
     if not password:
         encodings.append(b"")
     return encodings
+
+
+def _bmp_password(password: str) -> bytes:
+    """RFC 7292's password bytes: a BMPString (UTF-16, big-endian) ending in a NUL character."""
+    return password.encode("utf-16-be") + b"\x00\x00"
 
 
 def _pkcs12_kdf(
@@ -616,27 +623,24 @@ def _pkcs12_kdf(
     diversifier = bytes([purpose]) * block
     text = _fill(salt, block) + _fill(password, block)
     output = b""
-    while True:
+    for _ in range(-(-length // size)):  # as many digests as cover length
         result = new_hash(diversifier + text).digest()
         for _ in range(iterations - 1):
             result = new_hash(result).digest()
         output += result
-        if len(output) >= length:
-            return output[:length]
-        # More output needed: add (result repeated to a block) + 1 to every block of the text.
-        addend = int.from_bytes(_fill(result, block), "big") + 1
+        # The next round's text: add (result repeated to a block) + 1 to every block of the text.
+        addend = int.from_bytes(_fill(result, block)) + 1
         text = b"".join(
-            ((int.from_bytes(text[i : i + block], "big") + addend) % (1 << (8 * block))).to_bytes(block, "big")
+            ((int.from_bytes(text[i : i + block]) + addend) % (1 << (8 * block))).to_bytes(block)
             for i in range(0, len(text), block)
         )
+    return output[:length]
 
 
 def _fill(data: bytes, block: int) -> bytes:
     """Repeat ``data`` up to the next multiple of ``block`` bytes (empty stays empty)."""
-    if not data:
-        return b""
     length = block * math.ceil(len(data) / block)
-    return (data * math.ceil(length / len(data)))[:length]
+    return (data * block)[:length]  # len(data) * block >= length: enough copies
 
 
 # --- lenient reading: certificates cryptography refuses over an explicit DEFAULT value ------------
@@ -699,7 +703,7 @@ def _read_bags(data: bytes, password: str) -> tuple[list[bytes], list[bytes]]:
             (inner,) = info_content[0].children()
             bags = _octets(inner)
         elif _decode_oid(info_type.content) == _ID_ENCRYPTED_DATA:
-            _, encrypted_info = info_content[0].children()[0].children()[:2]
+            _, encrypted_info, *_ = info_content[0].children()[0].children()  # unprotectedAttrs may follow
             _, algorithm, ciphertext = encrypted_info.children()
             bags = _decrypt(algorithm, _octets(ciphertext), password)
         else:
@@ -744,12 +748,12 @@ def _decrypt(algorithm: _Tlv, ciphertext: bytes, password: str) -> bytes:
         cipher_oid, iv = encryption.children()
         cipher_name = _decode_oid(cipher_oid.content)
         size = 24 if cipher_name == _DES_EDE3_CBC else _AES_CBC_KEY_SIZES[cipher_name]
-        key = PBKDF2HMAC(prf(), size, _octets(salt), _iterations(iterations)).derive(password.encode("utf-8"))
+        key = PBKDF2HMAC(prf(), size, _octets(salt), _iterations(iterations)).derive(password.encode())
         cipher = TripleDES(key) if cipher_name == _DES_EDE3_CBC else AES(key)
         iv = _octets(iv)
     elif scheme == _PBE_SHA1_3DES:
         salt, iterations = parameters[0].children()
-        count, secret = _iterations(iterations), password.encode("utf-16-be") + b"\x00\x00"
+        count, secret = _iterations(iterations), _bmp_password(password)
         cipher = TripleDES(_pkcs12_kdf("sha1", secret, _octets(salt), 1, count, 24))
         iv = _pkcs12_kdf("sha1", secret, _octets(salt), 2, count, 8)
     else:
@@ -788,7 +792,7 @@ def _extension_without_false(extension: _Tlv) -> bytes:
     if rest and _whole(rest[0]) == _FALSE:
         rest = rest[1:]
     value = rest[-1]
-    if oid.content == bytes.fromhex("551d13") and value.tag == _OCTET_STRING:  # basicConstraints
+    if oid.content == b"\x55\x1d\x13" and value.tag == _OCTET_STRING:  # basicConstraints
         constraints, _ = _read_tlv(value.content, 0)
         inner = constraints.children()
         if inner and _whole(inner[0]) == _FALSE:
@@ -808,4 +812,4 @@ def _der(tag: int, content: bytes) -> bytes:
     if length < 0x80:
         return bytes([tag, length]) + content
     size = (length.bit_length() + 7) // 8
-    return bytes([tag, 0x80 | size]) + length.to_bytes(size, "big") + content
+    return bytes([tag, 0x80 | size]) + length.to_bytes(size) + content

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from cryptography import x509
@@ -131,13 +131,18 @@ def _der_next(data: bytes) -> tuple[int, bytes, bytes]:
     return tag, data[position : position + length], data[position + length :]
 
 
-def unparseable_pfx(*, flawed: bool = True, password: str = PASSWORD) -> bytes:
+def unparseable_pfx(
+    *, flawed: bool = True, password: str = PASSWORD, null_password_mac: bool = False, default_mac_iterations: bool = False,
+) -> bytes:
     """A PFX with the right MAC whose certificate ``cryptography`` refuses to parse, as the SEFAZ-RS test
     certificate: an extension spells out ``critical FALSE``, a DEFAULT value DER forbids ("EncodedDefault").
 
     Built by hand (cryptography will not write such a certificate): the certificate and the key in plain
     bags, and a SHA-1 MAC over them. ``flawed=False`` gives the same file with the certificate as issued,
-    which cryptography loads: the control that shows the flaw is the only problem."""
+    which cryptography loads: the control that shows the flaw is the only problem. ``null_password_mac``
+    computes the MAC with no password at all (empty bytes, as old exporters did for an empty password)
+    instead of the BMPString password. ``default_mac_iterations`` leaves the MAC's iteration count out:
+    its DEFAULT, 1."""
     cert = make_certificate(f"{COMPANY}:{VALID_CNPJ}", other_names=ecnpj_other_names(VALID_CNPJ))
     cert_der = cert.public_bytes(serialization.Encoding.DER)
     if flawed:
@@ -150,12 +155,13 @@ def unparseable_pfx(*, flawed: bool = True, password: str = PASSWORD) -> bytes:
         der_oid("1.2.840.113549.1.9.22.1") + der_tlv(0xA0, der_tlv(0x04, cert_der))))) + local_key_id)
     key_bag = der_tlv(0x30, der_oid("1.2.840.113549.1.12.10.1.1") + der_tlv(0xA0, key_der) + local_key_id)
     auth_safe = der_tlv(0x30, _data_content_info(der_tlv(0x30, cert_bag + key_bag)))
-    salt, iterations = os.urandom(8), 2048
-    mac_key = _pkcs12_mac_key(password.encode("utf-16-be") + b"\x00\x00", salt, iterations)
+    salt, iterations = os.urandom(8), 1 if default_mac_iterations else 2048
+    secret = b"" if null_password_mac else password.encode("utf-16-be") + b"\x00\x00"
+    mac_key = _pkcs12_mac_key(secret, salt, iterations)
     digest = hmac.new(mac_key, auth_safe, hashlib.sha1).digest()
     sha1 = der_tlv(0x30, der_oid("1.3.14.3.2.26") + b"\x05\x00")
     mac_data = der_tlv(0x30, der_tlv(0x30, sha1 + der_tlv(0x04, digest)) + der_tlv(0x04, salt)
-                       + der_tlv(0x02, iterations.to_bytes(2, "big")))
+                       + (b"" if default_mac_iterations else der_tlv(0x02, iterations.to_bytes(2, "big"))))
     return der_tlv(0x30, der_tlv(0x02, b"\x03") + _data_content_info(auth_safe) + mac_data)
 
 
@@ -181,7 +187,7 @@ def _pkcs12_mac_key(password: bytes, salt: bytes, iterations: int) -> bytes:
 
     def fill(data: bytes) -> bytes:
         length = block * -(-len(data) // block)
-        return (data * (length // len(data) + 1))[:length]
+        return (data * (length // len(data) + 1))[:length] if data else b""
 
     result = hashlib.sha1(bytes([3]) * block + fill(salt) + fill(password)).digest()
     for _ in range(iterations - 1):
@@ -232,18 +238,24 @@ def with_explicit_false(cert: x509.Certificate) -> bytes:
     """``cert`` re-encoded the way older CA software wrote certificates: ``critical FALSE`` spelled out
     in every non-critical extension (DER says a DEFAULT value must be left out) and re-signed by the
     test CA. OpenSSL reads the result; ``cryptography`` refuses it."""
-    tbs_fields = der_children(cert.tbs_certificate_bytes)
+
+    def spell_out_false(extension: bytes) -> bytes:
+        parts = der_children(extension)
+        if len(parts) == 2:  # no critical flag: FALSE by default, now written out
+            parts = [parts[0], (0x01, b"\x00"), parts[1]]
+        return der_tlv(0x30, b"".join(der_tlv(*part) for part in parts))
+
+    return with_extensions(cert, lambda extensions: [spell_out_false(extension) for extension in extensions])
+
+
+def with_extensions(cert: x509.Certificate, rewrite: Callable[[list[bytes]], list[bytes]]) -> bytes:
+    """``cert`` with its extensions (the DER of each) passed through ``rewrite``, re-signed by the test CA:
+    certificates no builder writes (an extension twice, a garbled extension value)."""
     fields = b""
-    for tag, content in tbs_fields:
+    for tag, content in der_children(cert.tbs_certificate_bytes):
         if tag == 0xA3:
             (_, extensions), = der_children(der_tlv(tag, content))
-            rewritten = b""
-            for _, extension in der_children(der_tlv(0x30, extensions)):
-                parts = der_children(der_tlv(0x30, extension))
-                if len(parts) == 2:  # no critical flag: FALSE by default, now written out
-                    parts = [parts[0], (0x01, b"\x00"), parts[1]]
-                rewritten += der_tlv(0x30, b"".join(der_tlv(*part) for part in parts))
-            content = der_tlv(0x30, rewritten)
+            content = der_tlv(0x30, b"".join(rewrite([der_tlv(*ext) for ext in der_children(der_tlv(0x30, extensions))])))
         fields += der_tlv(tag, content)
     tbs = der_tlv(0x30, fields)
     signature = rsa_key(KEY_CA).sign(tbs, asym_padding.PKCS1v15(), hashes.SHA256())
@@ -268,12 +280,13 @@ def _kdf_mac_key(password: str, salt: bytes, iterations: int) -> bytes:
 
 def pfx_from_der(
     key: rsa.RSAPrivateKey | None, cert_ders: Iterable[bytes], *, password: str = PASSWORD, iterations: int = 2048,
-    prf: str = "hmacWithSHA256", cipher: str = "aes256cbc", shroud_key: bool = True,
+    prf: str = "hmacWithSHA256", cipher: str = "aes256cbc", shroud_key: bool = True, unprotected_attrs: bool = False,
 ) -> bytes:
     """A PFX laid out as OpenSSL 3 writes it, around certificates given as DER (even ones cryptography
     cannot load): the certificates in an EncryptedData (PBES2: PBKDF2 with ``prf``, then ``cipher``;
     an HMAC-SHA1 PRF is left out, as its DEFAULT), the key (if any) in a shrouded key bag (PBES2) or,
-    with ``shroud_key=False``, a plain key bag; a SHA-256 MAC."""
+    with ``shroud_key=False``, a plain key bag; a SHA-256 MAC. ``unprotected_attrs`` adds the optional
+    (CMS) unprotected attributes after the EncryptedData's content."""
     bags = b"".join(
         der_tlv(0x30, _oid("certBag") + der_tlv(0xA0, der_tlv(0x30, _oid("x509Certificate")
                                                               + der_tlv(0xA0, der_tlv(0x04, der)))))
@@ -290,8 +303,10 @@ def pfx_from_der(
     pbes2 = der_tlv(0x30, _oid("pbes2") + der_tlv(0x30, der_tlv(
         0x30, _oid("pbkdf2") + der_tlv(0x30, der_tlv(0x04, salt) + count + der_tlv(0x02, bytes([size])) + prf_id))
         + der_tlv(0x30, _oid(cipher) + der_tlv(0x04, iv))))
-    encrypted_data = der_tlv(0x30, _oid("encryptedData") + der_tlv(0xA0, der_tlv(0x30, der_tlv(0x02, b"\x00") + der_tlv(
-        0x30, _oid("data") + pbes2 + der_tlv(0x80, ciphertext)))))
+    attrs = der_tlv(0xA1, der_tlv(0x30, der_oid("1.2.840.113549.1.9.20") + der_tlv(0x31, der_tlv(0x1E, b"\x00A"))))
+    encrypted_data = der_tlv(0x30, _oid("encryptedData") + der_tlv(0xA0, der_tlv(0x30, der_tlv(
+        0x02, b"\x02" if unprotected_attrs else b"\x00") + der_tlv(0x30, _oid("data") + pbes2 + der_tlv(0x80, ciphertext))
+        + (attrs if unprotected_attrs else b""))))
     key_data = b""
     if key is not None:
         encryption = (serialization.BestAvailableEncryption(password.encode("utf-8")) if shroud_key

@@ -449,7 +449,7 @@ def test_default_now_is_the_current_time(dated_pfx):
 
 
 def test_naive_now_is_a_programming_error(dated_pfx):
-    with pytest.raises(ValueError, match="timezone-aware"):
+    with pytest.raises(ValueError, match="^now must be timezone-aware$"):
         accepted(dated_pfx, now=datetime(2025, 7, 1))
 
 
