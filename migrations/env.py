@@ -112,6 +112,8 @@ def run_migrations_online():
                 dangling = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
                 assert not dangling, f"foreign keys broken by a migration: {dangling[:5]}"
         if sqlite:
+            if connection.in_transaction():  # SQLite's DDL is not transactional for alembic: end what auto-began
+                connection.commit()
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
 
 
