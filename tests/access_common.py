@@ -49,3 +49,37 @@ def admin_pages(view: str, id_placeholder: str, *, can_create: bool, can_edit: b
 def staff_statuses(ok: int, allowed: set[str]) -> dict[str, int]:
     """A staff page: anonymous → the login page (302), an allowed role → ``ok``, anyone else 403."""
     return {role: 302 if role == "anonymous" else ok if role in allowed else 403 for role in ROLES}
+
+
+def check_page(client, login_as, users, ids, role, method, url, data, status):
+    """One row of a page table: log in as ``role`` (unless anonymous), send the request with ``data``
+    (a form whose values may name ids, raw JSON bytes, or None) and expect ``status``; an anonymous
+    visitor's 302 must lead to the login page."""
+    if role != "anonymous":
+        login_as(users[role])
+    target = url.format(**ids)
+    if isinstance(data, bytes):
+        response = client.open(target, method=method, data=data, content_type="application/json")
+    else:
+        data = {k: v.format(**ids) if isinstance(v, str) else v for k, v in data.items()} if data is not None else None
+        response = client.open(target, method=method, data=data)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    if status == 302 and role == "anonymous":
+        assert "/login" in response.headers["Location"]
+
+
+def check_api(client, login_as, db, users, ids, role, method, url, status):
+    """One row of an API table: a manager calls with its partner's token; everyone else is logged in but
+    has none. An error answer carries a JSON error code."""
+    from partner.services import create_api_token
+
+    headers = {}
+    if role in ("manager", "other_manager"):
+        headers["Authorization"] = f"Bearer {create_api_token(users[role].partner, 'Matriz')[1]}"
+        db.session.commit()
+    elif role != "anonymous":
+        login_as(users[role])
+    response = client.open(url.format(**ids), method=method, headers=headers)
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    if status >= 400:
+        assert response.get_json()["error"]["code"]

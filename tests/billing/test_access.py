@@ -13,7 +13,7 @@ from billing.models import Invoice, WebhookEvent, WebhookStatus
 from billing.run import run_monthly_billing
 from core.permissions import Role
 from partner.models import Payer
-from partner.services import create_api_token
+from tests.access_common import check_api, check_page
 from tests.billing.access_routes import api_table, table
 from tests.factories import ClientFactory, UserFactory
 
@@ -56,31 +56,9 @@ def _long_ago():
 
 @pytest.mark.parametrize(("role", "method", "url", "data", "status"), table())
 def test_access(client, login_as, world, role, method, url, data, status):
-    users, ids = world
-    if role != "anonymous":
-        login_as(users[role])
-    target = url.format(**ids)
-    if isinstance(data, bytes):
-        response = client.open(target, method=method, data=data, content_type="application/json")
-    else:
-        data = {k: v.format(**ids) for k, v in data.items()} if data is not None else None
-        response = client.open(target, method=method, data=data)
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    if status == 302 and role == "anonymous":
-        assert "/login" in response.headers["Location"]
+    check_page(client, login_as, *world, role, method, url, data, status)
 
 
 @pytest.mark.parametrize(("role", "method", "url", "status"), api_table())
 def test_api_access(client, login_as, db, world, role, method, url, status):
-    """A manager calls with its partner's token; everyone else is logged in but has none."""
-    users, ids = world
-    headers = {}
-    if role in ("manager", "other_manager"):
-        headers["Authorization"] = f"Bearer {create_api_token(users[role].partner, 'Matriz')[1]}"
-        db.session.commit()
-    elif role != "anonymous":
-        login_as(users[role])
-    response = client.open(url.format(**ids), method=method, headers=headers)
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    if status >= 400:
-        assert response.get_json()["error"]["code"]
+    check_api(client, login_as, db, *world, role, method, url, status)

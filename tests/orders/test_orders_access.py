@@ -6,7 +6,7 @@ from contracts.models import AcceptanceChannel
 from contracts.services import accept_terms
 from core.permissions import Role
 from orders import documents, services
-from partner.services import create_api_token
+from tests.access_common import check_api, check_page
 from tests.factories import ClientFactory, UserFactory
 from tests.orders.access_routes import api_table, table
 from tests.orders.helpers import make_service, order_data
@@ -42,25 +42,9 @@ def world(db, partner, other_partner, plan):
 
 @pytest.mark.parametrize(("role", "method", "url", "data", "status"), table())
 def test_access(client, login_as, world, role, method, url, data, status):
-    users, ids = world
-    if role != "anonymous":
-        login_as(users[role])
-    response = client.open(url.format(**ids), method=method, data=data)
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    if status == 302 and role == "anonymous":
-        assert "/login" in response.headers["Location"]
+    check_page(client, login_as, *world, role, method, url, data, status)
 
 
 @pytest.mark.parametrize(("role", "method", "url", "status"), api_table())
 def test_api_access(client, login_as, db, world, role, method, url, status):
-    users, ids = world
-    headers = {}
-    if role in ("manager", "other_manager"):
-        headers["Authorization"] = f"Bearer {create_api_token(users[role].partner, 'Matriz')[1]}"
-        db.session.commit()
-    elif role != "anonymous":
-        login_as(users[role])
-    response = client.open(url.format(**ids), method=method, headers=headers)
-    assert response.status_code == status, response.get_data(as_text=True)[:500]
-    if status >= 400:
-        assert response.get_json()["error"]["code"]
+    check_api(client, login_as, db, *world, role, method, url, status)
