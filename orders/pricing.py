@@ -5,7 +5,7 @@
 * An add-on bought mid-term is prorated by day to the renewal date with cumulative rounding:
   ``cum(k) = round_half_up(full * k / days)`` is what the first ``k`` days of the term are worth, and
   buying on day ``k`` costs ``full - cum(k)``. Whatever the day, what was "used" plus what is charged
-  is exactly the full-term price, to the centavo (tests/orders/test_pricing_properties.py).
+  is exactly the full-term price, to the centavo (tests/orders/test_properties.py).
 """
 
 from __future__ import annotations

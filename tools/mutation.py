@@ -48,6 +48,8 @@ TARGETS: dict[str, list[str]] = {
     "core/money.py": ["tests/billing/test_pricing.py", "tests/test_structure.py"],
     # the fiscal domain's rules: derived status and the access-key check digit
     "fiscal/status.py": ["tests/fiscal/test_parsing.py"],
+    # the orders domain's rules: prices, proration to the renewal date, renewal dates
+    "orders/pricing.py": ["tests/orders/test_properties.py", "tests/orders/test_services.py"],
 }
 EQUIVALENT_FILE = ROOT / "tools" / "mutation-equivalent.txt"
 RESULTS_DIR = ROOT / "mutants-results"
