@@ -47,9 +47,10 @@ TARGETS: dict[str, list[str]] = {
     "partner/pricing.py": ["tests/billing/test_pricing.py"],
     "core/money.py": ["tests/billing/test_pricing.py", "tests/test_structure.py"],
     # the fiscal domain's rules: derived status and the access-key check digit
-    "fiscal/status.py": ["tests/fiscal/test_parsing.py"],
+    "fiscal/status.py": ["tests/fiscal/test_parsing.py", "tests/fiscal/test_fiscal_status_rules.py"],
     # the orders domain's rules: prices, proration to the renewal date, renewal dates
-    "orders/pricing.py": ["tests/orders/test_properties.py", "tests/orders/test_services.py"],
+    "orders/pricing.py": ["tests/orders/test_properties.py", "tests/orders/test_services.py",
+                          "tests/orders/test_order_pricing_rules.py"],
 }
 EQUIVALENT_FILE = ROOT / "tools" / "mutation-equivalent.txt"
 RESULTS_DIR = ROOT / "mutants-results"
