@@ -87,6 +87,24 @@ class FiscalMonthTotal(db.Model):
     total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class FiscalDayTotal(db.Model):
+    """The same counts per Brasília day (AAAAMMDD, as ``issued_month`` is the Brasília month), kept beside the
+    month totals in the same transaction: the accountants' portal reads a period's totals and its chart per
+    day from here (at most days × models × directions × statuses rows), whatever the number of notes."""
+
+    __tablename__ = "fiscal_day_totals"
+
+    # key order: a period of one or more companies in one environment is one range of the primary key
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    environment: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    issued_day: Mapped[int] = mapped_column(Integer, primary_key=True)  # AAAAMMDD in Brasília time
+    model: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class FiscalEvent(db.Model):
     """A registered event (cancellation, CC-e, EPEC…) of a key, kept whether or not its note arrived."""
 
