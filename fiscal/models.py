@@ -28,7 +28,8 @@ class FiscalDocument(db.Model):
               "status"),
         Index("ix_fiscal_documents_list", "client_id", "environment", "issued_at", "id"),
         Index("ix_fiscal_documents_pending", "status", "issued_at"),
-        # the accountants' portal: a period's totals per day, model and status read from the index alone
+        # the accountants' portal: its totals under "Filtros Avançados" (a GROUP BY over the filtered notes; the
+        # other filters are answered by fiscal_day_totals) read the period's rows from the index alone
         Index("ix_fiscal_documents_portal", "client_id", "environment", "issued_at", "model", "status", "direction",
               "total_cents"),
     )
