@@ -5,6 +5,9 @@ The same filters, cursor, document shape and export rules as the partner's docum
 (api/documents_api.py): only the scope differs. Every request reads the accountant's accepted companies
 afresh, so a removed company is gone at once; a company not accepted answers 404."""
 
+import re
+from datetime import date, timedelta
+
 from flask import g, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -13,7 +16,8 @@ from api import documents_api as docs
 from api.common import ApiError, accountant_token_required, bp, document, error_responses, json_body, schema
 from core.db import db
 from core.security import parse_id
-from fiscal.models import FiscalDocument, FiscalExport
+from fiscal import services as fiscal_services
+from fiscal.models import Direction, FiscalDocument, FiscalExport
 from partner.accountants import accepted_client_ids
 from partner.models import Client
 
@@ -63,11 +67,55 @@ def accountant_documents():
                       for d in page], "next_cursor": next_cursor}
 
 
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_DAYS = 366  # as the portal's custom period
+
+
+def _day(name: str) -> date:
+    raw = request.args.get(name, "")
+    try:
+        if not DAY_RE.match(raw):
+            raise ValueError
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(422, "validation_error", _("Data inválida em %(name)s: use AAAA-MM-DD.", name=name),
+                       {name: _("Use AAAA-MM-DD.")}) from None
+
+
+def _period() -> tuple[date, date]:
+    """The Brasília days asked for: ``month`` (AAAA-MM) or ``from`` and ``to`` (AAAA-MM-DD, inclusive)."""
+    if "from" not in request.args and "to" not in request.args:
+        month = docs._month(required=True)
+        try:
+            first = date(month // 100, month % 100, 1)
+            return first, (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+        except (ValueError, OverflowError):  # year 0000 or 9999-12
+            raise ApiError(422, "validation_error", _("Mês inválido: use AAAA-MM."),
+                           {"month": _("Use AAAA-MM.")}) from None
+    if request.args.get("month"):
+        raise ApiError(422, "validation_error", _("Informe o mês (month) ou o período (from e to), não ambos."),
+                       {"month": _("Não use com from e to.")})
+    first, last = _day("from"), _day("to")
+    if last < first:
+        raise ApiError(422, "validation_error", _("A data final deve ser igual ou posterior à inicial."),
+                       {"to": _("Anterior a from.")})
+    if (last - first).days >= MAX_DAYS:
+        raise ApiError(422, "validation_error", _("O período pode ter no máximo %(n)s dias.", n=MAX_DAYS),
+                       {"to": _("Período longo demais.")})
+    return first, last
+
+
 @bp.get("/accountant/documents/totals")
 @accountant_token_required
 def accountant_totals():
-    """One company's month totals (authorized, cancelled, denied, contingency: count and R$)."""
-    return docs.totals_of(_company(request.args.get("company"), required=True))
+    """One company's totals of a month or a period (authorized, cancelled, denied, contingency: count and R$),
+    read from the day totals by the service the portal's totals block uses (Brasília days, as its periods)."""
+    company = _company(request.args.get("company"), required=True)
+    first, last = _period()
+    model = docs._choice("model", {"55": 55, "65": 65, "57": 57, "67": 67})
+    direction = docs._choice("direction", {d.value: d for d in Direction})
+    return fiscal_services.range_totals([company.id], first, last, environment=docs._environment(), model=model,
+                                        direction=direction)
 
 
 def _document(key) -> FiscalDocument:
@@ -158,9 +206,12 @@ document("/api/v1/accountant/documents", "get", {
             "items": {"type": "array", "items": {"$ref": "#/components/schemas/AccountantDocument"}},
             "next_cursor": {"type": ["string", "null"]}}}}}}, **error_responses(401, 404, 422, 429)},
 })
+_DAY = {"in": "query", "schema": {"type": "string", "format": "date"}}
 document("/api/v1/accountant/documents/totals", "get", {
-    "summary": "Totais do mês de uma empresa", "operationId": "accountantTotals", "security": _SECURITY,
-    "tags": _TAGS, "parameters": [_REQUIRED_COMPANY, {**_MONTH, "required": True}, _MODEL, _DIRECTION, _ENV],
+    "summary": "Totais de uma empresa no mês (month) ou no período (from e to, dias de Brasília, até 366)",
+    "operationId": "accountantTotals", "security": _SECURITY,
+    "tags": _TAGS, "parameters": [_REQUIRED_COMPANY, _MONTH, {**_DAY, "name": "from"}, {**_DAY, "name": "to"},
+                                  _MODEL, _DIRECTION, _ENV],
     "responses": {"200": {"description": "Totais", "content": {"application/json": {"schema": {
         "$ref": "#/components/schemas/FiscalTotals"}}}}, **error_responses(401, 404, 422, 429)},
 })

@@ -83,10 +83,12 @@ def register(app: Flask) -> None:
     @click.option("--client", "client_id", type=click.IntRange(1, 2**31 - 1), default=None,
                   help="Só este cliente (padrão: todos).")
     def rebuild_totals_command(client_id):
-        """Recalcula os totais por mês (contagem e R$ por situação) a partir dos documentos."""
+        """Recalcula os totais por mês e por dia (contagem e R$ por situação) a partir dos documentos."""
         from core.db import db
         from fiscal import services
 
-        rows = services.rebuild_totals(client_id)
+        rows = services.rebuild_month_totals(client_id)
+        day_rows = services.rebuild_day_totals(client_id)
         db.session.commit()
         click.echo(f"Totais recalculados: {rows} linha(s).")
+        click.echo(f"Totais por dia recalculados: {day_rows} linha(s).")

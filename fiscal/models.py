@@ -28,7 +28,8 @@ class FiscalDocument(db.Model):
               "status"),
         Index("ix_fiscal_documents_list", "client_id", "environment", "issued_at", "id"),
         Index("ix_fiscal_documents_pending", "status", "issued_at"),
-        # the accountants' portal: a period's totals per day, model and status read from the index alone
+        # the accountants' portal: its totals under "Filtros Avançados" (a GROUP BY over the filtered notes; the
+        # other filters are answered by fiscal_day_totals) read the period's rows from the index alone
         Index("ix_fiscal_documents_portal", "client_id", "environment", "issued_at", "model", "status", "direction",
               "total_cents"),
     )
@@ -80,6 +81,24 @@ class FiscalMonthTotal(db.Model):
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
     issued_month: Mapped[int] = mapped_column(Integer, primary_key=True)
     environment: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    model: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(16), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class FiscalDayTotal(db.Model):
+    """The same counts per Brasília day (AAAAMMDD, as ``issued_month`` is the Brasília month), kept beside the
+    month totals in the same transaction: the accountants' portal reads a period's totals and its chart per
+    day from here (at most days × models × directions × statuses rows), whatever the number of notes."""
+
+    __tablename__ = "fiscal_day_totals"
+
+    # key order: a period of one or more companies in one environment is one range of the primary key
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    environment: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    issued_day: Mapped[int] = mapped_column(Integer, primary_key=True)  # AAAAMMDD in Brasília time
     model: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     direction: Mapped[str] = mapped_column(String(16), primary_key=True)
     status: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from core.blobstore import blob_store
 from core.db import db, utcnow
 from fiscal import archives
-from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalMonthTotal
+from fiscal.models import Direction, FiscalDayTotal, FiscalDocument, FiscalEvent, FiscalMonthTotal
 from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
 from fiscal.signals import documents_changed
 from fiscal.status import SUPPORTED_TOTAL_STATUSES, DocumentStatus, derive_status
@@ -29,6 +29,19 @@ def month_of(moment: datetime | None) -> int:
         return 0
     local = moment.astimezone(BRT)
     return local.year * 100 + local.month
+
+
+def day_of(moment: datetime | None) -> int:
+    """AAAAMMDD of a moment in Brasília time, the day the month of ``month_of`` is made of (0 when unknown)."""
+    if moment is None:
+        return 0
+    local = moment.astimezone(BRT)
+    return local.year * 10000 + local.month * 100 + local.day
+
+
+def day_number(day: date) -> int:
+    """A calendar date (a Brasília day) as AAAAMMDD."""
+    return day.year * 10000 + day.month * 100 + day.day
 
 
 @dataclass
@@ -146,11 +159,14 @@ class _NewDocument:
 
 _INSERT_COLUMNS = tuple(c.name for c in FiscalDocument.__table__.columns if c.name != "id")
 _TOTALS_KEY = ("issued_month", "environment", "model", "direction", "status")
+_DAY_KEY = ("issued_day", "environment", "model", "direction", "status")
 
 
 def _totals_key(document) -> tuple:
-    return (document.issued_month, document.environment, document.model, Direction(document.direction).value,
-            DocumentStatus(document.status).value)
+    """(month, day, environment, model, direction, status): where the document counts in the month and the
+    day totals (the month as stored, the day worked out from ``issued_at`` the same way)."""
+    return (document.issued_month, day_of(document.issued_at), document.environment, document.model,
+            Direction(document.direction).value, DocumentStatus(document.status).value)
 
 
 class _Batch:
@@ -196,7 +212,7 @@ class _Batch:
 
     def write(self) -> None:
         """Insert the new documents and events (one executemany each), flush the updated ones, and move
-        the month totals by what changed, all in the caller's transaction."""
+        the month and day totals by what changed, all in the caller's transaction."""
         new = [d for d in self.documents.values() if isinstance(d, _NewDocument)]
         if new:
             db.session.execute(FiscalDocument.__table__.insert(), [d.row() for d in new])
@@ -219,30 +235,87 @@ class _Batch:
             bucket[0] += 1
             bucket[1] += after[1]
         db.session.flush()
-        apply_total_deltas(self.client.id, deltas)
+        months: dict[tuple, list[int]] = {}
+        days: dict[tuple, list[int]] = {}
+        for (month, day, *rest), (count, cents) in deltas.items():
+            for target, key in ((months, (month, *rest)), (days, (day, *rest))):
+                bucket = target.setdefault(key, [0, 0])
+                bucket[0] += count
+                bucket[1] += cents
+        apply_total_deltas(self.client.id, months)
+        apply_day_deltas(self.client.id, days)
 
 
 def apply_total_deltas(client_id: int, deltas: dict[tuple, list[int]]) -> None:
     """Add ``{(month, environment, model, direction, status): [count, cents]}`` to the month totals: one
     upsert (executemany, in key order so concurrent batches lock rows in the same order)."""
-    rows = [dict(zip(_TOTALS_KEY, key, strict=True), client_id=client_id, count=count, total_cents=cents)
+    _upsert_deltas(FiscalMonthTotal.__table__, _TOTALS_KEY, client_id, deltas)
+
+
+def apply_day_deltas(client_id: int, deltas: dict[tuple, list[int]]) -> None:
+    """Add ``{(day AAAAMMDD, environment, model, direction, status): [count, cents]}`` to the day totals: one
+    upsert, like the month's."""
+    _upsert_deltas(FiscalDayTotal.__table__, _DAY_KEY, client_id, deltas)
+
+
+def _upsert_deltas(table, key_names: tuple[str, ...], client_id: int, deltas: dict[tuple, list[int]]) -> None:
+    rows = [dict(zip(key_names, key, strict=True), client_id=client_id, count=count, total_cents=cents)
             for key, (count, cents) in sorted(deltas.items()) if count or cents]
     if not rows:
         return
-    table = FiscalMonthTotal.__table__
     if db.session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
         from sqlalchemy.dialects.sqlite import insert as upsert
     statement = upsert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=["client_id", *_TOTALS_KEY],
+        index_elements=[c.name for c in table.primary_key.columns],
         set_={"count": table.c.count + statement.excluded.count,
               "total_cents": table.c.total_cents + statement.excluded.total_cents})
     db.session.execute(statement, rows)
 
 
 def rebuild_totals(client_id: int | None = None) -> int:
+    """Recompute the month and the day totals from the documents (all clients, or one); returns the month
+    rows written (``rebuild_day_totals`` says the day's)."""
+    rebuild_day_totals(client_id)
+    return rebuild_month_totals(client_id)
+
+
+def brasilia_day_sql(dialect: str, column: str = "issued_at") -> str:
+    """SQL for AAAAMMDD of a naive-UTC timestamp column in Brasília time (UTC−3, as ``day_of``): the
+    rebuild's and migration 0017's grouping."""
+    if dialect == "postgresql":
+        return f"CAST(to_char({column} - interval '3 hours', 'YYYYMMDD') AS INTEGER)"
+    return f"CAST(strftime('%Y%m%d', {column}, '-3 hours') AS INTEGER)"
+
+
+def rebuild_day_totals(client_id: int | None = None) -> int:
+    """Recompute the day totals from the documents (all clients, or one); returns the rows written."""
+    from sqlalchemy import literal_column
+
+    table = FiscalDayTotal.__table__
+    day = literal_column(brasilia_day_sql(db.session.get_bind().dialect.name,
+                                          f"{FiscalDocument.__tablename__}.issued_at"))
+    delete = table.delete()
+    grouped = select(FiscalDocument.client_id, FiscalDocument.environment, day, FiscalDocument.model,
+                     FiscalDocument.direction, FiscalDocument.status, func.count(),
+                     func.coalesce(func.sum(FiscalDocument.total_cents), 0))
+    if client_id is not None:
+        delete = delete.where(table.c.client_id == client_id)
+        grouped = grouped.where(FiscalDocument.client_id == client_id)
+    grouped = grouped.group_by(FiscalDocument.client_id, FiscalDocument.environment, day, FiscalDocument.model,
+                               FiscalDocument.direction, FiscalDocument.status)
+    db.session.execute(delete)
+    db.session.execute(table.insert().from_select(
+        ["client_id", "environment", "issued_day", "model", "direction", "status", "count", "total_cents"], grouped))
+    written = select(func.count()).select_from(table)
+    if client_id is not None:
+        written = written.where(table.c.client_id == client_id)
+    return db.session.scalar(written) or 0
+
+
+def rebuild_month_totals(client_id: int | None = None) -> int:
     """Recompute the month totals from the documents (all clients, or one); returns the rows written."""
     table = FiscalMonthTotal.__table__
     delete = table.delete()
@@ -478,18 +551,56 @@ def _utc_hour(column):
     return func.substr(column, 1, 13)
 
 
+def day_totals(client_ids: list[int], first: date, last: date, *, environment: int = 1,
+               direction: Direction | None = None, model: int | None = None) -> list[tuple[str, int, str, int, int]]:
+    """(day AAAA-MM-DD in Brasília, model, status, count, cents) of the documents issued on the Brasília days
+    ``first`` to ``last`` (inclusive), read from the day totals: one query on a range of their primary key,
+    a few rows per day however many notes. The period's totals, the models present and a chart are all
+    drawn from it (the accountants' portal and the accountant API)."""
+    table = FiscalDayTotal
+    query = (
+        select(table.issued_day, table.model, table.status, func.sum(table.count), func.sum(table.total_cents))
+        .where(table.client_id.in_(list(client_ids)), table.environment == environment,
+               table.issued_day >= day_number(first), table.issued_day <= day_number(last),
+               table.status.in_([s.value for s in SUPPORTED_TOTAL_STATUSES]))
+        .group_by(table.issued_day, table.model, table.status)
+        .order_by(table.issued_day, table.model, table.status)
+    )
+    if direction is not None:
+        query = query.where(table.direction == Direction(direction).value)
+    if model is not None:
+        query = query.where(table.model == model)
+    rows = []
+    for day, row_model, status, count, cents in db.session.execute(query):
+        if count or cents:
+            rows.append((f"{day // 10000:04d}-{day // 100 % 100:02d}-{day % 100:02d}", int(row_model), str(status),
+                         int(count), int(cents)))
+    return rows
+
+
+def range_totals(client_ids: list[int], first: date, last: date, *, environment: int = 1,
+                 direction: Direction | None = None, model: int | None = None) -> dict[str, dict[str, int]]:
+    """Count and R$ per status of the Brasília days ``first`` to ``last``, from the day totals (``day_totals``)."""
+    totals = {status.value: {"count": 0, "total_cents": 0} for status in SUPPORTED_TOTAL_STATUSES}
+    for _day, _model, status, count, cents in day_totals(client_ids, first, last, environment=environment,
+                                                         direction=direction, model=model):
+        totals[status]["count"] += count
+        totals[status]["total_cents"] += cents
+    return totals
+
+
 def daily_totals(client_ids: list[int], start: datetime, end: datetime, *, environment: int = 1,
-                 direction: Direction | None = None) -> list[tuple[str, int, str, int, int]]:
-    """(day AAAA-MM-DD in Brasília, model, status, count, cents) of the documents issued in [start, end): one
-    grouped query on a covering index (ix_fiscal_documents_portal), from which a period's totals, the models
-    present and a chart are all drawn."""
+                 direction: Direction | None = None, where: Iterable = ()) -> list[tuple[str, int, str, int, int]]:
+    """The same rows as ``day_totals``, grouped over the documents issued in [start, end) that also meet
+    ``where``: for filters the day totals cannot answer (the portal's "Filtros Avançados"). One grouped query
+    on a covering index (ix_fiscal_documents_portal) when ``where`` is empty; its cost grows with the rows."""
     hour = _utc_hour(FiscalDocument.issued_at)
     query = (
         select(hour, FiscalDocument.model, FiscalDocument.status, func.count(),
                func.coalesce(func.sum(FiscalDocument.total_cents), 0))
         .where(FiscalDocument.client_id.in_(client_ids), FiscalDocument.environment == environment,
                FiscalDocument.issued_at >= start, FiscalDocument.issued_at < end,
-               FiscalDocument.status.in_([s.value for s in SUPPORTED_TOTAL_STATUSES]))
+               FiscalDocument.status.in_([s.value for s in SUPPORTED_TOTAL_STATUSES]), *where)
         .group_by(hour, FiscalDocument.model, FiscalDocument.status)
     )
     if direction is not None:

@@ -1,6 +1,7 @@
 """The portal's rules: which companies a selection names, the period and filters of "Notas" read from the
 query string (a message per field when wrong, never an exception to the user), the keyset-paginated list,
-and the totals, models present and chart drawn from one grouped query (fiscal.services.daily_totals)."""
+and the totals, models present and chart drawn from one query on the day totals (fiscal.services.day_totals),
+or, under "Filtros Avançados", one grouped query over the filtered notes (fiscal.services.daily_totals)."""
 
 from __future__ import annotations
 
@@ -233,27 +234,33 @@ def _base(client_ids: list[int], f: Filters):
         query = query.where(FiscalDocument.direction == f.direction)
     if f.model is not None:
         query = query.where(FiscalDocument.model == f.model)
+    return query.where(*_advanced_conditions(f))
+
+
+def _advanced_conditions(f: Filters) -> list:
+    """The "Filtros Avançados" as conditions on the notes (none when the form's advanced part is empty)."""
+    conditions = []
     if f.number_from is not None:
-        query = query.where(FiscalDocument.number >= f.number_from)
+        conditions.append(FiscalDocument.number >= f.number_from)
     if f.number_to is not None:
-        query = query.where(FiscalDocument.number <= f.number_to)
+        conditions.append(FiscalDocument.number <= f.number_to)
     if f.value_from is not None:
-        query = query.where(FiscalDocument.total_cents >= f.value_from)
+        conditions.append(FiscalDocument.total_cents >= f.value_from)
     if f.value_to is not None:
-        query = query.where(FiscalDocument.total_cents <= f.value_to)
+        conditions.append(FiscalDocument.total_cents <= f.value_to)
     if f.status:
-        query = query.where(FiscalDocument.status == f.status)
+        conditions.append(FiscalDocument.status == f.status)
     if f.key:
-        query = query.where(FiscalDocument.key == f.key)
+        conditions.append(FiscalDocument.key == f.key)
     if f.party:
         digits = _DIGITS.sub("", f.party)
         pattern = like_pattern(f.party)
-        conditions = [FiscalDocument.emitter_name.ilike(pattern, escape="\\"),
-                      FiscalDocument.recipient_name.ilike(pattern, escape="\\")]
+        either = [FiscalDocument.emitter_name.ilike(pattern, escape="\\"),
+                  FiscalDocument.recipient_name.ilike(pattern, escape="\\")]
         if len(digits) in (11, 14):
-            conditions += [FiscalDocument.emitter_doc == digits, FiscalDocument.recipient_doc == digits]
-        query = query.where(or_(*conditions))
-    return query
+            either += [FiscalDocument.emitter_doc == digits, FiscalDocument.recipient_doc == digits]
+        conditions.append(or_(*either))
+    return conditions
 
 
 def encode_cursor(document: FiscalDocument) -> str:
@@ -298,8 +305,19 @@ class Summary:
 
 
 def summary(client_ids: list[int], f: Filters) -> Summary:
-    """The totals block (seed I), the model icons and the chart: one grouped query."""
-    rows = fiscal.daily_totals(client_ids, f.start_at, f.end_at, environment=f.environment, direction=f.direction)
+    """The totals block (seed I), the model icons and the chart: one query.
+
+    The period (Brasília days), the companies or group, the environment, the Emitente/Destinatário direction
+    and the model are what the day totals (fiscal_day_totals) are kept by: then a few rows per day are read,
+    whatever the number of notes. "Filtros Avançados" (number or value range, party, key, status) narrow
+    the notes beyond what the day totals know: then, and only then, the totals fall back to a GROUP BY over
+    the filtered notes (its cost grows with the notes of the period), so they always match the list shown."""
+    advanced = _advanced_conditions(f)
+    if advanced:
+        rows = fiscal.daily_totals(client_ids, f.start_at, f.end_at, environment=f.environment,
+                                   direction=f.direction, where=advanced)
+    else:
+        rows = fiscal.day_totals(client_ids, f.start, f.end, environment=f.environment, direction=f.direction)
     totals = {status: {"count": 0, "total_cents": 0} for status in STATUS_ORDER}
     per_day: dict[str, dict] = {}
     models = set()

@@ -195,7 +195,8 @@ def export():
                 job = exports.request_export(
                     selection.company, month=filters.start.year * 100 + filters.start.month, model=filters.model,
                     participant=filters.participant, include_pdf=data["pdf"], email=email,
-                    requested_by=current_user, starts_at=filters.start_at, ends_at=filters.end_at)
+                    requested_by=current_user, starts_at=filters.start_at, ends_at=filters.end_at,
+                    environment=filters.environment)  # the environment on screen, never mixed
             except exports.ExportError as exc:
                 errors.update(exc.fields or {"periodo": exc.message})
             else:
@@ -207,7 +208,8 @@ def export():
 
 
 def _notes_args(selection, filters) -> dict:
-    args = {"empresa": selection.value, "periodo": filters.preset, "participante": filters.participant}
+    args = {"empresa": selection.value, "ambiente": filters.environment, "periodo": filters.preset,
+            "participante": filters.participant}
     if filters.preset == "customizado":
         args.update(de=filters.start.isoformat(), ate=filters.end.isoformat())
     if filters.model:

@@ -182,3 +182,35 @@ def test_access(who, method, url, status, world, client, login_as, request, db):
     response = client.open(url.format(**world), method=method, headers=headers,
                            json={} if method == "POST" else None)
     assert response.status_code == status, response.get_data(as_text=True)[:300]
+
+
+def test_totals_of_a_period_of_brasilia_days(client, world):
+    """``from``/``to`` (Brasília days, inclusive) or ``month``: the same day totals the portal reads."""
+    headers, cid = world["headers"], world["cid"]
+    day = services.day_of(ISSUED)
+    day_text = f"{day // 10000}-{day // 100 % 100:02d}-{day % 100:02d}"
+    url = f"/api/v1/accountant/documents/totals?company={cid}"
+    month = client.get(f"{url}&month={MONTH_TEXT}", headers=headers).get_json()
+    one_day = client.get(f"{url}&from={day_text}&to={day_text}", headers=headers)
+    assert one_day.status_code == 200 and one_day.get_json() == month
+    assert month["authorized"] == {"count": 3, "total_cents": 6000}
+    following = (datetime.strptime(day_text, "%Y-%m-%d") + timedelta(days=1)).date().isoformat()
+    assert client.get(f"{url}&from={following}&to={following}", headers=headers).get_json()["authorized"] == {
+        "count": 0, "total_cents": 0}
+    assert client.get(f"{url}&from={day_text}&to={day_text}&environment=homologation",
+                      headers=headers).get_json()["authorized"]["count"] == 0
+    assert client.get(f"{url}&from={day_text}&to={day_text}&direction=received",
+                      headers=headers).get_json()["authorized"]["count"] == 0
+    second = client.get(f"/api/v1/accountant/documents/totals?company={world['second_cid']}&from={day_text}"
+                        f"&to={day_text}", headers=headers).get_json()
+    assert second["authorized"] == {"count": 2, "total_cents": 21000}  # numbers 10 and 11
+    for query, field in ((f"&from={day_text}", "to"), ("&from=2026-02-31&to=2026-03-01", "from"),
+                         ("&from=2026-03-02&to=2026-03-01", "to"), ("&from=2025-01-01&to=2026-01-02", "to"),
+                         (f"&month={MONTH_TEXT}&from={day_text}&to={day_text}", "month"), ("&month=0000-01", "month"),
+                         ("&from=01/03/2026&to=2026-03-01", "from")):
+        response = client.get(url + query, headers=headers)
+        assert response.status_code == 422, query
+        assert field in response.get_json()["error"]["fields"], query
+    other = client.get(f"/api/v1/accountant/documents/totals?company={world['other_cid']}&from={day_text}"
+                       f"&to={day_text}", headers=headers)
+    assert other.status_code == 404
