@@ -143,6 +143,12 @@ def part_a(app, count: int) -> None:
     print(f"    HTTP zip endpoint     {http_rate:,.0f} notes/s  ratio {http_rate / floor:.2f}  (aim >= 0.5)")
 
 
+def month_before(month: int, k: int) -> int:
+    """``YYYYMM`` ``k`` months earlier (202601, 1 → 202512)."""
+    index = (month // 100) * 12 + month % 100 - 1 - k
+    return (index // 12) * 100 + index % 12 + 1
+
+
 def bulk_rows(app, client_ids: list[int], month_client: int, month: int, total: int, month_rows: int,
               start_id: int) -> int:
     """Insert ``total`` document rows: ``month_rows`` for (month_client, month), the rest spread elsewhere."""
@@ -157,7 +163,7 @@ def bulk_rows(app, client_ids: list[int], month_client: int, month: int, total: 
             n = start_id + inserted
             in_month = inserted < month_rows
             client_id = month_client if in_month else client_ids[n % len(client_ids)]
-            row_month = month if in_month else (month - 1 if (n // 7) % 2 else month - 2)
+            row_month = month if in_month else month_before(month, 1 if (n // 7) % 2 else 2)
             batch.append({
                 "client_id": client_id, "key": f"{n:044d}", "model": 55 if n % 3 else 65, "series": 1, "number": n,
                 "issued_at": base + timedelta(seconds=n % 2_000_000), "issued_month": row_month,
@@ -234,7 +240,7 @@ def part_b(app, rows: int, month_rows: int, runs: int) -> None:
     next_id = bulk_rows(app, ids[1:], ids[0], month, small, month_rows, 10**12)
     analyze(app)
     t_small, p_small, q_small, pq_small = timed_queries(app, ids[0], month, runs)
-    bulk_rows(app, ids[1:], ids[0], month - 3, rows - small, 0, next_id)  # the table grows elsewhere
+    bulk_rows(app, ids[1:], ids[0], month_before(month, 3), rows - small, 0, next_id)  # the table grows elsewhere
     analyze(app)
     t_big, p_big, q_big, pq_big = timed_queries(app, ids[0], month, runs)
     print(f"(b) client-month of {month_rows:,} notes; table of {small:,} then {rows:,} rows")

@@ -30,7 +30,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
-from bench_fiscal import analyze, build_app, bulk_rows  # noqa: E402
+from bench_fiscal import analyze, build_app, bulk_rows, month_before  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 from sqlalchemy import event  # noqa: E402
 
@@ -141,7 +141,7 @@ def main() -> None:
             next_id = bulk_rows(app, ids[1:], ids[0], month, small, args.month_rows, 10**12)
             analyze(app)
             before = measure(app, ids[0], accountant_id, args.runs)
-            bulk_rows(app, ids[1:], ids[0], month - 3, args.rows - small, 0, next_id)  # the table grows elsewhere
+            bulk_rows(app, ids[1:], ids[0], month_before(month, 3), args.rows - small, 0, next_id)  # the table grows elsewhere
             analyze(app)
             after = measure(app, ids[0], accountant_id, args.runs)
             print(f"company-month of {args.month_rows:,} notes; table of {small:,} then {args.rows:,} rows")
