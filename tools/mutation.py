@@ -51,6 +51,8 @@ TARGETS: dict[str, list[str]] = {
     # the orders domain's rules: prices, proration to the renewal date, renewal dates
     "orders/pricing.py": ["tests/orders/test_properties.py", "tests/orders/test_services.py",
                           "tests/orders/test_order_pricing_rules.py"],
+    # the accountants' tenancy: who is linked to which company, acceptance, removal
+    "partner/accountants.py": ["tests/portal/test_accountant_links.py", "tests/portal/test_portal_access.py"],
 }
 EQUIVALENT_FILE = ROOT / "tools" / "mutation-equivalent.txt"
 RESULTS_DIR = ROOT / "mutants-results"
