@@ -302,6 +302,7 @@ def place_order(partner: Partner, data: dict, *, actor=None, label=None, today: 
         with db.session.begin_nested():
             pay_order(order, request.payment, actor=actor, label=label)
     except OrderPaymentFailed as exc:
+        db.session.refresh(order)  # the rolled-back move was a Core UPDATE: reread the row
         _event(order, "payment_failed", note=exc.message, actor=actor, label=label)
     return order
 
@@ -312,9 +313,13 @@ class OrderPaymentFailed(OrderError):
 
 
 def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: str, description: str, *,
-            actor=None) -> None:
+            attempt: str, actor=None) -> None:
     """Take ``amount_cents`` for ``order`` from the partner: its balance, its card (a credit for the
-    money received, then the debit) or its next invoice (a debit the billing run charges)."""
+    money received, then the debit) or its next invoice (a debit the billing run charges).
+
+    ``attempt`` names this payment for the card's idempotency key (with the day: the same payment
+    retried the same day is never charged twice, a retry another day is a new attempt). Call it
+    last, once every rule has passed: a card charge cannot be rolled back with the session."""
     from billing.errors import BillingError
 
     if amount_cents <= 0:
@@ -324,8 +329,9 @@ def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: s
             ledger.pay_from_balance(order.partner_id, amount_cents, reference, description=description, actor=actor)
             return
         if method == PaymentChoice.CARD:
-            billing_services.charge_card_to_credit(order.partner, amount_cents, reference, description=description, actor=actor,
-                               idempotency_key=f"revenda-{reference}-{utcnow().timestamp():.0f}")
+            billing_services.charge_card_to_credit(
+                order.partner, amount_cents, reference, description=description, actor=actor,
+                idempotency_key=f"revenda-order-{order.id}-{attempt}-{local_today().isoformat()}")
         ledger.post(order.partner_id, -amount_cents, CreditKind.ORDER, reference, description=description,
                     actor=actor)
     except BillingError as exc:
@@ -340,10 +346,13 @@ def pay_order(order: Order, method: PaymentChoice | str, *, actor=None, label=No
         raise ValidationError(errors)
     if order.status != S.AWAITING_PAYMENT:
         raise OrderError(_("Este pedido não está aguardando pagamento."), "not_awaiting_payment")
-    _charge(order, order.amount_cents, method, f"order:{order.id}", f"Pedido #{order.id}", actor=actor)
+    # the move first (a concurrent payment of the same order stops here), the money last; on a
+    # refused payment the caller rolls the move back (a savepoint, or the request)
+    transition(order, S.AWAITING_DOCUMENTATION, actor=actor, label=label, note=str(method))
+    _charge(order, order.amount_cents, method, f"order:{order.id}", f"Pedido #{order.id}", attempt="order",
+            actor=actor)
     order.paid_cents += order.amount_cents
     order.payment = method
-    transition(order, S.AWAITING_DOCUMENTATION, actor=actor, label=label, note=str(method))
     ask_acceptance(order, actor=actor, label=label)
     return order
 
@@ -458,7 +467,8 @@ def add_storage(order: Order, gb, method: PaymentChoice | str = PaymentChoice.BA
                                actor_label=_actor_label(actor, label))
     db.session.add(purchase)
     db.session.flush()
-    _charge(order, amount, method, f"storage:{purchase.id}", f"Pedido #{order.id}: +{gb} GB", actor=actor)
+    _charge(order, amount, method, f"storage:{purchase.id}", f"Pedido #{order.id}: +{gb} GB",
+            attempt=f"storage-{purchase.id}", actor=actor)
     order.quota_gb += gb
     order.paid_cents += amount
     _event(order, "storage", note=f"+{gb} GB — {format_brl(amount)}", actor=actor, label=label)
@@ -497,7 +507,9 @@ def renewable(order: Order, today: date | None = None) -> bool:
 def renew(order: Order, method: PaymentChoice | str | None = None, *, automatic: bool = False, actor=None,
           label=None, today: date | None = None) -> OrderRenewal:
     """Renew for another term: from the renewal date, or from today for an expired order (still
-    renewable for 60 days). ``UNIQUE (order, period_start)`` makes a double renewal impossible."""
+    renewable for 60 days). ``UNIQUE (order, period_start)`` makes a double renewal impossible.
+    A refused payment raises OrderPaymentFailed after rows were flushed: the caller rolls back (the
+    daily pass runs each renewal in a savepoint, a request rolls back on 4xx)."""
     today = today or local_today()
     if not renewable(order, today):
         raise OrderError(_("Este pedido não pode mais ser renovado."), "not_renewable")
@@ -514,9 +526,10 @@ def renew(order: Order, method: PaymentChoice | str | None = None, *, automatic:
                            automatic=automatic, actor_label=_actor_label(actor, label))
     db.session.add(renewal)
     db.session.flush()
-    _charge(order, amount, method, f"renewal:{renewal.id}", f"Pedido #{order.id}: renovação", actor=actor)
-    if order.status != S.ACTIVE:
+    if order.status != S.ACTIVE:  # before any money moves: a concurrent change stops the renewal here
         transition(order, S.ACTIVE, actor=actor, label=label, note="renovação")
+    _charge(order, amount, method, f"renewal:{renewal.id}", f"Pedido #{order.id}: renovação",
+            attempt=f"renewal-{start.isoformat()}", actor=actor)
     order.term_start, order.renews_at = start, end
     order.paid_cents += amount
     _event(order, "renewal", note=f"{start:%d/%m/%Y} — {format_brl(amount)}", actor=actor, label=label)
