@@ -242,17 +242,30 @@ def quote(data: dict, today: date | None = None) -> tuple[OrderRequest, pricing.
     return request, summary_for(request, today)
 
 
-def resolve_holder(partner: Partner, data: dict, *, actor=None) -> Client:
-    """The order's holder: one of the partner's clients (``client_id``), or a new one registered from
-    ``client`` with the same validation as "Novo cadastro" (errors named ``client.<field>``)."""
-    from partner.services import register_client
-
+def new_holder_data(data: dict) -> dict | None:
+    """The inline "Novo titular" of an order (``client``: Novo cadastro's fields), if any."""
     new = data.get("client")
-    if isinstance(new, dict) and new:
+    return new if isinstance(new, dict) and new else None
+
+
+def resolve_holder(partner: Partner, data: dict, *, actor=None, register: bool = True) -> Client | None:
+    """The order's holder: one of the partner's clients (``client_id``), or a new one registered from
+    ``client`` by Novo cadastro's own service (partner.services: the same rules, duplicates
+    included), its errors named ``client.<field>``. ``register=False`` only checks (writes nothing;
+    returns None for a new holder)."""
+    from partner.services import DuplicateError, clean_new_client, register_client
+
+    new = new_holder_data(data)
+    if new is not None:
         try:
+            if not register:
+                clean_new_client(partner, new)
+                return None
             return register_client(partner, new, actor=actor)
         except ValidationError as exc:
             raise ValidationError({f"client.{k}": v for k, v in exc.fields.items()}) from exc
+        except DuplicateError as exc:
+            raise ValidationError({f"client.{exc.field}": exc.message}) from exc
     client_id = parse_id(data.get("client_id"))
     client = db.session.scalar(select(Client).where(Client.id == client_id, Client.partner_id == partner.id)) \
         if client_id else None
@@ -261,23 +274,31 @@ def resolve_holder(partner: Partner, data: dict, *, actor=None) -> Client:
     return client
 
 
+def check_order(partner: Partner, data: dict, today: date | None = None) -> tuple[OrderRequest, pricing.Summary]:
+    """Both parts of an order form checked together, nothing written: the service, term, kit,
+    add-ons and payment, and the holder (chosen or new). One ValidationError names every bad field."""
+    errors: dict = {}
+    request = summary = None
+    try:
+        request, summary = quote(data, today)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    try:
+        resolve_holder(partner, data, register=False)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+    return request, summary
+
+
 def place_order(partner: Partner, data: dict, *, actor=None, label=None, today: date | None = None) -> Order:
     """Create the order with the snapshot of what was sold, then try to pay it with the chosen
     method: paid, it waits for the client's acceptance (or activates if the terms were already
     accepted); not paid (no balance, card refused), it stays "Aguardando pagamento"."""
     today = today or local_today()
-    errors = {}
-    try:
-        request, summary = quote(data, today)
-    except ValidationError as exc:
-        errors.update(exc.fields)
-        request = summary = None
-    try:
-        client = resolve_holder(partner, data, actor=actor) if not errors else None
-    except ValidationError as exc:
-        errors.update(exc.fields)
-    if errors:
-        raise ValidationError(errors)
+    request, summary = check_order(partner, data, today)  # nothing is written unless both parts are right
+    client = resolve_holder(partner, data, actor=actor)
     order = Order(
         partner_id=partner.id, client_id=client.id, service_id=request.service.id, status=S.AWAITING_PAYMENT,
         term_months=request.term_months, starter_kit_gb=request.kit_gb, quota_gb=request.kit_gb,
