@@ -758,6 +758,11 @@ def resend_invoice(invoice: Invoice, *, actor=None) -> None:
                  after={"to": invoice_recipient(invoice)})
 
 
+#: The ``invoice_ref`` of a card charge for the partner's credit ledger (orders), not for an invoice:
+#: recorded when charged, so its webhooks have nothing left to do (billing/webhooks.py).
+CREDIT_CHARGE_PREFIX = "credito:"
+
+
 def charge_card_to_credit(partner, amount_cents: int, reference: str, *, idempotency_key: str,
                           description: str = "", actor=None):
     """Charge the partner's card on file and credit what was received (the caller then debits the
@@ -776,7 +781,8 @@ def charge_card_to_credit(partner, amount_cents: int, reference: str, *, idempot
         raise MissingBillingData(_("Cadastre um cartão de crédito em Meus dados → Pagamento."))
     key = f"{idempotency_key}-{profile.card_payment_method_id}"
     try:
-        result = get_gateway().charge_card(profile.stripe_customer_id, amount_cents, reference, key)
+        result = get_gateway().charge_card(profile.stripe_customer_id, amount_cents, CREDIT_CHARGE_PREFIX + reference,
+                                           key)
     except gw.CardDeclined as exc:
         raise MissingBillingData(_("Cartão recusado pela operadora (%(code)s).",
                                    code=exc.decline_code or exc.code or "card_declined")) from exc

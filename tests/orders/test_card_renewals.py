@@ -3,13 +3,14 @@ API): a charge that succeeds renews the order and leaves both ledger rows (the c
 use); a declined card renews nothing, writes no money row, tells the partner by e-mail, and the
 order can still be renewed once the card is replaced."""
 
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from billing import services as billing
-from billing.models import CreditKind, PartnerCreditEntry
+from billing.models import CreditKind, PartnerCreditEntry, WebhookEvent, WebhookStatus
 from contracts.models import AcceptanceChannel
 from contracts.services import accept_terms
 from core.db import db as _db
@@ -17,7 +18,7 @@ from core.mail import OutboxEmail
 from orders import pricing, schedule, services
 from orders.models import OrderEvent, OrderRenewal, OrderStatus, PaymentChoice
 from partner.models import Payer
-from tests.billing.billing_helpers import new_card
+from tests.billing.billing_helpers import event_payload, new_card, sign
 from tests.orders.helpers import order_data
 
 S = OrderStatus
@@ -38,7 +39,7 @@ def _ledger(partner_id):
                                     .order_by(PartnerCreditEntry.id)))
 
 
-def test_automatic_renewal_charges_the_card_on_file(db, active_order, partner, raw_stripe):
+def test_automatic_renewal_charges_the_card_on_file(db, client, active_order, partner, raw_stripe):
     profile = billing.save_card(partner, new_card(raw_stripe))
     order, renews = active_order, active_order.renews_at
     price = services.renewal_price(order)
@@ -61,8 +62,16 @@ def test_automatic_renewal_charges_the_card_on_file(db, active_order, partner, r
     intent = raw_stripe.v1.payment_intents.retrieve(pi_id)
     assert intent["status"] == "succeeded" and intent["amount"] == price and intent["currency"] == "brl"
     assert intent["customer"] == profile.stripe_customer_id
-    assert intent["metadata"]["invoice_ref"] == f"renewal:{renewal.id}"
+    assert intent["metadata"]["invoice_ref"] == f"credito:renewal:{renewal.id}"
     assert schedule.run_daily(renews)["renewed"] == 0  # the same day again: nothing charged twice
+
+    # Stripe's webhook for that charge finds it already recorded: acknowledged, not a failed invoice lookup
+    payload = event_payload("payment_intent.succeeded", intent.to_dict())
+    response = client.post("/billing/webhooks/stripe", data=payload, content_type="application/json",
+                           headers={"Stripe-Signature": sign(payload)})
+    assert response.status_code == 200
+    event = db.session.scalar(select(WebhookEvent).where(WebhookEvent.stripe_event_id == json.loads(payload)["id"]))
+    assert event.status == WebhookStatus.IGNORED and not event.error
 
 
 def test_declined_card_renews_nothing_and_tells_the_partner(db, active_order, partner, raw_stripe):
