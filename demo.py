@@ -184,6 +184,7 @@ def lived_in(partners: dict) -> None:
     _invoices(finance)
     for cnpj in FISCAL_CLIENTS:
         _fiscal_notes(clients[cnpj])
+    _services_and_orders(partners, manager)
 
 
 def _certificates(clients: dict, manager) -> None:
@@ -243,6 +244,89 @@ def _invoices(finance) -> None:
                                                       Invoice.status == InvoiceStatus.OPEN)).all()
     for invoice in oldest:
         services.mark_paid(invoice, actor=finance, notify=False)
+
+
+# -- the service catalogue and a few orders (issue 13) ----------------------------------------------------
+
+XML_STORAGE = "Armazenamento de XML fiscal"
+EXTRA_USERS = "Usuários adicionais do emissor"
+#: name → kind, description, terms text, {months: price of the term}, {starter kit GB: monthly price},
+#: [(add-on code, label, unit monthly price)]
+SERVICES = {
+    XML_STORAGE: ("xml_storage", "Guarda dos XML de NF-e e NFC-e do cliente, emitidos e recebidos, pelo prazo legal.",
+                  "Termos do Armazenamento de XML fiscal: os XML autorizados, cancelados e recebidos são guardados "
+                  "por cinco anos, nunca apagados nem recusados por falta de espaço; avisos em 70%, 90% e 100% do "
+                  "espaço contratado.",
+                  {12: 59_900, 24: 107_900, 36: 149_900}, {5: 990, 20: 2_990, 50: 5_990},
+                  [("gb", "GB adicional", 150)]),
+    EXTRA_USERS: ("extra_users", "Acessos além dos incluídos no plano do emissor.",
+                  "Termos dos Usuários adicionais: cada usuário tem login próprio, pessoal e intransferível.",
+                  {12: 12_000, 24: 21_600}, {}, [("user", "Usuário adicional", 990)]),
+}
+#: The demo orders: (partner, client CNPJ, service, term, kit GB, add-ons, payment, renewal, state, days into
+#: the term). "active" and "expiring" are accepted by the client; "awaiting" waits for its acceptance.
+ORDERS = [  # the one paid from the balance first: orders charged "on the next invoice" are debits of it too
+    ("a", "12ABC34501DE35", XML_STORAGE, 24, 5, {}, "balance", "manual", "awaiting", 0),
+    ("a", "34028316000103", XML_STORAGE, 12, 20, {}, "invoice", "invoice", "active", 100),
+    ("a", "34028316000294", XML_STORAGE, 12, 5, {}, "invoice", "manual", "expiring", 345),
+    ("b", "58193746000149", EXTRA_USERS, 12, 0, {"user": 2}, "invoice", "invoice", "active", 40),
+]
+WELCOME_CREDIT = 150_000  # Alfa's credit balance pays its order awaiting documentation
+ACTIVE_STORAGE_GB = 5  # bought mid-term on the active XML order ("Histórico de espaço")
+
+
+def _services_and_orders(partners: dict, manager) -> None:
+    """The catalogue's two services (audited as the staff admin does), then orders in believable
+    states through the order services: active with 5 GB bought mid-term, awaiting documentation
+    (paid from a welcome credit), one expiring in 20 days, one of partner B; terms dated back from
+    today. Only once: a partner with orders is left as is."""
+    from billing import ledger
+    from billing.run import local_today
+    from contracts.models import AcceptanceChannel
+    from contracts.services.acceptance import accept_terms
+    from core import audit
+    from orders import pricing, schedule, services
+    from orders.admin import catalogue_snapshot
+    from orders.models import AddonPrice, Order, Service, ServiceKind, ServiceTerm, StarterKit
+
+    catalogue = {}
+    for name, (kind, description, terms_text, terms, kits, addons) in SERVICES.items():
+        service = db.session.scalar(select(Service).where(Service.name == name))
+        if service is None:
+            service = Service(name=name, kind=ServiceKind(kind), description=description, terms_text=terms_text)
+            service.terms = [ServiceTerm(months=m, price_cents=p) for m, p in terms.items()]
+            service.kits = [StarterKit(gb=gb, monthly_price_cents=p) for gb, p in kits.items()]
+            service.addons = [AddonPrice(code=c, label=label, unit_monthly_cents=p) for c, label, p in addons]
+            db.session.add(service)
+            db.session.flush()
+            audit.record("service.created", service, label="demo", after=catalogue_snapshot(service))
+        catalogue[name] = service
+
+    if db.session.scalar(select(Order.id).where(Order.partner_id.in_([p.id for p in partners.values()])).limit(1)):
+        return
+    today = local_today()
+    alfa = partners["a"]
+    ledger.post(alfa.id, WELCOME_CREDIT, ledger.CreditKind.ADJUSTMENT, "demo:boas-vindas",
+                description="Crédito de boas-vindas (demonstração)")
+    managers = {"a": manager, "b": db.session.scalar(select(User).where(User.email == USERS["manager_b"][0]))}
+    for pkey, cnpj, name, months, kit, addons, payment, renewal, state, days_in in ORDERS:
+        partner = partners[pkey]
+        client = db.session.scalar(select(Client).where(Client.cnpj == cnpj, Client.partner_id == partner.id))
+        service = catalogue[name]
+        order = services.place_order(partner, {
+            "client_id": client.id, "service_id": service.id, "term_months": months, "starter_kit_gb": kit,
+            "addons": addons, "payment": payment, "renewal": renewal}, actor=managers[pkey])
+        if state == "awaiting":
+            continue
+        accept_terms(client, channel=AcceptanceChannel.EMAIL_LINK, ip="203.0.113.30",
+                     user_agent="Mozilla/5.0 (demo)", terms=service.terms_version)  # activates the order
+        order.term_start = today - timedelta(days=days_in)  # the term began that long ago
+        order.renews_at = pricing.add_months(order.term_start, months)
+        order.activated_at = utcnow() - timedelta(days=days_in)
+        db.session.flush()
+        if state == "active" and kit:
+            services.add_storage(order, ACTIVE_STORAGE_GB, "invoice", actor=managers[pkey])
+    schedule.run_daily(today)  # the expiring one becomes "A vencer" and its partner is reminded
 
 
 # -- fiscal notes: generated (fiscal.synth), never copied from the real fixtures -----------------------

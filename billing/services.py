@@ -758,10 +758,20 @@ def resend_invoice(invoice: Invoice, *, actor=None) -> None:
                  after={"to": invoice_recipient(invoice)})
 
 
+#: The ``invoice_ref`` of a card charge for the partner's credit ledger (orders), not for an invoice:
+#: recorded when charged, so its webhooks have nothing left to do (billing/webhooks.py).
+CREDIT_CHARGE_PREFIX = "credito:"
+
+
 def charge_card_to_credit(partner, amount_cents: int, reference: str, *, idempotency_key: str,
                           description: str = "", actor=None):
     """Charge the partner's card on file and credit what was received (the caller then debits the
-    order): the card payment and its use stay two rows of the history."""
+    order): the card payment and its use stay two rows of the history; the card row names the
+    PaymentIntent (refunds, reconciliation).
+
+    ``idempotency_key`` names the attempt; the card is added to it, so a replaced card is a new
+    attempt while the same attempt repeated (a run rolled back after Stripe answered) gets Stripe's
+    first answer instead of a second charge."""
     from billing import ledger  # the ledger module stays free of services (the run imports it)
 
     if not online_payments_enabled():
@@ -769,13 +779,17 @@ def charge_card_to_credit(partner, amount_cents: int, reference: str, *, idempot
     profile = ensure_customer(Payer.PARTNER, partner)
     if not profile.has_card:
         raise MissingBillingData(_("Cadastre um cartão de crédito em Meus dados → Pagamento."))
+    key = f"{idempotency_key}-{profile.card_payment_method_id}"
     try:
-        result = get_gateway().charge_card(profile.stripe_customer_id, amount_cents, reference, idempotency_key)
+        result = get_gateway().charge_card(profile.stripe_customer_id, amount_cents, CREDIT_CHARGE_PREFIX + reference,
+                                           key)
     except gw.CardDeclined as exc:
-        raise MissingBillingData(_("Cartão recusado: %(m)s", m=str(exc))) from exc
+        raise MissingBillingData(_("Cartão recusado pela operadora (%(code)s).",
+                                   code=exc.decline_code or exc.code or "card_declined")) from exc
     except gw.GatewayError as exc:
         raise _unavailable(exc) from exc
     if not result.succeeded:
         raise MissingBillingData(_("O pagamento com cartão não foi confirmado."))
+    paid = f"cartão {result.payment_intent_id}"
     return ledger.post(partner.id, amount_cents, ledger.CreditKind.CARD_PAYMENT, reference,
-                       description=description or f"Cartão {result.payment_intent_id}", actor=actor)
+                       description=f"{description[:200]} — {paid}" if description else paid.capitalize(), actor=actor)

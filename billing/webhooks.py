@@ -2,8 +2,9 @@
 
 1. The signature is checked first (``WebhookRejected`` → 400, nothing stored).
 2. Every event is stored by its Stripe id (unique), so a repeated delivery is a no-op.
-3. The handler acts, and the event keeps its outcome: processed, ignored (a type we do not use)
-   or failed (with the error: e.g. an invoice we cannot find).
+3. The handler acts, and the event keeps its outcome: processed, ignored (a type we do not use, or
+   a card charge for the partner's credit ledger, recorded when charged) or failed (with the error:
+   e.g. an invoice we cannot find).
 
 Dates: a signature older than the gateway's tolerance (5 minutes, Stripe's own check) is a replay
 and one dated more than ``MAX_CLOCK_SKEW`` ahead is refused too (400, nothing stored); an event
@@ -93,9 +94,20 @@ def receive_stripe_event(payload: bytes, signature: str) -> tuple[WebhookEvent, 
     return row, True
 
 
+def _credit_charge(event: dict) -> bool:
+    """A PaymentIntent charged for the partner's credit ledger (services.charge_card_to_credit): its
+    outcome was recorded when it was charged (the ledger's card row, or the refused order), no invoice
+    to find."""
+    obj = (event.get("data") or {}).get("object") if isinstance(event.get("data"), dict) else None
+    if not isinstance(obj, dict) or obj.get("object") != "payment_intent":
+        return False
+    ref = (obj.get("metadata") or {}).get("invoice_ref") if isinstance(obj.get("metadata"), dict) else None
+    return isinstance(ref, str) and ref.startswith(services.CREDIT_CHARGE_PREFIX)
+
+
 def _dispatch(row: WebhookEvent, event: dict) -> None:
     handler = HANDLERS.get(row.type)
-    if handler is None:
+    if handler is None or _credit_charge(event):
         row.status = WebhookStatus.IGNORED
     else:
         try:

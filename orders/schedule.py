@@ -38,6 +38,15 @@ def _remind(order: Order, today: date) -> bool:
     return True
 
 
+def _renewal_failed(order: Order, reason: str) -> None:
+    """Tell the partner the automatic renewal was refused (why, and how to renew by hand)."""
+    subject = _("Renovação automática não realizada — pedido #%(id)s, %(c)s", id=order.id,
+                c=order.client.legal_name)
+    queue_email(order.partner.email, subject, "order_renewal_failed", kind="order_renewal_failed",
+                partner_id=order.partner_id, order=order, reason=reason,
+                days=services.RENEWABLE_DAYS_AFTER_EXPIRY)
+
+
 def run_daily(today: date | None = None) -> dict:
     today = today or local_today()
     counts = {"expiring": 0, "reminders": 0, "renewed": 0, "expired": 0, "quota_warnings": 0}
@@ -55,7 +64,10 @@ def run_daily(today: date | None = None) -> dict:
                 counts["renewed"] += 1
                 continue
             except services.OrderError as exc:
+                # nothing of the renewal stays (the savepoint); the order expires, renewable by hand
+                db.session.refresh(order)  # the rolled-back move was a Core UPDATE: reread the row
                 services._event(order, "renewal_failed", note=exc.message)
+                _renewal_failed(order, exc.message)
         services.transition(order, S.EXPIRED, note=_("Prazo encerrado"))
         order.expired_at = utcnow()
         counts["expired"] += 1

@@ -242,17 +242,30 @@ def quote(data: dict, today: date | None = None) -> tuple[OrderRequest, pricing.
     return request, summary_for(request, today)
 
 
-def resolve_holder(partner: Partner, data: dict, *, actor=None) -> Client:
-    """The order's holder: one of the partner's clients (``client_id``), or a new one registered from
-    ``client`` with the same validation as "Novo cadastro" (errors named ``client.<field>``)."""
-    from partner.services import register_client
-
+def new_holder_data(data: dict) -> dict | None:
+    """The inline "Novo titular" of an order (``client``: Novo cadastro's fields), if any."""
     new = data.get("client")
-    if isinstance(new, dict) and new:
+    return new if isinstance(new, dict) and new else None
+
+
+def resolve_holder(partner: Partner, data: dict, *, actor=None, register: bool = True) -> Client | None:
+    """The order's holder: one of the partner's clients (``client_id``), or a new one registered from
+    ``client`` by Novo cadastro's own service (partner.services: the same rules, duplicates
+    included), its errors named ``client.<field>``. ``register=False`` only checks (writes nothing;
+    returns None for a new holder)."""
+    from partner.services import DuplicateError, clean_new_client, register_client
+
+    new = new_holder_data(data)
+    if new is not None:
         try:
+            if not register:
+                clean_new_client(partner, new)
+                return None
             return register_client(partner, new, actor=actor)
         except ValidationError as exc:
             raise ValidationError({f"client.{k}": v for k, v in exc.fields.items()}) from exc
+        except DuplicateError as exc:
+            raise ValidationError({f"client.{exc.field}": exc.message}) from exc
     client_id = parse_id(data.get("client_id"))
     client = db.session.scalar(select(Client).where(Client.id == client_id, Client.partner_id == partner.id)) \
         if client_id else None
@@ -261,23 +274,31 @@ def resolve_holder(partner: Partner, data: dict, *, actor=None) -> Client:
     return client
 
 
+def check_order(partner: Partner, data: dict, today: date | None = None) -> tuple[OrderRequest, pricing.Summary]:
+    """Both parts of an order form checked together, nothing written: the service, term, kit,
+    add-ons and payment, and the holder (chosen or new). One ValidationError names every bad field."""
+    errors: dict = {}
+    request = summary = None
+    try:
+        request, summary = quote(data, today)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    try:
+        resolve_holder(partner, data, register=False)
+    except ValidationError as exc:
+        errors.update(exc.fields)
+    if errors:
+        raise ValidationError(errors)
+    return request, summary
+
+
 def place_order(partner: Partner, data: dict, *, actor=None, label=None, today: date | None = None) -> Order:
     """Create the order with the snapshot of what was sold, then try to pay it with the chosen
     method: paid, it waits for the client's acceptance (or activates if the terms were already
     accepted); not paid (no balance, card refused), it stays "Aguardando pagamento"."""
     today = today or local_today()
-    errors = {}
-    try:
-        request, summary = quote(data, today)
-    except ValidationError as exc:
-        errors.update(exc.fields)
-        request = summary = None
-    try:
-        client = resolve_holder(partner, data, actor=actor) if not errors else None
-    except ValidationError as exc:
-        errors.update(exc.fields)
-    if errors:
-        raise ValidationError(errors)
+    request, summary = check_order(partner, data, today)  # nothing is written unless both parts are right
+    client = resolve_holder(partner, data, actor=actor)
     order = Order(
         partner_id=partner.id, client_id=client.id, service_id=request.service.id, status=S.AWAITING_PAYMENT,
         term_months=request.term_months, starter_kit_gb=request.kit_gb, quota_gb=request.kit_gb,
@@ -302,6 +323,7 @@ def place_order(partner: Partner, data: dict, *, actor=None, label=None, today: 
         with db.session.begin_nested():
             pay_order(order, request.payment, actor=actor, label=label)
     except OrderPaymentFailed as exc:
+        db.session.refresh(order)  # the rolled-back move was a Core UPDATE: reread the row
         _event(order, "payment_failed", note=exc.message, actor=actor, label=label)
     return order
 
@@ -312,9 +334,13 @@ class OrderPaymentFailed(OrderError):
 
 
 def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: str, description: str, *,
-            actor=None) -> None:
+            attempt: str, actor=None) -> None:
     """Take ``amount_cents`` for ``order`` from the partner: its balance, its card (a credit for the
-    money received, then the debit) or its next invoice (a debit the billing run charges)."""
+    money received, then the debit) or its next invoice (a debit the billing run charges).
+
+    ``attempt`` names this payment for the card's idempotency key (with the day: the same payment
+    retried the same day is never charged twice, a retry another day is a new attempt). Call it
+    last, once every rule has passed: a card charge cannot be rolled back with the session."""
     from billing.errors import BillingError
 
     if amount_cents <= 0:
@@ -324,8 +350,9 @@ def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: s
             ledger.pay_from_balance(order.partner_id, amount_cents, reference, description=description, actor=actor)
             return
         if method == PaymentChoice.CARD:
-            billing_services.charge_card_to_credit(order.partner, amount_cents, reference, description=description, actor=actor,
-                               idempotency_key=f"revenda-{reference}-{utcnow().timestamp():.0f}")
+            billing_services.charge_card_to_credit(
+                order.partner, amount_cents, reference, description=description, actor=actor,
+                idempotency_key=f"revenda-order-{order.id}-{attempt}-{local_today().isoformat()}")
         ledger.post(order.partner_id, -amount_cents, CreditKind.ORDER, reference, description=description,
                     actor=actor)
     except BillingError as exc:
@@ -340,10 +367,13 @@ def pay_order(order: Order, method: PaymentChoice | str, *, actor=None, label=No
         raise ValidationError(errors)
     if order.status != S.AWAITING_PAYMENT:
         raise OrderError(_("Este pedido não está aguardando pagamento."), "not_awaiting_payment")
-    _charge(order, order.amount_cents, method, f"order:{order.id}", f"Pedido #{order.id}", actor=actor)
+    # the move first (a concurrent payment of the same order stops here), the money last; on a
+    # refused payment the caller rolls the move back (a savepoint, or the request)
+    transition(order, S.AWAITING_DOCUMENTATION, actor=actor, label=label, note=str(method))
+    _charge(order, order.amount_cents, method, f"order:{order.id}", f"Pedido #{order.id}", attempt="order",
+            actor=actor)
     order.paid_cents += order.amount_cents
     order.payment = method
-    transition(order, S.AWAITING_DOCUMENTATION, actor=actor, label=label, note=str(method))
     ask_acceptance(order, actor=actor, label=label)
     return order
 
@@ -458,7 +488,8 @@ def add_storage(order: Order, gb, method: PaymentChoice | str = PaymentChoice.BA
                                actor_label=_actor_label(actor, label))
     db.session.add(purchase)
     db.session.flush()
-    _charge(order, amount, method, f"storage:{purchase.id}", f"Pedido #{order.id}: +{gb} GB", actor=actor)
+    _charge(order, amount, method, f"storage:{purchase.id}", f"Pedido #{order.id}: +{gb} GB",
+            attempt=f"storage-{purchase.id}", actor=actor)
     order.quota_gb += gb
     order.paid_cents += amount
     _event(order, "storage", note=f"+{gb} GB — {format_brl(amount)}", actor=actor, label=label)
@@ -497,7 +528,9 @@ def renewable(order: Order, today: date | None = None) -> bool:
 def renew(order: Order, method: PaymentChoice | str | None = None, *, automatic: bool = False, actor=None,
           label=None, today: date | None = None) -> OrderRenewal:
     """Renew for another term: from the renewal date, or from today for an expired order (still
-    renewable for 60 days). ``UNIQUE (order, period_start)`` makes a double renewal impossible."""
+    renewable for 60 days). ``UNIQUE (order, period_start)`` makes a double renewal impossible.
+    A refused payment raises OrderPaymentFailed after rows were flushed: the caller rolls back (the
+    daily pass runs each renewal in a savepoint, a request rolls back on 4xx)."""
     today = today or local_today()
     if not renewable(order, today):
         raise OrderError(_("Este pedido não pode mais ser renovado."), "not_renewable")
@@ -514,9 +547,10 @@ def renew(order: Order, method: PaymentChoice | str | None = None, *, automatic:
                            automatic=automatic, actor_label=_actor_label(actor, label))
     db.session.add(renewal)
     db.session.flush()
-    _charge(order, amount, method, f"renewal:{renewal.id}", f"Pedido #{order.id}: renovação", actor=actor)
-    if order.status != S.ACTIVE:
+    if order.status != S.ACTIVE:  # before any money moves: a concurrent change stops the renewal here
         transition(order, S.ACTIVE, actor=actor, label=label, note="renovação")
+    _charge(order, amount, method, f"renewal:{renewal.id}", f"Pedido #{order.id}: renovação",
+            attempt=f"renewal-{start.isoformat()}", actor=actor)
     order.term_start, order.renews_at = start, end
     order.paid_cents += amount
     _event(order, "renewal", note=f"{start:%d/%m/%Y} — {format_brl(amount)}", actor=actor, label=label)

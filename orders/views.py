@@ -24,8 +24,9 @@ from orders.models import (
     OrderStatus,
     PaymentChoice,
 )
-from partner.models import Client
+from partner.models import Client, Payer
 from partner.tabs import DashboardColumn, Flag, register_dashboard_column
+from partner.views import catalogue
 
 bp = Blueprint("orders", __name__)
 
@@ -37,10 +38,30 @@ def _order(order_id) -> Order:
     return order
 
 
+HOLDER_PREFIX = "client."
+
+
 def _form() -> dict:
-    data = {k: v for k, v in request.form.items() if k != "csrf_token" and not k.startswith("addon_")}
+    """The order form as the services read it: ``addon_<code>`` fields become ``addons``; with
+    "Novo titular" chosen, the ``client.<field>`` inputs (Novo cadastro's) become ``client``."""
+    data = {k: v for k, v in request.form.items()
+            if k != "csrf_token" and not k.startswith(("addon_", HOLDER_PREFIX))}
     data["addons"] = {k.removeprefix("addon_"): v for k, v in request.form.items() if k.startswith("addon_") and v}
+    if data.get("holder") == "new":
+        data.pop("client_id", None)
+        data["client"] = {k.removeprefix(HOLDER_PREFIX): v for k, v in request.form.items()
+                          if k.startswith(HOLDER_PREFIX)}
     return data
+
+
+def _holder_form(data: dict, errors: dict) -> dict:
+    """What the "Novo titular" part of the form shows: its values and its errors by field name."""
+    software, plans = catalogue()
+    return {
+        "holder_data": data.get("client") or {"payer": Payer.PARTNER.value},
+        "holder_errors": {k.removeprefix(HOLDER_PREFIX): v for k, v in errors.items() if k.startswith(HOLDER_PREFIX)},
+        "software": software, "plans": plans, "payers": list(Payer),
+    }
 
 
 def _clients():
@@ -72,24 +93,15 @@ def new():
                 else:
                     flash(_("Pedido #%(id)s confirmado.", id=order.id), "success")
                 return redirect(url_for("orders.detail", order_id=order.id))
-            fields = {}
-            try:
-                services.resolve_holder(current_user.partner, {"client_id": data.get("client_id")})
-            except ValidationError as exc:
-                fields.update(exc.fields)
-            try:
-                _request, summary = services.quote(data)
-            except ValidationError as exc:
-                fields.update(exc.fields)
-            if fields:
-                raise ValidationError(fields)
+            # the summary: both parts checked (the holder, new or chosen, and the order), nothing saved
+            _request, summary = services.check_order(current_user.partner, data)
         except ValidationError as exc:
             errors, summary = exc.fields, None
     return render_template(
         "orders/new.html", data=data, errors=errors, summary=summary, clients=_clients(),
         services=services.active_services(), payments=[(p.value, PAYMENT_LABELS[p]) for p in services.ORDER_PAYMENTS],
         renewals=[(p.value, PAYMENT_LABELS[p]) for p in PaymentChoice],
-        balance=ledger.balance(current_user.partner_id),
+        balance=ledger.balance(current_user.partner_id), **_holder_form(data, errors),
     ), (422 if errors else 200)
 
 

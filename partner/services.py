@@ -130,11 +130,19 @@ def monthly_price(plan: Plan, payer: Payer) -> int:
     return price_for(plan.price_cents, Payer(payer).value)
 
 
-def register_client(partner: Partner, data: dict, *, actor=None, initial_status=None) -> Client:
-    """Create a client, its login (first-access e-mail) and the audit event; nothing on bad input."""
+def clean_new_client(partner: Partner, data: dict) -> dict:
+    """Novo cadastro's checks, writing nothing: every field's rule (ValidationError naming each bad
+    field), an active plan of the chosen software, then an e-mail and CNPJ not taken (DuplicateError).
+    Also used by forms that register a client beside something else (orders' "Novo titular")."""
     clean = collect(client_rules(), data)
     _resolve_plan(clean["software_id"], clean["plan_id"])
     check_unique(partner.id, clean["email"], clean["cnpj"])
+    return clean
+
+
+def register_client(partner: Partner, data: dict, *, actor=None, initial_status=None) -> Client:
+    """Create a client, its login (first-access e-mail) and the audit event; nothing on bad input."""
+    clean = clean_new_client(partner, data)
     status = initial_status or ContractStatus.ACTIVE
     client = Client(partner_id=partner.id, status=status, **clean)
     db.session.add(client)

@@ -45,9 +45,10 @@ function formatBRL(cents) {
   return (cents / 100).toLocaleString("pt-BR", { style: "currency", currency: "BRL" }).replace(/\u00a0/g, " ");
 }
 function wirePlanPicker(root) {
-  const software = root.querySelector("[name=software_id]");
-  const plan = root.querySelector("[name=plan_id]");
-  const payerInputs = root.querySelectorAll("[name=payer]");
+  // templates/partner/_plan_picker.html marks its inputs (their names may carry a prefix, "client.")
+  const software = root.querySelector("[data-pick=software]");
+  const plan = root.querySelector("[data-pick=plan]");
+  const payerInputs = root.querySelectorAll("[data-pick=payer]");
   const out = root.querySelector("[data-price]:not(option)");  // plan options carry data-price too
   if (!software || !plan) return;
   const filter = () => {
@@ -76,3 +77,16 @@ function wirePlanPicker(root) {
   filter(); price();
 }
 document.querySelectorAll("[data-plan-picker]").forEach(wirePlanPicker);
+// Orders' "Novo titular": the radio shows either the client list or the new holder's fields (without
+// JavaScript both show; the radio still tells the server which one counts).
+document.querySelectorAll("[data-holder-choice]").forEach((form) => {
+  const radios = form.querySelectorAll("input[name=holder]");
+  const sync = () => {
+    const mode = [...radios].find((r) => r.checked)?.value || "existing";
+    form.querySelectorAll("[data-holder-part]").forEach((part) => {
+      part.hidden = part.dataset.holderPart !== mode;
+    });
+  };
+  radios.forEach((r) => r.addEventListener("change", sync));
+  sync();
+});

@@ -16,7 +16,7 @@ from contracts.services import acceptance_token
 from core.db import db
 from core.money import format_brl
 from orders import services
-from orders.models import Order
+from orders.models import Order, Service
 from partner.models import Client, Partner
 from tests.orders.helpers import make_service
 
@@ -26,7 +26,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def catalogue(live_app):
     with live_app.app_context():
-        service = make_service(name="Arquivo XML Navegador")
+        # one service for the module's tests (the live database lives for the whole session)
+        service = db.session.scalar(select(Service).where(Service.name == "Arquivo XML Navegador")) \
+            or make_service(name="Arquivo XML Navegador")
         db.session.commit()
         partner = db.session.scalar(select(Partner).where(Partner.cnpj == "11222333000181"))  # Alfa
         clients = {c.cnpj: c.id for c in db.session.scalars(select(Client).where(Client.partner_id == partner.id))}
@@ -118,3 +120,54 @@ def test_order_accept_add_storage_and_cancel_credit(login, browser, live_server,
         db.session.remove()
     page.goto(f"{live_server}/faturas/{invoice_id}")
     expect(page.locator("body")).to_contain_text("Créditos (pedidos cancelados, ajustes)")
+
+
+def test_order_with_a_new_holder_registered_inline(login, live_server, live_app, catalogue):
+    """"Novo titular" shows Novo cadastro's fields in place of the client list; a bad CNPJ comes back
+    next to its field with nothing saved; corrected, the order is placed for the newly registered client."""
+    from stdnum.br import cnpj as stdnum_cnpj
+
+    base = "776655440001"
+    good = stdnum_cnpj.format(base + stdnum_cnpj.calc_check_digits(base))
+    page = login("manager")
+    page.goto(f"{live_server}/pedidos/novo")
+    expect(page.get_by_test_id("new-holder")).to_be_hidden()
+    page.get_by_test_id("holder-new").check()
+    expect(page.get_by_test_id("new-holder")).to_be_visible()
+    expect(page.locator("#f-client_id")).to_be_hidden()
+
+    page.check("#payer-client-partner")
+    page.select_option("#f-client-software_id", label="FazNota")
+    page.select_option("#f-client-plan_id", label="Ouro — R$ 119,90")
+    expect(page.get_by_test_id("new-holder").get_by_test_id("price-preview")).to_contain_text("R$ 59,95")
+    for name, value in {"legal_name": "Papelaria Ponto Final Ltda", "cnpj": good[:-1] + "0" if good[-1] != "0"
+                        else good[:-1] + "1", "email": "compras@pontofinal-clientes.example", "cep": "01310-100",
+                        "street": "Av. Paulista", "number": "900", "district": "Bela Vista", "city": "São Paulo",
+                        "state": "SP"}.items():
+        page.fill(f"#f-client-{name}", value)
+    page.select_option("#f-service_id", str(catalogue["service_id"]))
+    page.fill("#f-term_months", "12")
+    page.fill("#f-starter_kit_gb", "5")
+    page.select_option("#f-payment", "invoice")
+    page.get_by_test_id("to-summary").click()
+
+    # refused: the message sits next to the CNPJ, the new holder's fields still shown and filled
+    expect(page.locator("[data-field-error='client.cnpj']")).to_contain_text("dígitos verificadores")
+    expect(page.get_by_test_id("new-holder")).to_be_visible()
+    expect(page.locator("#f-client-legal_name")).to_have_value("Papelaria Ponto Final Ltda")
+    with live_app.app_context():
+        assert db.session.scalar(select(Client.id).where(Client.legal_name == "Papelaria Ponto Final Ltda")) is None
+        db.session.remove()
+
+    page.fill("#f-client-cnpj", good)
+    page.get_by_test_id("to-summary").click()
+    expect(page.get_by_test_id("summary-total")).to_have_text(format_brl(60000 + 12000))
+    page.get_by_test_id("confirm").click()
+    page.wait_for_url(re.compile(r"/pedidos/\d+$"))
+    expect(page.get_by_test_id("order-status")).to_have_text("Aguardando documentação")
+    order_id = int(page.url.rsplit("/", 1)[1])
+    with live_app.app_context():
+        order = db.session.get(Order, order_id)
+        assert order.client.legal_name == "Papelaria Ponto Final Ltda"
+        assert order.client.partner_id == catalogue["partner_id"]
+        db.session.remove()

@@ -77,7 +77,8 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
             ("pagamento", "/meus-dados/pagamento"), ("fatura", f"/faturas/{site['partner_invoice']}"),
             ("alterar senha", "/senha"), ("duas etapas", "/conta/verificacao-em-duas-etapas"),
             ("ativar duas etapas", "/conta/verificacao-em-duas-etapas/ativar"), ("usuários", "/meus-dados?tab=usuarios"),
-            ("integrações", "/integracoes/webhooks"),
+            ("integrações", "/integracoes/webhooks"), ("pedidos", "/pedidos"), ("novo pedido", "/pedidos/novo"),
+            ("novo pedido, novo titular", "/pedidos/novo?holder=new"),
         ]
     if role == "accountant":
         return [("dashboard", "/painel"), ("cliente", f"/clientes/{c}"), ("alterar senha", "/senha"),
@@ -103,14 +104,16 @@ def pages_for(role: str, site: dict) -> list[tuple[str, str]]:
 
 
 #: Forms sent with errors (their error state is checked too), and whether they show field errors.
-FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "convite com erros", "webhook com erros"}
+FIELD_ERRORS = {"novo cadastro com erros", "cadastro por link com erros", "convite com erros", "webhook com erros",
+                "novo pedido com erros"}
 
 
 def failed_submits(role: str, site: dict) -> list[tuple[str, str, str]]:
     """(name, page, the submit button's accessible name): forms sent empty or wrong."""
     if role == "manager":
         return [("novo cadastro com erros", "/clientes/novo", "Cadastrar"),
-                ("webhook com erros", "/integracoes/webhooks", "Criar webhook")]
+                ("webhook com erros", "/integracoes/webhooks", "Criar webhook"),
+                ("novo pedido com erros", "/pedidos/novo?holder=new", "Avançar")]
     if role == "multi":
         return [("convite com erros", "/cliente/usuarios", "Ativar acesso")]
     if role == "public":

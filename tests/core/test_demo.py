@@ -7,14 +7,15 @@ from sqlalchemy import func, select
 
 from accounts.models import User
 from accounts.services import find_user_by_email
-from billing.models import Invoice
+from billing.models import CreditKind, Invoice, PartnerCreditEntry
 from certificates.models import Certificate
 from contracts.models import Acceptance, SignupLink
 from core.audit import AuditEvent
+from orders.models import Order, OrderStatus, Service, ServiceKind, StoragePurchase
 from partner.models import ApiToken, Client, ContractStatus, Partner, PartnerEmail, Plan, Software
 
 MODELS = (Software, Plan, Partner, PartnerEmail, Client, User, ApiToken, Invoice, Certificate, SignupLink, Acceptance,
-          AuditEvent)
+          AuditEvent, Service, Order, StoragePurchase, PartnerCreditEntry)
 
 
 def counts(db) -> dict:
@@ -145,3 +146,62 @@ def test_demo_clients_have_generated_fiscal_notes(db, demo):
     assert len({d.issued_month for d in db.session.scalars(select(FiscalDocument))}) == 3
     assert db.session.scalar(select(func.count()).select_from(FiscalEvent)) >= 2
     assert [n.state for n in pending_notes()] == ["half", "half"]  # one NFC-e offline for 14 h per client
+
+
+def test_demo_catalogue_and_orders_in_believable_states(db, demo, login_as):
+    from billing import ledger
+    from billing.run import local_today
+    from demo import ACTIVE_STORAGE_GB, EXTRA_USERS, USERS, WELCOME_CREDIT, XML_STORAGE
+
+    demo()
+    first = counts(db)
+    demo()
+    assert counts(db) == first  # the catalogue and the orders only once
+
+    services = {s.name: s for s in db.session.scalars(select(Service))}
+    xml, users = services[XML_STORAGE], services[EXTRA_USERS]
+    assert xml.kind == ServiceKind.XML_STORAGE and xml.is_active
+    assert [(t.months, t.price_cents > 0) for t in xml.terms] == [(12, True), (24, True), (36, True)]
+    assert xml.terms[0].price_cents / 12 > xml.terms[2].price_cents / 36  # longer terms cost less a month
+    assert len(xml.kits) >= 2 and [a.code for a in xml.addons] == ["gb"] and xml.addons[0].unit_monthly_cents > 0
+    assert users.kind == ServiceKind.EXTRA_USERS and [a.code for a in users.addons] == ["user"]
+    assert db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.action == "service.created")) == 2
+
+    today = local_today()
+    orders = db.session.scalars(select(Order).order_by(Order.id)).all()
+    by_status = {}
+    for order in orders:
+        by_status.setdefault(order.status, []).append(order)
+    assert {OrderStatus.ACTIVE, OrderStatus.AWAITING_DOCUMENTATION, OrderStatus.EXPIRING} <= set(by_status)
+    [expiring] = by_status[OrderStatus.EXPIRING]
+    assert 0 < (expiring.renews_at - today).days <= 30  # expiring soon, its partner reminded
+    assert expiring.client.partner.email in {m.to for m in _outbox(db)}
+    [waiting] = by_status[OrderStatus.AWAITING_DOCUMENTATION]
+    assert waiting.term_start is None and waiting.paid_cents == waiting.amount_cents  # paid, not started
+    xml_active = next(o for o in by_status[OrderStatus.ACTIVE] if o.service_id == xml.id)
+    assert xml_active.term_start < today < xml_active.renews_at  # mid-term, dates relative to today
+    assert xml_active.quota_gb == xml_active.starter_kit_gb + ACTIVE_STORAGE_GB
+    purchases = db.session.scalars(select(StoragePurchase).where(StoragePurchase.order_id == xml_active.id)).all()
+    assert sorted(p.gb for p in purchases) == sorted([xml_active.starter_kit_gb, ACTIVE_STORAGE_GB])
+    assert any(o.service_id == users.id and o.status == OrderStatus.ACTIVE for o in orders)
+
+    # every order was paid through the ledger: its debit row; the welcome credit paid the waiting one
+    rows = db.session.scalars(select(PartnerCreditEntry)).all()
+    for order in orders:
+        debits = [r for r in rows if r.reference == f"order:{order.id}" and r.kind == CreditKind.ORDER]
+        assert [r.amount_cents for r in debits] == [-order.amount_cents], order.id
+    alfa = waiting.partner_id
+    assert any(r.kind == CreditKind.ADJUSTMENT and r.amount_cents == WELCOME_CREDIT for r in rows
+               if r.partner_id == alfa)
+    assert ledger.balance(alfa) == sum(r.amount_cents for r in rows if r.partner_id == alfa)
+
+    manager = db.session.scalar(select(User).where(User.email == USERS["manager"][0]))
+    page = login_as(manager).get("/pedidos").get_data(as_text=True)
+    for label in ("Ativo", "Aguardando documentação", "A vencer"):
+        assert label in page
+
+
+def _outbox(db):
+    from core.mail import OutboxEmail
+
+    return db.session.scalars(select(OutboxEmail)).all()
