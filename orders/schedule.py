@@ -62,6 +62,9 @@ def run_daily(today: date | None = None) -> dict:
                 with db.session.begin_nested():
                     services.renew(order, order.renewal, automatic=True, today=today)
                 counts["renewed"] += 1
+                # kept at once: a card charged here must never be charged again because something later in
+                # the pass failed and rolled the renewal back (another day's retry is a new idempotency key)
+                db.session.commit()
                 continue
             except services.OrderError as exc:
                 # nothing of the renewal stays (the savepoint); the order expires, renewable by hand
@@ -71,6 +74,7 @@ def run_daily(today: date | None = None) -> dict:
         services.transition(order, S.EXPIRED, note=_("Prazo encerrado"))
         order.expired_at = utcnow()
         counts["expired"] += 1
+        db.session.commit()
     counts["quota_warnings"] = quota.check_quotas(today)
     return counts
 

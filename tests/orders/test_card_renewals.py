@@ -116,3 +116,25 @@ def test_order_paid_by_card_or_left_awaiting_payment_when_declined(db, stripe_ap
     assert refused.status == S.AWAITING_DOCUMENTATION and refused.paid_cents == refused.amount_cents
     assert [(e.kind, e.amount_cents) for e in _ledger(partner.id)] == [
         (CreditKind.CARD_PAYMENT, refused.amount_cents), (CreditKind.ORDER, -refused.amount_cents)]
+
+
+def test_a_card_renewal_is_kept_even_if_the_rest_of_the_daily_pass_fails(db, active_order, partner, raw_stripe,
+                                                                         monkeypatch):
+    """The card was charged: the renewal is committed at once, so a failure later in the pass (here the quota
+    warnings) cannot roll it back and have tomorrow's pass charge the card a second time."""
+    billing.save_card(partner, new_card(raw_stripe))
+    order, renews = active_order, active_order.renews_at
+
+    def broken(today):
+        raise RuntimeError("quota pass failed")
+
+    monkeypatch.setattr(schedule.quota, "check_quotas", broken)
+    with pytest.raises(RuntimeError):
+        schedule.run_daily(renews)
+    _db.session.rollback()
+
+    assert len(_db.session.scalars(select(OrderRenewal).where(OrderRenewal.order_id == order.id)).all()) == 1
+    _db.session.refresh(order)
+    assert order.renews_at == pricing.add_months(renews, 12)
+    monkeypatch.undo()
+    assert schedule.run_daily(renews + timedelta(days=1))["renewed"] == 0
