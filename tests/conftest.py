@@ -250,3 +250,39 @@ def deliver_mail(db):
 
 
 from tests.factories import *  # noqa: E402,F401,F403 - fixtures and factories for every test module
+
+# -- localstripe: one fake Stripe server for the run, started by the first test that needs it -----------
+
+
+@pytest.fixture(scope="session")
+def localstripe_url():
+    from tests.billing.localstripe_server import localstripe
+
+    with localstripe() as url:
+        yield url
+
+
+@pytest.fixture
+def stripe_app(app, monkeypatch, localstripe_url):
+    """The app configured for Stripe, talking HTTP to localstripe."""
+    from tests.billing.billing_helpers import API_KEY, WEBHOOK_SECRET
+
+    for key, value in {"STRIPE_SECRET_KEY": API_KEY, "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
+                       "STRIPE_API_BASE": localstripe_url, "STRIPE_PUBLISHABLE_KEY": "pk_test_revenda"}.items():
+        monkeypatch.setitem(app.config, key, value)
+    yield app
+    for gateway in app.extensions.get("billing_gateway", {}).values():
+        gateway.close()
+    app.extensions["billing_gateway"] = {}
+
+
+@pytest.fixture
+def raw_stripe(localstripe_url):
+    """A plain Stripe client for what a browser would do (Stripe.js creating a card)."""
+    import stripe
+
+    from tests.billing.billing_helpers import API_KEY
+
+    http = stripe.RequestsClient(timeout=10)
+    yield stripe.StripeClient(API_KEY, base_addresses={"api": localstripe_url}, http_client=http)
+    http.close()

@@ -2,8 +2,7 @@
 a running localstripe with the app pointed at it, and signed webhook posts."""
 
 import pytest
-import stripe
-from billing_helpers import API_KEY, LONG_AGO, WEBHOOK_SECRET, sign
+from billing_helpers import LONG_AGO, sign
 
 from core.db import db as _db
 from partner.models import ContractStatus, Payer
@@ -61,34 +60,7 @@ def second_partner(db):
     return PartnerFactory()
 
 
-# -- localstripe -------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def localstripe_url():
-    from localstripe_server import localstripe
-
-    with localstripe() as url:
-        yield url
-
-
-@pytest.fixture
-def stripe_app(app, config, localstripe_url):
-    """The app configured for Stripe, talking HTTP to localstripe."""
-    config(STRIPE_SECRET_KEY=API_KEY, STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET, STRIPE_API_BASE=localstripe_url,
-           STRIPE_PUBLISHABLE_KEY="pk_test_revenda")
-    yield app
-    for gateway in app.extensions.get("billing_gateway", {}).values():
-        gateway.close()
-    app.extensions["billing_gateway"] = {}
-
-
-@pytest.fixture
-def raw_stripe(localstripe_url):
-    """A plain Stripe client for what a browser would do (Stripe.js creating a card)."""
-    http = stripe.RequestsClient(timeout=10)
-    yield stripe.StripeClient(API_KEY, base_addresses={"api": localstripe_url}, http_client=http)
-    http.close()
+# localstripe, ``stripe_app`` and ``raw_stripe`` live in tests/conftest.py (orders uses them too).
 
 
 @pytest.fixture
