@@ -55,6 +55,19 @@ CANCELLABLE = frozenset({S.AWAITING_PAYMENT, S.AWAITING_DOCUMENTATION})
 #: States in which the service runs (storage counted, add-ons and renewals possible).
 RUNNING = frozenset({S.ACTIVE, S.EXPIRING})
 
+#: What each history row of an order says (``OrderEvent.kind``) when it is not a change of status.
+EVENT_LABELS = {
+    "created": _l("Pedido criado"),
+    "payment_failed": _l("Pagamento não realizado"),
+    "acceptance_requested": _l("Aceite solicitado ao cliente"),
+    "acceptance_resent": _l("E-mail de aceite reenviado"),
+    "storage": _l("Espaço adicional"),
+    "renewal": _l("Renovação"),
+    "renewal_failed": _l("Renovação automática não realizada"),
+    "renewal_postponed": _l("Renovação automática adiada (pagamentos indisponíveis)"),
+    "responsible": _l("Responsável adicionado"),
+}
+
 STATUS_LABELS = {
     S.AWAITING_PAYMENT: _l("Aguardando pagamento"),
     S.AWAITING_DOCUMENTATION: _l("Aguardando documentação"),

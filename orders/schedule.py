@@ -19,6 +19,8 @@ from orders.models import RUNNING, Order, OrderStatus, PaymentChoice
 
 log = logging.getLogger(__name__)
 S = OrderStatus
+#: Days an automatic renewal is retried while payments are unavailable (not refused) before the order expires.
+RENEWAL_RETRY_DAYS = 3
 
 
 def _remind(order: Order, today: date) -> bool:
@@ -49,7 +51,7 @@ def _renewal_failed(order: Order, reason: str) -> None:
 
 def run_daily(today: date | None = None) -> dict:
     today = today or local_today()
-    counts = {"expiring": 0, "reminders": 0, "renewed": 0, "expired": 0, "quota_warnings": 0}
+    counts = {"expiring": 0, "reminders": 0, "renewed": 0, "postponed": 0, "expired": 0, "quota_warnings": 0}
     horizon = today + timedelta(days=max(services.REMINDER_DAYS))
     for order in db_orders(Order.status == S.ACTIVE, Order.renews_at <= horizon):
         services.transition(order, S.EXPIRING)
@@ -66,6 +68,17 @@ def run_daily(today: date | None = None) -> dict:
                 # the pass failed and rolled the renewal back (another day's retry is a new idempotency key)
                 db.session.commit()
                 continue
+            except services.OrderPaymentUnavailable as exc:
+                # the processor could not be reached: nothing was refused, so the order keeps running and
+                # tomorrow's pass tries again, for a few days, before it expires like a refused payment
+                db.session.refresh(order)
+                if (today - order.renews_at).days < RENEWAL_RETRY_DAYS:
+                    services._event(order, "renewal_postponed", note=exc.message)
+                    counts["postponed"] += 1
+                    db.session.commit()
+                    continue
+                services._event(order, "renewal_failed", note=exc.message)
+                _renewal_failed(order, exc.message)
             except services.OrderError as exc:
                 # nothing of the renewal stays (the savepoint); the order expires, renewable by hand
                 db.session.refresh(order)  # the rolled-back move was a Core UPDATE: reread the row

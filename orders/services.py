@@ -27,6 +27,7 @@ from core.validators import ValidationError, clean_email, clean_text, collect
 from orders import pricing
 from orders.models import (
     CANCELLABLE,
+    PAYMENT_LABELS,
     RUNNING,
     STATUS_LABELS,
     TRANSITIONS,
@@ -333,6 +334,12 @@ class OrderPaymentFailed(OrderError):
     status = 422
 
 
+class OrderPaymentUnavailable(OrderPaymentFailed):
+    """The payment could not be tried (the card processor unreachable): nothing was refused, try later."""
+
+    code = "payments_unavailable"  # still a 422 to whoever asked: the order was not paid, nothing broke here
+
+
 def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: str, description: str, *,
             attempt: str, actor=None) -> None:
     """Take ``amount_cents`` for ``order`` from the partner: its balance, its card (a credit for the
@@ -341,7 +348,7 @@ def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: s
     ``attempt`` names this payment for the card's idempotency key (with the day: the same payment
     retried the same day is never charged twice, a retry another day is a new attempt). Call it
     last, once every rule has passed: a card charge cannot be rolled back with the session."""
-    from billing.errors import BillingError
+    from billing.errors import BillingError, PaymentsUnavailable
 
     if amount_cents <= 0:
         return
@@ -355,6 +362,8 @@ def _charge(order: Order, amount_cents: int, method: PaymentChoice, reference: s
                 idempotency_key=f"revenda-order-{order.id}-{attempt}-{local_today().isoformat()}")
         ledger.post(order.partner_id, -amount_cents, CreditKind.ORDER, reference, description=description,
                     actor=actor)
+    except PaymentsUnavailable as exc:
+        raise OrderPaymentUnavailable(exc.message) from exc
     except BillingError as exc:
         raise OrderPaymentFailed(exc.message) from exc
 
@@ -369,7 +378,7 @@ def pay_order(order: Order, method: PaymentChoice | str, *, actor=None, label=No
         raise OrderError(_("Este pedido não está aguardando pagamento."), "not_awaiting_payment")
     # the move first (a concurrent payment of the same order stops here), the money last; on a
     # refused payment the caller rolls the move back (a savepoint, or the request)
-    transition(order, S.AWAITING_DOCUMENTATION, actor=actor, label=label, note=str(method))
+    transition(order, S.AWAITING_DOCUMENTATION, actor=actor, label=label, note=str(PAYMENT_LABELS[PaymentChoice(method)]))
     _charge(order, order.amount_cents, method, f"order:{order.id}", f"Pedido #{order.id}", attempt="order",
             actor=actor)
     order.paid_cents += order.amount_cents

@@ -16,6 +16,7 @@ from core.validators import ValidationError
 from orders import documents, quota, services
 from orders.models import (
     CANCELLABLE,
+    EVENT_LABELS,
     PAYMENT_LABELS,
     RUNNING,
     STATUS_COLORS,
@@ -119,6 +120,7 @@ def detail(order_id):
             storage_quote = None
     return render_template(
         "orders/detail.html", order=order, usage=usage, labels=STATUS_LABELS, colors=STATUS_COLORS,
+        event_labels=EVENT_LABELS,
         cancellable=order.status in CANCELLABLE, running=order.status in RUNNING,
         renewable=services.renewable(order), storage_quote=storage_quote, gb_addon=services.gb_addon(order),
         payments=[(p.value, PAYMENT_LABELS[p]) for p in services.ORDER_PAYMENTS],

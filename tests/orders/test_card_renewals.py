@@ -138,3 +138,45 @@ def test_a_card_renewal_is_kept_even_if_the_rest_of_the_daily_pass_fails(db, act
     assert order.renews_at == pricing.add_months(renews, 12)
     monkeypatch.undo()
     assert schedule.run_daily(renews + timedelta(days=1))["renewed"] == 0
+
+
+def test_with_payments_unreachable_the_renewal_waits_a_few_days_then_expires(db, app, active_order, partner,
+                                                                             raw_stripe, monkeypatch):
+    """Stripe down is not a refusal: the order keeps running and the next passes try again; after
+    RENEWAL_RETRY_DAYS it expires like a refused payment, and the partner is told once."""
+    billing.save_card(partner, new_card(raw_stripe))
+    order, renews = active_order, active_order.renews_at
+    app.extensions["billing_gateway"] = {}
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")  # nothing listens: unreachable
+
+    for day in range(schedule.RENEWAL_RETRY_DAYS):
+        counts = schedule.run_daily(renews + timedelta(days=day))
+        assert (counts["renewed"], counts["postponed"], counts["expired"]) == (0, 1, 0)
+        assert order.status in (S.ACTIVE, S.EXPIRING) and order.renewals == []
+    kinds = [e.kind for e in _db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order.id))]
+    assert kinds.count("renewal_postponed") == schedule.RENEWAL_RETRY_DAYS
+    assert _db.session.scalar(select(func.count()).select_from(OutboxEmail)
+                              .where(OutboxEmail.kind == "order_renewal_failed")) == 0
+
+    counts = schedule.run_daily(renews + timedelta(days=schedule.RENEWAL_RETRY_DAYS))
+    assert (counts["renewed"], counts["postponed"], counts["expired"]) == (0, 0, 1)
+    assert order.status == S.EXPIRED
+    assert _db.session.scalar(select(func.count()).select_from(OutboxEmail)
+                              .where(OutboxEmail.kind == "order_renewal_failed")) == 1
+
+
+def test_a_renewal_postponed_by_an_outage_goes_through_when_payments_are_back(db, app, active_order, partner,
+                                                                               raw_stripe, localstripe_url,
+                                                                               monkeypatch):
+    billing.save_card(partner, new_card(raw_stripe))
+    order, renews = active_order, active_order.renews_at
+    app.extensions["billing_gateway"] = {}
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", "http://127.0.0.1:9")
+    assert schedule.run_daily(renews)["postponed"] == 1
+
+    app.extensions["billing_gateway"] = {}
+    monkeypatch.setitem(app.config, "STRIPE_API_BASE", localstripe_url)
+    counts = schedule.run_daily(renews + timedelta(days=1))
+    assert (counts["renewed"], counts["expired"]) == (1, 0)
+    assert order.status == S.ACTIVE
+    assert (order.term_start, order.renews_at) == (renews, pricing.add_months(renews, 12))  # no day lost

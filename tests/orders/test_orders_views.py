@@ -29,6 +29,10 @@ def test_summary_then_confirm(client, login_as, manager, client_row, service, db
     assert done.status_code == 302 and done.headers["Location"].endswith(f"/pedidos/{order.id}")
     detail = http.get(f"/pedidos/{order.id}").get_data(as_text=True)
     assert "Reenviar e-mail de aceite" in detail and "Cancelar pedido" in detail and "data-confirm" in detail
+    # the history in plain words, never the stored codes
+    history = detail[detail.index('id="t-history"'):detail.index('id="t-storage"')]
+    assert "<td>Aceite solicitado ao cliente</td>" in history and "<td>Próxima fatura</td>" in history
+    assert "acceptance_requested" not in history and "<td>invoice</td>" not in history
 
 
 def test_bad_form_shows_messages_next_to_fields(client, login_as, manager, client_row, service):
