@@ -20,7 +20,15 @@ from sqlalchemy import func, select, tuple_
 from core.blobstore import BlobNotFound, blob_store
 from core.db import db, utcnow
 from fiscal import archives, services
-from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalImport, FiscalMonthTotal, ImportStatus
+from fiscal.models import (
+    Direction,
+    FiscalDocument,
+    FiscalEvent,
+    FiscalImport,
+    FiscalMonthTotal,
+    ImportStatus,
+    blob_location,
+)
 from fiscal.status import DocumentStatus
 
 MODELS = {55: "NF-e", 65: "NFC-e", 57: "CT-e"}
@@ -180,7 +188,7 @@ def xml_download(document: FiscalDocument) -> tuple[bytes, str, str]:
         archive.writestr(f"{document.key}.xml", xml)
         for event in events:
             archive.writestr(f"{document.key}-evento-{event.event_type}-{event.sequence}.xml",
-                             store.get(event.blob_sha256))
+                             store.get(event.blob_sha256, blob_location(event)))
     return buffer.getvalue(), f"{document.key}.zip", "application/zip"
 
 

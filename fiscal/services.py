@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
-from core.blobstore import blob_store
+from core.blobstore import blob_store, digest_of
 from core.db import db, utcnow
 from fiscal import archives
-from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalMonthTotal
+from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalMonthTotal, blob_location
 from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
 from fiscal.signals import documents_changed
 from fiscal.status import SUPPORTED_TOTAL_STATUSES, DocumentStatus, derive_status
@@ -171,6 +171,8 @@ class _Batch:
         self.touched: set[tuple[int, str]] = set()
         self.created: set[tuple[int, str]] = set()
         self.was_cancelled: set[tuple[int, str]] = set()
+        self.data: dict[str, bytes] = {}  # the batch's accepted files by digest
+        self.blob_users: list = []  # documents (and event rows, as dicts) given a blob of this batch
         if not keys:
             return
         key_list = sorted(keys)
@@ -186,6 +188,27 @@ class _Batch:
         for environment, key, event_type, sequence, cstat in rows:
             self.events.setdefault((environment, key), []).append((event_type, cstat))
             self.event_ids.add((environment, key, event_type, sequence))
+
+    def uses_blob(self, row) -> None:
+        self.blob_users.append(row)
+
+    def store_blobs(self) -> None:
+        """Write the blobs the batch's rows took (duplicates take none) as one pack, and tell each row where
+        its stream is."""
+        if not self.blob_users:
+            return
+        writer = blob_store().writer()
+        for row in self.blob_users:
+            digest = row["blob_sha256"] if isinstance(row, dict) else row.blob_sha256
+            writer.add(self.data[digest], digest)
+        writer.wait()
+        for row in self.blob_users:
+            if isinstance(row, dict):
+                location = writer.location(row["blob_sha256"])
+                row.update(blob_pack=location.pack, blob_offset=location.offset, blob_length=location.length)
+            else:
+                location = writer.location(row.blob_sha256)
+                row.blob_pack, row.blob_offset, row.blob_length = location.pack, location.offset, location.length
 
     def derive(self) -> None:
         for identity in self.touched:
@@ -271,22 +294,17 @@ def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
 
 
 def _ingest_batch(client, files) -> list[FileResult]:
-    writer = blob_store().writer()  # blob writes run on a small pool while the batch is parsed
     client_doc = (client.cnpj or "").upper()
     parsed_files: list = []
-    digests: dict[int, str] = {}
-    for index, (name, data) in enumerate(files):
+    for name, data in files:
         try:
             parsed = parse_fiscal_xml(data)
         except FiscalParseError as exc:
             parsed = _refused(name, exc.code, refusal_message(exc.message))
-        else:
-            if not parsed.protocols and all(direction_for(n, client_doc) is not None for n in parsed.notes):
-                digests[index] = writer.add(data)  # surely the client's: start writing it now
         parsed_files.append(parsed)
     batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
     outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
-    for index, ((name, data), parsed) in enumerate(zip(files, parsed_files, strict=True)):
+    for (name, data), parsed in zip(files, parsed_files, strict=True):
         if isinstance(parsed, FileResult):
             outcomes.append((parsed, None))
             continue
@@ -294,7 +312,8 @@ def _ingest_batch(client, files) -> list[FileResult]:
         if refused is not None:
             outcomes.append((refused, None))
             continue
-        digest = digests.get(index) or writer.add(data)
+        digest = digest_of(data)
+        batch.data[digest] = data
         outcome = None
         for note in parsed.notes:
             outcome = outcome or _store_note(batch, note, digest, len(data), name)
@@ -305,7 +324,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
             outcome = outcome or (FileResult(file=name, result="created" if created else "duplicate", key=event.key,
                                              model=event.model), (event.environment, event.key))
         outcomes.append(outcome)
-    writer.wait()  # the blobs exist before the rows that name them (a crash leaves a blob unnamed, never a row)
+    batch.store_blobs()  # one pack, written whole before the rows that name it (a crash leaves a pack unnamed)
     batch.derive()
     batch.write()
     _announce(batch)
@@ -381,6 +400,7 @@ def _store_note(batch: _Batch, note: Note, digest: str, size: int, name: str):
     document.total_cents, document.has_body = note.total_cents, True
     document.signature_status = note.signature_status
     document.blob_sha256, document.size_bytes = digest, size
+    batch.uses_blob(document)
     _apply_protocol(document, note.protocol)
     document.status = DocumentStatus.NOT_A_DOCUMENT  # derived for the whole batch below
     batch.touched.add(identity)
@@ -398,6 +418,7 @@ def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, n
         _apply_protocol(document, protocol)
         if not document.has_body:
             document.blob_sha256, document.size_bytes = digest, size
+            batch.uses_blob(document)
         batch.touched.add(identity)
         return FileResult(file=name, result="updated", key=key, model=document.model), identity
     now = utcnow()
@@ -412,6 +433,7 @@ def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, n
         acknowledged_by_id=None,
     )
     _apply_protocol(document, protocol)
+    batch.uses_blob(document)
     batch.documents[identity] = document
     batch.created.add(identity)
     batch.touched.add(identity)
@@ -425,12 +447,14 @@ def _store_event(batch: _Batch, event: Event, digest: str) -> bool:
     batch.event_ids.add(identity)
     batch.events.setdefault((event.environment, event.key), []).append((event.type, event.cstat))
     batch.touched.add((event.environment, event.key))
-    batch.new_events.append(dict(
+    row = dict(
         client_id=batch.client.id, key=event.key, event_type=event.type, sequence=event.sequence, cstat=event.cstat,
         environment=event.environment, registered_at=event.registered_at,
         registered_month=month_of(event.registered_at), protocol_number=event.protocol_number,
         blob_sha256=digest, received_at=utcnow(),
-    ))
+    )
+    batch.new_events.append(row)
+    batch.uses_blob(row)
     return True
 
 
@@ -467,7 +491,7 @@ def pending_contingency(client_ids: Iterable[int] | None = None, *, environment:
 
 
 def document_xml(document: FiscalDocument) -> bytes:
-    return blob_store().get(document.blob_sha256)
+    return blob_store().get(document.blob_sha256, blob_location(document))
 
 
 def _utc_hour(column):
