@@ -21,6 +21,7 @@ Configuration: ``BLOB_BACKEND`` = ``local`` (folder ``BLOB_PATH``, default ``<in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -91,10 +92,12 @@ class BlobWriter:
         self.pending: dict[str, bytes] = {}  # digest -> zlib stream, in the order added
         self.locations: dict[str, BlobLocation] = {}
 
-    def add(self, data: bytes, digest: str | None = None) -> str:
+    def add(self, data: bytes, digest: str | None = None, stream: bytes | None = None) -> str:
+        """Queue ``data``; ``stream``, when given, is its zlib stream already made (e.g. the DEFLATE data of an
+        uploaded zip's member, wrapped), stored as is instead of compressing again."""
         digest = digest or digest_of(data)
         if digest not in self.pending and digest not in self.locations:
-            self.pending[digest] = zlib.compress(data, COMPRESS_LEVEL)
+            self.pending[digest] = stream or zlib.compress(data, COMPRESS_LEVEL)
         return digest
 
     def wait(self) -> None:
@@ -194,12 +197,17 @@ class LocalBlobStore:
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
         handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # fewer system calls than open()
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view):]
-        finally:
-            os.close(handle)
-        os.replace(tmp, path)  # atomic: a reader never sees half a blob
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(handle, view):]
+            finally:
+                os.close(handle)
+            os.replace(tmp, path)  # atomic: a reader never sees half a blob (or half a pack)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def put(self, data: bytes) -> str:
         digest = digest_of(data)

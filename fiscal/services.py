@@ -109,7 +109,7 @@ def ingest_upload(client, filename: str, data: bytes, *, is_zip: bool | None = N
     if not is_zip:
         summary.results.extend(ingest_files(client, [(filename, data)]))
         return summary
-    pending: list[tuple[str, bytes]] = []
+    pending: list[tuple[str, bytes, bytes | None]] = []
     try:
         for member in archives.iter_zip(data):
             if member.data is None:
@@ -117,7 +117,7 @@ def ingest_upload(client, filename: str, data: bytes, *, is_zip: bool | None = N
                 pending = []
                 summary.results.append(_refused(member.name, member.error_code, refusal_message(member.error)))
                 continue
-            pending.append((member.name, member.data))
+            pending.append((member.name, member.data, member.stream))
             if len(pending) >= BATCH:
                 summary.results.extend(ingest_files(client, pending))
                 pending = []
@@ -171,7 +171,7 @@ class _Batch:
         self.touched: set[tuple[int, str]] = set()
         self.created: set[tuple[int, str]] = set()
         self.was_cancelled: set[tuple[int, str]] = set()
-        self.data: dict[str, bytes] = {}  # the batch's accepted files by digest
+        self.data: dict[str, tuple[bytes, bytes | None]] = {}  # the batch's accepted files (and streams) by digest
         self.blob_users: list = []  # documents (and event rows, as dicts) given a blob of this batch
         if not keys:
             return
@@ -200,7 +200,8 @@ class _Batch:
         writer = blob_store().writer()
         for row in self.blob_users:
             digest = row["blob_sha256"] if isinstance(row, dict) else row.blob_sha256
-            writer.add(self.data[digest], digest)
+            data, stream = self.data[digest]
+            writer.add(data, digest, stream)
         writer.wait()
         for row in self.blob_users:
             if isinstance(row, dict):
@@ -285,8 +286,11 @@ def rebuild_totals(client_id: int | None = None) -> int:
     return db.session.scalar(written) or 0  # (rowcount of INSERT … SELECT is -1 on some drivers)
 
 
-def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
-    """Ingest files of one client in batches; results in order. Statuses reflect every event known."""
+def ingest_files(client, files: list[tuple]) -> list[FileResult]:
+    """Ingest files of one client in batches; results in order. Statuses reflect every event known.
+
+    Each file is ``(name, data)`` or ``(name, data, stream)``, ``stream`` being its bytes already as a zlib
+    stream (a zip member's own DEFLATE data), stored as is."""
     results: list[FileResult] = []
     for start in range(0, len(files), BATCH):
         results.extend(_ingest_batch(client, files[start:start + BATCH]))
@@ -296,7 +300,7 @@ def ingest_files(client, files: list[tuple[str, bytes]]) -> list[FileResult]:
 def _ingest_batch(client, files) -> list[FileResult]:
     client_doc = (client.cnpj or "").upper()
     parsed_files: list = []
-    for name, data in files:
+    for name, data, *_stream in files:
         try:
             parsed = parse_fiscal_xml(data)
         except FiscalParseError as exc:
@@ -304,7 +308,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
         parsed_files.append(parsed)
     batch = _Batch(client, [p for p in parsed_files if not isinstance(p, FileResult)])
     outcomes: list[tuple[FileResult, tuple[int, str] | None]] = []
-    for (name, data), parsed in zip(files, parsed_files, strict=True):
+    for (name, data, *stream), parsed in zip(files, parsed_files, strict=True):
         if isinstance(parsed, FileResult):
             outcomes.append((parsed, None))
             continue
@@ -313,7 +317,7 @@ def _ingest_batch(client, files) -> list[FileResult]:
             outcomes.append((refused, None))
             continue
         digest = digest_of(data)
-        batch.data[digest] = data
+        batch.data[digest] = (data, stream[0] if stream else None)
         outcome = None
         for note in parsed.notes:
             outcome = outcome or _store_note(batch, note, digest, len(data), name)
