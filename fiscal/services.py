@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
 from flask_babel import gettext as _
@@ -41,8 +41,9 @@ class FileResult:
     direction: str | None = None
     error: dict | None = None
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def as_dict(self) -> dict:  # (dataclasses.asdict deep-copies field by field: a tenth of a note's ingest)
+        return {"file": self.file, "result": self.result, "key": self.key, "model": self.model, "status": self.status,
+                "direction": self.direction, "error": dict(self.error) if self.error is not None else None}
 
 
 @dataclass
@@ -157,11 +158,11 @@ class _Batch:
     """What one batch knows of the client's rows: the documents and events of the keys it carries."""
 
     def __init__(self, client, parsed_files):
-        keys = set()
+        keys, environments = set(), set()
         for parsed in parsed_files:
-            keys.update(n.key for n in parsed.notes)
-            keys.update(p.key for p in parsed.protocols)
-            keys.update(e.key for e in parsed.events)
+            for item in (*parsed.notes, *parsed.protocols, *parsed.events):
+                keys.add(item.key)
+                environments.add(item.environment)
         self.client = client
         self.documents: dict[tuple[int, str], FiscalDocument | _NewDocument] = {}
         self.before: dict[tuple[int, str], tuple[tuple, int]] = {}  # what the totals counted before the batch
@@ -175,16 +176,20 @@ class _Batch:
         self.blob_users: list = []  # documents (and event rows, as dicts) given a blob of this batch
         if not keys:
             return
-        key_list = sorted(keys)
+        # (client, environment, key): the unique index's columns, so the lookup probes the index per key
+        # instead of reading all the client's rows (which grew the cost of a batch with the table)
+        key_list, environment_list = sorted(keys), sorted(environments)
         for doc in db.session.execute(select(FiscalDocument).where(
-                FiscalDocument.client_id == client.id, FiscalDocument.key.in_(key_list))).scalars():
+                FiscalDocument.client_id == client.id, FiscalDocument.environment.in_(environment_list),
+                FiscalDocument.key.in_(key_list))).scalars():
             self.documents[(doc.environment, doc.key)] = doc
             if doc.status == DocumentStatus.CANCELLED:
                 self.was_cancelled.add((doc.environment, doc.key))
             self.before[(doc.environment, doc.key)] = (_totals_key(doc), doc.total_cents)
         rows = db.session.execute(select(
             FiscalEvent.environment, FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
-        ).where(FiscalEvent.client_id == client.id, FiscalEvent.key.in_(key_list)))
+        ).where(FiscalEvent.client_id == client.id, FiscalEvent.environment.in_(environment_list),
+                FiscalEvent.key.in_(key_list)))
         for environment, key, event_type, sequence, cstat in rows:
             self.events.setdefault((environment, key), []).append((event_type, cstat))
             self.event_ids.add((environment, key, event_type, sequence))
@@ -223,7 +228,7 @@ class _Batch:
         the month totals by what changed, all in the caller's transaction."""
         new = [d for d in self.documents.values() if isinstance(d, _NewDocument)]
         if new:
-            db.session.execute(FiscalDocument.__table__.insert(), [d.row() for d in new])
+            bulk_insert(FiscalDocument.__table__, [d.row() for d in new])
         if self.new_events:
             db.session.execute(FiscalEvent.__table__.insert(), self.new_events)
         deltas: dict[tuple, list[int]] = {}
@@ -244,6 +249,25 @@ class _Batch:
             bucket[1] += after[1]
         db.session.flush()
         apply_total_deltas(self.client.id, deltas)
+
+
+def bulk_insert(table, rows: list[dict]) -> None:
+    """Insert ``rows`` (dicts of the same columns) in the session's transaction: PostgreSQL takes them in one
+    COPY (measured: half the time of a pipelined executemany, the server parsing no statement per row),
+    values converted by the columns' own types as an INSERT would; other databases an executemany."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql" or len(rows) < 2:
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    dialect = connection.dialect
+    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+    dbapi = connection.connection.dbapi_connection
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    with dbapi.cursor() as cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] if process is None or row[name] is None else process(row[name])
+                            for name, process in zip(columns, processors, strict=True)])
 
 
 def apply_total_deltas(client_id: int, deltas: dict[tuple, list[int]]) -> None:
