@@ -153,3 +153,48 @@ def test_a_pack_write_that_fails_leaves_no_pack_and_no_temporary_file(tmp_path, 
         writer.wait()
     monkeypatch.setattr(os, "write", real_write)
     assert objects(store) == [] and writer.locations == {}
+
+
+def test_the_app_ingests_a_batch_as_one_s3_object_and_exports_it_by_range_reads(app, db, s3_endpoint, partner, plan):
+    """Production backend end to end: one PUT for the batch, each XML served and exported from its range."""
+    import io
+    import zipfile
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+
+    from fiscal import exports, services
+    from fiscal.synth import key_of, nfe_xml
+    from partner.services import create_api_token
+    from tests.factories import ClientFactory
+
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1", aws_access_key_id="test",
+                      aws_secret_access_key="test")
+    s3.create_bucket(Bucket="revenda-packs")
+    previous = app.extensions.get("revenda.blobstore")
+    app.extensions["revenda.blobstore"] = store = S3BlobStore("revenda-packs", client=s3)
+    try:
+        client_row = ClientFactory(partner=partner, plan=plan, cnpj="11222333000181")
+        issued = datetime.now(UTC) - timedelta(hours=2)
+        notes = [nfe_xml(emitter_cnpj="11222333000181", emitter_name="Loja", recipient_doc=None, number=n,
+                         issued_at=issued, total_cents=100 * n) for n in range(1, 6)]
+        results = services.ingest_files(client_row, [(f"{n}.xml", x) for n, x in enumerate(notes)])
+        assert {r.result for r in results} == {"created"}
+        _token, plaintext = create_api_token(partner, "packs")
+        db.session.commit()
+        assert [o["Key"] for o in s3.list_objects_v2(Bucket="revenda-packs")["Contents"]][0].startswith("packs/")
+        assert s3.list_objects_v2(Bucket="revenda-packs")["KeyCount"] == 1
+        with app.test_client() as http:
+            for xml in notes:
+                response = http.get(f"/api/v1/clients/{client_row.id}/documents/{key_of(xml)}/xml",
+                                    headers={"Authorization": f"Bearer {plaintext}"})
+                assert response.status_code == 200 and response.data == xml
+        export = exports.request_export(client_row, month=services.month_of(issued))
+        db.session.commit()
+        exports.build_export(export.id)
+        with store.open_file(export.blob_name) as handle:
+            archive = zipfile.ZipFile(io.BytesIO(handle.read()))
+        members = {n.rsplit("/", 1)[-1]: archive.read(n) for n in archive.namelist() if n.endswith("-procNFe.xml")}
+        assert members == {f"{key_of(x)}-procNFe.xml": x for x in notes} and archive.testzip() is None
+    finally:
+        app.extensions["revenda.blobstore"] = previous
