@@ -1,6 +1,19 @@
 """Blob storage behind one small interface: a local folder in the embedded default, S3-compatible
-object storage in production (boto3). Content is zlib-compressed at rest; ``put`` addresses it by
-the SHA-256 of the original bytes, so the same file stored twice is stored once.
+object storage in production (boto3). Content is zlib-compressed at rest and named by the SHA-256 of
+the original bytes.
+
+Two layouts, both read:
+
+- **one object per digest** (``sha256/…/<digest>.z``): ``put`` (order attachments), and every fiscal
+  XML stored before packs existed. Storing the same content twice stores it once.
+- **packs**: a ``writer()`` batch (the fiscal ingestion: up to 500 notes) is written as ONE object
+  (one local file, one S3 PUT) holding each distinct content's zlib stream back to back, then an index
+  (digest, offset, length per stream) and a 16-byte footer, so a pack describes itself. The rows that
+  name a blob keep where its stream is, a ``BlobLocation`` (pack, offset, length), beside the digest;
+  ``get``/``get_raw`` read that range (S3: a Range GET). Creating a file per note cost ~1.4 ms here,
+  five times the parse of the note; a pack costs one file per batch. The pack is written whole (a
+  temporary file renamed / a single PUT) before the rows naming it are inserted: a batch cut short
+  leaves at most a pack no row names, never a row pointing at missing bytes.
 
 Configuration: ``BLOB_BACKEND`` = ``local`` (folder ``BLOB_PATH``, default ``<instance>/blobs``) or
 ``s3`` (``S3_BUCKET``, ``S3_ENDPOINT_URL``, ``S3_REGION``, ``S3_ACCESS_KEY_ID``, ``S3_SECRET_ACCESS_KEY``).
@@ -8,12 +21,17 @@ Configuration: ``BLOB_BACKEND`` = ``local`` (folder ``BLOB_PATH``, default ``<in
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import struct
 import tempfile
 import threading
+import uuid
 import zlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -35,13 +53,23 @@ def _check_name(name: str) -> str:
     return name
 
 
+@dataclass(frozen=True)
+class BlobLocation:
+    """Where a blob's zlib stream sits inside a pack: bytes [offset, offset + length) of object ``pack``."""
+
+    pack: str
+    offset: int
+    length: int
+
+
 class BlobStore(Protocol):
-    def put(self, data: bytes) -> str: ...  # content-addressed, compressed; returns the SHA-256
-    def put_many(self, items: list[bytes]) -> list[str]: ...  # the same for a batch, written concurrently
-    def writer(self) -> BlobWriter: ...  # writes started one by one, waited for together
-    def get(self, digest: str) -> bytes: ...
-    def get_raw(self, digest: str) -> bytes: ...  # the stored zlib stream (copied into zips as is)
-    def exists(self, digest: str) -> bool: ...
+    def put(self, data: bytes) -> str: ...  # content-addressed, compressed, one object; returns the SHA-256
+    def put_many(self, items: list[bytes]) -> list[str]: ...  # the same for several
+    def writer(self) -> BlobWriter: ...  # a batch written as one pack by ``wait()``
+    def get(self, digest: str, location: BlobLocation | None = None) -> bytes: ...  # checked against the digest
+    def get_raw(self, digest: str, location: BlobLocation | None = None) -> bytes: ...  # the zlib stream
+    def exists(self, digest: str, location: BlobLocation | None = None) -> bool: ...
+    def read_pack_index(self, pack: str) -> dict[str, BlobLocation]: ...  # what a pack holds, from its index
     def put_file(self, name: str, path: str | Path) -> None: ...  # a named object (exports), as is
     def open_file(self, name: str): ...  # a readable binary file object
     def delete_file(self, name: str) -> None: ...
@@ -50,30 +78,89 @@ class BlobStore(Protocol):
 COMPRESS_LEVEL = 1  # XML: level 1 keeps ~95% of level 6's saving (2.9x vs 3.0x) at 2/3 of the time
 
 
+PACK_MAGIC = b"RVP1"
+_FOOTER = struct.Struct(">4sIQ")  # magic, blob count, offset of the index
+_ENTRY = struct.Struct(">32sQI")  # digest, offset, length
+
+
 class BlobWriter:
-    """Content-addressed writes of a batch: each content once, written together by ``wait()`` before the
-    rows that name them are committed. (Measured here: a thread pool per blob lost more to GIL hand-offs,
-    one per system call, than it gained; the writes are file creations, not computation.)"""
+    """The blobs of a batch: each content once (compressed as it is added), written together as one pack
+    by ``wait()``, before the rows that name them are inserted; ``location(digest)`` then says where."""
 
     def __init__(self, store):
-        self.store, self.pending = store, {}
+        self.store = store
+        self.pending: dict[str, bytes] = {}  # digest -> zlib stream, in the order added
+        self.locations: dict[str, BlobLocation] = {}
 
-    def add(self, data: bytes) -> str:
-        digest = digest_of(data)
-        self.pending.setdefault(digest, data)
+    def add(self, data: bytes, digest: str | None = None, stream: bytes | None = None) -> str:
+        """Queue ``data``; ``stream``, when given, is its zlib stream already made (e.g. the DEFLATE data of an
+        uploaded zip's member, wrapped), stored as is instead of compressing again."""
+        digest = digest or digest_of(data)
+        if digest not in self.pending and digest not in self.locations:
+            self.pending[digest] = stream or zlib.compress(data, COMPRESS_LEVEL)
         return digest
 
     def wait(self) -> None:
-        for digest, data in self.pending.items():
-            self.store._put(digest, data)
+        if not self.pending:
+            return
+        name = new_pack_name()
+        chunks, index, offset = [], [], 0
+        for digest, stream in self.pending.items():
+            chunks.append(stream)
+            index.append((digest, offset, len(stream)))
+            offset += len(stream)
+        chunks.extend(_ENTRY.pack(bytes.fromhex(d), o, n) for d, o, n in index)
+        chunks.append(_FOOTER.pack(PACK_MAGIC, len(index), offset))
+        self.store._put_pack(name, chunks)
+        for digest, start, length in index:
+            self.locations[digest] = BlobLocation(name, start, length)
         self.pending = {}
+
+    def location(self, digest: str) -> BlobLocation:
+        return self.locations[digest]
+
+
+def new_pack_name() -> str:
+    now = datetime.now(UTC)
+    return f"packs/{now:%Y}/{now:%m}/{uuid.uuid4().hex}.pack"
+
+
+_PACK_NAME = re.compile(r"packs/\d{4}/\d{2}/[0-9a-f]{32}\.pack")
+
+
+def _check_location(digest: str, location: BlobLocation) -> BlobLocation:
+    if (not _PACK_NAME.fullmatch(location.pack or "") or location.offset < 0 or location.length <= 0
+            or not isinstance(digest, str) or not _HEX64.fullmatch(digest)):
+        raise BlobNotFound(digest)
+    return location
+
+
+def _parse_pack_index(tail: bytes, size: int) -> tuple[int, int]:
+    """From the footer (the last 16 bytes): (start, count) of the index to read."""
+    magic, count, start = _FOOTER.unpack(tail[-_FOOTER.size:])
+    if magic != PACK_MAGIC or start + count * _ENTRY.size + _FOOTER.size != size:
+        raise BlobNotFound("pack index")
+    return start, count
+
+
+def _index_entries(name: str, raw: bytes) -> dict[str, BlobLocation]:
+    return {digest.hex(): BlobLocation(name, offset, length)
+            for digest, offset, length in _ENTRY.iter_unpack(raw)}
+
+
+def _checked(digest: str, raw: bytes) -> bytes:
+    """Inflate a stream and make sure it is the content the digest names (a wrong range never passes)."""
+    try:
+        data = zlib.decompress(raw)
+    except zlib.error:
+        raise BlobNotFound(digest)
+    if digest_of(data) != digest:
+        raise BlobNotFound(digest)
+    return data
 
 
 def _put_many(store, items: list[bytes]) -> list[str]:
-    writer = BlobWriter(store)
-    digests = [writer.add(data) for data in items]
-    writer.wait()
-    return digests
+    return [store.put(data) for data in items]
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -110,12 +197,17 @@ class LocalBlobStore:
         tmp = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
         handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)  # fewer system calls than open()
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(handle, view):]
-        finally:
-            os.close(handle)
-        os.replace(tmp, path)  # atomic: a reader never sees half a blob
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(handle, view):]
+            finally:
+                os.close(handle)
+            os.replace(tmp, path)  # atomic: a reader never sees half a blob (or half a pack)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def put(self, data: bytes) -> str:
         digest = digest_of(data)
@@ -136,10 +228,24 @@ class LocalBlobStore:
     def writer(self) -> BlobWriter:
         return BlobWriter(self)
 
-    def get(self, digest: str) -> bytes:
-        return zlib.decompress(self.get_raw(digest))
+    def _put_pack(self, name: str, chunks: list[bytes]) -> None:
+        self._write(name, b"".join(chunks))
 
-    def get_raw(self, digest: str) -> bytes:
+    def get(self, digest: str, location: BlobLocation | None = None) -> bytes:
+        return _checked(digest, self.get_raw(digest, location))
+
+    def get_raw(self, digest: str, location: BlobLocation | None = None) -> bytes:
+        if location is not None:
+            location = _check_location(digest, location)
+            try:
+                with open(os.path.join(self.root, location.pack), "rb") as handle:
+                    handle.seek(location.offset)
+                    raw = handle.read(location.length)
+            except FileNotFoundError:
+                raise BlobNotFound(digest)
+            if len(raw) != location.length:
+                raise BlobNotFound(digest)
+            return raw
         for name in (_local_name(digest), _content_name(digest)):
             try:
                 with open(os.path.join(self.root, name), "rb") as handle:
@@ -148,11 +254,27 @@ class LocalBlobStore:
                 continue
         raise BlobNotFound(digest)
 
-    def exists(self, digest: str) -> bool:
+    def exists(self, digest: str, location: BlobLocation | None = None) -> bool:
         try:
+            if location is not None:
+                location = _check_location(digest, location)
+                return os.path.getsize(os.path.join(self.root, location.pack)) >= location.offset + location.length
             return self._path(_local_name(digest)).exists() or self._legacy_exists(digest)
-        except BlobNotFound:
+        except (BlobNotFound, FileNotFoundError):
             return False
+
+    def read_pack_index(self, pack: str) -> dict[str, BlobLocation]:
+        try:
+            with open(self._path(pack), "rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                if size < _FOOTER.size:
+                    raise BlobNotFound(pack)
+                handle.seek(size - _FOOTER.size)
+                start, count = _parse_pack_index(handle.read(_FOOTER.size), size)
+                handle.seek(start)
+                return _index_entries(pack, handle.read(count * _ENTRY.size))
+        except FileNotFoundError:
+            raise BlobNotFound(pack)
 
     def put_file(self, name: str, path: str | Path) -> None:
         target = self._path(name)
@@ -203,12 +325,33 @@ class S3BlobStore:
     def writer(self) -> BlobWriter:
         return BlobWriter(self)
 
-    def get(self, digest: str) -> bytes:
-        return zlib.decompress(self.get_raw(digest))
+    def _put_pack(self, name: str, chunks: list[bytes]) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=_check_name(name), Body=b"".join(chunks))
 
-    def get_raw(self, digest: str) -> bytes:
+    def _range(self, key: str, start: int, length: int, missing: str) -> bytes:
         from botocore.exceptions import ClientError
 
+        try:
+            raw = self.client.get_object(Bucket=self.bucket, Key=key,
+                                         Range=f"bytes={start}-{start + length - 1}")["Body"].read()
+        except ClientError as exc:
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+            if self._missing(exc) or code in ("InvalidRange", "416"):
+                raise BlobNotFound(missing)
+            raise
+        if len(raw) != length:
+            raise BlobNotFound(missing)
+        return raw
+
+    def get(self, digest: str, location: BlobLocation | None = None) -> bytes:
+        return _checked(digest, self.get_raw(digest, location))
+
+    def get_raw(self, digest: str, location: BlobLocation | None = None) -> bytes:
+        from botocore.exceptions import ClientError
+
+        if location is not None:
+            location = _check_location(digest, location)
+            return self._range(location.pack, location.offset, location.length, digest)
         try:
             return self.client.get_object(Bucket=self.bucket, Key=_content_name(digest))["Body"].read()
         except ClientError as exc:
@@ -216,10 +359,14 @@ class S3BlobStore:
                 raise BlobNotFound(digest)
             raise
 
-    def exists(self, digest: str) -> bool:
+    def exists(self, digest: str, location: BlobLocation | None = None) -> bool:
         from botocore.exceptions import ClientError
 
         try:
+            if location is not None:
+                location = _check_location(digest, location)
+                head = self.client.head_object(Bucket=self.bucket, Key=location.pack)
+                return head["ContentLength"] >= location.offset + location.length
             self.client.head_object(Bucket=self.bucket, Key=_content_name(digest))
         except BlobNotFound:
             return False
@@ -228,6 +375,20 @@ class S3BlobStore:
                 return False
             raise
         return True
+
+    def read_pack_index(self, pack: str) -> dict[str, BlobLocation]:
+        from botocore.exceptions import ClientError
+
+        try:
+            size = self.client.head_object(Bucket=self.bucket, Key=_check_name(pack))["ContentLength"]
+        except ClientError as exc:
+            if self._missing(exc):
+                raise BlobNotFound(pack)
+            raise
+        if size < _FOOTER.size:
+            raise BlobNotFound(pack)
+        start, count = _parse_pack_index(self._range(pack, size - _FOOTER.size, _FOOTER.size, pack), size)
+        return _index_entries(pack, self._range(pack, start, count * _ENTRY.size, pack) if count else b"")
 
     def put_file(self, name: str, path: str | Path) -> None:
         self.client.upload_file(str(path), self.bucket, _check_name(name))

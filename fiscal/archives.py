@@ -4,7 +4,9 @@ compression ratio; nested archives and unsafe paths are skipped with a reason, n
 from __future__ import annotations
 
 import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -28,6 +30,41 @@ class Member:
     data: bytes | None  # None when skipped
     error_code: str = ""
     error: str = ""
+    stream: bytes | None = None  # the member's own DEFLATE data as a zlib stream (stored as is), when deflated
+
+
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")  # zipfile.structFileHeader
+ZLIB_HEADER = b"\x78\x01"  # deflate, 32K window, no dictionary ((0x78 * 256 + 0x01) % 31 == 0)
+
+
+def _read_deflated(data: bytes, info: zipfile.ZipInfo) -> tuple[bytes, bytes] | None:
+    """(content, zlib stream) of a plain deflated member, inflated once from its own bytes: the compressed
+    data the client sent becomes the stored stream (a zlib header, the DEFLATE data, the Adler-32), so it
+    is not compressed a second time. None when the member is anything else (stored, encrypted, odd
+    headers): zipfile reads it then. Raises ValueError when the data do not inflate to what the
+    directory says (size, CRC), as zipfile would."""
+    if info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return None
+    start = info.header_offset
+    header = data[start:start + _LOCAL_HEADER.size]
+    if len(header) != _LOCAL_HEADER.size:
+        return None
+    fields = _LOCAL_HEADER.unpack(header)
+    if fields[0] != b"PK\x03\x04":
+        return None
+    begin = start + _LOCAL_HEADER.size + fields[10] + fields[11]
+    raw = data[begin:begin + info.compress_size]
+    if len(raw) != info.compress_size:
+        raise ValueError("truncated member")
+    inflater = zlib.decompressobj(-15)
+    content = inflater.decompress(raw, MAX_BYTES + 1)
+    if len(content) > MAX_BYTES:
+        return content, b""  # too large: refused by the caller, never stored
+    if not inflater.eof or inflater.unused_data or inflater.unconsumed_tail:
+        raise ValueError("incomplete member")
+    if len(content) != info.file_size or zlib.crc32(content) != info.CRC:
+        raise ValueError("bad CRC")
+    return content, b"".join((ZLIB_HEADER, raw, zlib.adler32(content).to_bytes(4, "big")))
 
 
 def _unsafe(name: str) -> bool:
@@ -63,10 +100,15 @@ def iter_zip(data: bytes) -> Iterator[Member]:
         if info.compress_size and info.file_size / info.compress_size > MAX_RATIO:
             yield Member(name, None, "zip_bomb", N_("Taxa de compressão suspeita: arquivo ignorado."))
             continue
+        stream = None
         try:
-            with archive.open(info) as member:
-                content = member.read(MAX_BYTES + 1)  # never trust the header's size alone
-        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError):
+            found = _read_deflated(data, info)
+            if found is not None:
+                content, stream = found
+            else:
+                with archive.open(info) as member:
+                    content = member.read(MAX_BYTES + 1)  # never trust the header's size alone
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, ValueError, OSError, EOFError, zlib.error):
             yield Member(name, None, "bad_member", N_("Não foi possível descompactar este arquivo (corrompido ou protegido por senha)."))
             continue
         if len(content) > MAX_BYTES:
@@ -75,4 +117,4 @@ def iter_zip(data: bytes) -> Iterator[Member]:
         total += len(content)
         if total > MAX_TOTAL_BYTES:
             raise ArchiveError("zip_too_large", N_("O conteúdo do zip passa de 1 GB descompactado."))
-        yield Member(name, content)
+        yield Member(name, content, stream=stream or None)

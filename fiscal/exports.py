@@ -29,6 +29,7 @@ from fiscal.models import (
     FiscalExport,
     FiscalSettings,
     Participant,
+    blob_location,
 )
 from fiscal.signals import export_ready
 from fiscal.status import CANCELLATION_EVENT_TYPES, DocumentStatus, is_cancellation
@@ -85,7 +86,8 @@ def request_export(client, *, month: int, model: int | None = None, participant:
 _COLUMNS = (FiscalDocument.id, FiscalDocument.key, FiscalDocument.model, FiscalDocument.series, FiscalDocument.number,
             FiscalDocument.issued_at, FiscalDocument.status, FiscalDocument.emitter_doc, FiscalDocument.emitter_name,
             FiscalDocument.recipient_doc, FiscalDocument.recipient_name, FiscalDocument.total_cents,
-            FiscalDocument.has_body, FiscalDocument.blob_sha256)
+            FiscalDocument.has_body, FiscalDocument.blob_sha256, FiscalDocument.blob_pack, FiscalDocument.blob_offset,
+            FiscalDocument.blob_length)
 
 
 def _documents_query(export: FiscalExport):
@@ -178,7 +180,7 @@ def build_export(export_id: int) -> FiscalExport:
                     status = DocumentStatus(doc.status)
                     folder = f"{root}/{MODEL_FOLDERS[doc.model]}/{STATUS_FOLDERS[status]}"
                     path = f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml"
-                    member.blob(path, store.get_raw(doc.blob_sha256))
+                    member.blob(path, store.get_raw(doc.blob_sha256, blob_location(doc)))
                     _write_events(member, store, doc, events.get(doc.key, ()), folder, root)
                     if export.include_pdf and doc.has_body:
                         _write_pdf(archive, store, doc, f"{root}/{MODEL_FOLDERS[doc.model]}/PDF")
@@ -191,9 +193,10 @@ def build_export(export_id: int) -> FiscalExport:
                 _checkpoint(export, progress=min(95, written * 95 // max(total, 1)))
             for doc, event in db.session.execute(_late_cancellations_query(export)):
                 folder = f"{root}/{MODEL_FOLDERS[doc.model]}/Canceladas"
-                member.blob(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml", store.get_raw(doc.blob_sha256))
+                member.blob(f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
+                            store.get_raw(doc.blob_sha256, blob_location(doc)))
                 member.blob(f"{folder}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
-                            store.get_raw(event.blob_sha256))
+                            store.get_raw(event.blob_sha256, blob_location(event)))
                 index.writerow(_index_row(doc, f"{folder}/{doc.key}-{PROC_SUFFIX[doc.model]}.xml",
                                           note=_("cancelada neste mês, emitida antes")))
                 written += 1
@@ -258,7 +261,7 @@ def _events_by_key(client_id: int, keys: list[str], environment: int = 1) -> dic
     found: dict[str, list] = {}
     rows = db.session.execute(
         select(FiscalEvent.key, FiscalEvent.event_type, FiscalEvent.sequence, FiscalEvent.cstat,
-               FiscalEvent.blob_sha256)
+               FiscalEvent.blob_sha256, FiscalEvent.blob_pack, FiscalEvent.blob_offset, FiscalEvent.blob_length)
         .where(FiscalEvent.client_id == client_id, FiscalEvent.environment == environment, FiscalEvent.key.in_(keys))
         .order_by(FiscalEvent.id))
     for row in rows:
@@ -270,14 +273,15 @@ def _write_events(member: _MemberWriter, store, doc, events, folder: str, root: 
     for event in events:
         target = folder if is_cancellation(event.event_type, event.cstat) else f"{root}/Eventos"
         member.blob(f"{target}/{doc.key}-{event.event_type}-{event.sequence:02d}-procEvento.xml",
-                    store.get_raw(event.blob_sha256))
+                    store.get_raw(event.blob_sha256, blob_location(event)))
 
 
 def _write_pdf(archive, store, doc, folder: str) -> None:
     from fiscal.pdf import PdfUnavailable, document_pdf
 
     try:
-        archive.writestr(f"{folder}/{doc.key}.pdf", document_pdf(doc, store.get(doc.blob_sha256)))
+        archive.writestr(f"{folder}/{doc.key}.pdf",
+                         document_pdf(doc, store.get(doc.blob_sha256, blob_location(doc))))
     except PdfUnavailable:
         pass  # the XML is the legal document; a PDF the library cannot draw is left out
 

@@ -1,7 +1,8 @@
 """Fiscal documents (NF-e, NFC-e, CT-e) of a client and their events, stored apart.
 
-The XML bytes live in the blob store (``core.blobstore``), addressed by SHA-256; rows keep the
-metadata and the indexes the views, totals and exports query. Status is derived (fiscal.status)
+The XML bytes live in the blob store (``core.blobstore``), named by SHA-256 and, when ingested in a
+batch, inside that batch's pack (``blob_pack``, ``blob_offset``, ``blob_length``: see ``blob_location``);
+rows keep the metadata and the indexes the views, totals and exports query. Status is derived (fiscal.status)
 from the note's protocol and the events stored for its key, whichever arrived first."""
 
 import enum
@@ -10,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from core.blobstore import BlobLocation
 from core.db import UTCDateTime, db, str_enum, utcnow
 from fiscal.status import DocumentStatus
 
@@ -58,6 +60,9 @@ class FiscalDocument(db.Model):
     authorized_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     signature_status: Mapped[str] = mapped_column(String(16), default="unsigned")
     blob_sha256: Mapped[str] = mapped_column(String(64))
+    blob_pack: Mapped[str] = mapped_column(String(64), default="", server_default="")  # "": one object per digest
+    blob_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    blob_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     size_bytes: Mapped[int] = mapped_column(Integer)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -68,6 +73,13 @@ class FiscalDocument(db.Model):
 
     def __repr__(self) -> str:
         return f"<FiscalDocument {self.key} {self.status}>"
+
+
+def blob_location(row) -> BlobLocation | None:
+    """Where a document's or event's XML is in its pack (an ORM object or a row with the three columns);
+    None for rows stored before packs, whose blob is the object named by the digest."""
+    pack = row.blob_pack
+    return BlobLocation(pack, row.blob_offset, row.blob_length) if pack else None
 
 
 class FiscalMonthTotal(db.Model):
@@ -126,6 +138,9 @@ class FiscalEvent(db.Model):
     registered_month: Mapped[int] = mapped_column(Integer)
     protocol_number: Mapped[str] = mapped_column(String(20), default="")
     blob_sha256: Mapped[str] = mapped_column(String(64))
+    blob_pack: Mapped[str] = mapped_column(String(64), default="", server_default="")  # "": one object per digest
+    blob_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    blob_length: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:

@@ -20,7 +20,15 @@ from sqlalchemy import func, select, tuple_
 from core.blobstore import BlobNotFound, blob_store
 from core.db import db, utcnow
 from fiscal import archives, services
-from fiscal.models import Direction, FiscalDocument, FiscalEvent, FiscalImport, FiscalMonthTotal, ImportStatus
+from fiscal.models import (
+    Direction,
+    FiscalDocument,
+    FiscalEvent,
+    FiscalImport,
+    FiscalMonthTotal,
+    ImportStatus,
+    blob_location,
+)
 from fiscal.status import DocumentStatus
 
 MODELS = {55: "NF-e", 65: "NFC-e", 57: "CT-e"}
@@ -180,7 +188,7 @@ def xml_download(document: FiscalDocument) -> tuple[bytes, str, str]:
         archive.writestr(f"{document.key}.xml", xml)
         for event in events:
             archive.writestr(f"{document.key}-evento-{event.event_type}-{event.sequence}.xml",
-                             store.get(event.blob_sha256))
+                             store.get(event.blob_sha256, blob_location(event)))
     return buffer.getvalue(), f"{document.key}.zip", "application/zip"
 
 
@@ -321,15 +329,27 @@ def run_import(job_id: int, *, checkpoint_every: int = 50) -> FiscalImport | Non
             db.session.commit()
 
     if data[:4] == b"PK\x03\x04":
+        pending: list[tuple] = []  # ingested together (one pack, one lookup) between two progress commits
+
+        def flush():
+            for result in services.ingest_files(client, pending):
+                record(result)
+            pending.clear()
+
         try:
             for member in archives.iter_zip(data):
                 if member.data is None:
+                    flush()
                     message = services.refusal_message(member.error)
                     record(services.FileResult(file=member.name, result="refused",
                                                error={"code": member.error_code, "message": message}))
                 else:
-                    record(services.ingest_file(client, member.name, member.data))
+                    pending.append((member.name, member.data, member.stream))
+                    if len(pending) >= checkpoint_every:
+                        flush()
+            flush()
         except archives.ArchiveError as exc:
+            flush()
             message = services.refusal_message(exc.message)
             record(services.FileResult(file=job.filename, result="refused",
                                        error={"code": exc.code, "message": message}))

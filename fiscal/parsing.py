@@ -356,9 +356,18 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
         label = KNOWN_OTHER_DOCUMENTS[namespace]
         raise FiscalParseError("unsupported", f"{label} não é suportado: envie NF-e, NFC-e ou CT-e.")
     result = ParsedFile(root=_local(root))
-    bodies = [e for e in root.iter(*_tags("infNFe", "infCte"))
-              if e.getparent() is not None and _local(e.getparent()) in ("NFe", "CTe", "CTeOS")]
-    protocols = [_protocol(e) for e in root.iter(*_tags("infProt"))]
+    found: dict[str, list] = {"infNFe": [], "infCte": [], "infProt": [], "infEvento": [], "infCanc": []}
+    bodies = []
+    for element in root.iter(*_tags(*found)):  # one pass over the tree for every group read below
+        tag = element.tag
+        name = tag[tag.find("}") + 1:]
+        if name in ("infNFe", "infCte"):
+            parent = element.getparent()
+            if parent is not None and _local(parent) in ("NFe", "CTe", "CTeOS"):
+                bodies.append(element)
+        else:
+            found[name].append(element)
+    protocols = [_protocol(e) for e in found["infProt"]]
     protocols = [p for p in protocols if p is not None]
     by_key = {p.key: p for p in protocols}
     for body in bodies:
@@ -374,7 +383,7 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
     for protocol in by_key.values():
         _checked_key(protocol.key)
         result.protocols.append(protocol)
-    result.events.extend(_events(root))
+    result.events.extend(_events(root, found["infEvento"], found["infCanc"]))
     if not result.notes and not result.protocols and not result.events:
         if any(_ns(e) in FISCAL_NAMESPACES for e in root.iter(etree.Element)):
             raise FiscalParseError(
@@ -466,11 +475,16 @@ def _cte_parties(body, ide, parties: dict) -> Party | None:
     return parties.get("destinatario") or parties.get("tomador")
 
 
-def _events(root) -> list[Event]:
-    """Registered events (with SEFAZ's answer) and legacy cancellations; a bare request has no cStat."""
+def _events(root, infos=None, cancellations=None) -> list[Event]:
+    """Registered events (with SEFAZ's answer) and legacy cancellations; a bare request has no cStat.
+    ``infos`` and ``cancellations``: the infEvento and infCanc elements when the caller found them already."""
+    if infos is None:
+        infos = list(_iter_local(root, "infEvento"))
+    if cancellations is None:
+        cancellations = list(_iter_local(root, "infCanc"))
     events: list[Event] = []
     seen: set[tuple] = set()
-    for info in _iter_local(root, "infEvento"):
+    for info in infos:
         parent = info.getparent()
         answer = parent is not None and _local(parent) == "retEvento"
         if not answer:
@@ -492,7 +506,7 @@ def _events(root) -> list[Event]:
         if identity not in seen:
             seen.add(identity)
             events.append(event)
-    for info in _iter_local(root, "infCanc"):
+    for info in cancellations:
         key = _first_text(info, ("chNFe",), ("chCTe",)).upper()
         if not key or not _text(info, "cStat"):
             continue
@@ -501,7 +515,7 @@ def _events(root) -> list[Event]:
             registered_at=_datetime(_text(info, "dhRecbto")), environment=_int(_text(info, "tpAmb", default="1"), "tpAmb"),
             protocol_number=_text(info, "nProt"), legacy=True,
         ))
-    if not events and next(_iter_local(root, "infEvento"), None) is not None:
+    if not events and infos:
         raise FiscalParseError(
             "event_request", N_("É um pedido de evento sem o retorno da SEFAZ: envie o XML do evento registrado.")
         )

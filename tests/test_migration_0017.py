@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask_migrate import downgrade, upgrade
 
 from core.db import db as _db
-from fiscal.models import FiscalDocument
 from tests.test_migration_0006 import _insert_client
 from tests.test_migrations import fresh_app  # noqa: F401 - the fixture: an app on a brand-new database
 
@@ -32,7 +31,9 @@ def test_the_day_totals_are_backfilled_on_brasilia_days(fresh_app):  # noqa: F81
         upgrade(revision="0015_orders")
         with _db.engine.begin() as connection:
             _insert_client(connection)
-            connection.execute(FiscalDocument.__table__.insert(), [
+            # the table as it is at 0015 (later revisions add columns the model knows)
+            documents = sa.Table("fiscal_documents", sa.MetaData(), autoload_with=connection)
+            connection.execute(documents.insert(), [
                 _document(1, late, cents=100), _document(2, early, cents=200), _document(3, noon, cents=300),
                 _document(4, noon, status="cancelled", cents=400), _document(5, noon, environment=2, cents=500)])
         upgrade(revision="0017_day_totals")

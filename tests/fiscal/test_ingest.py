@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from core.blobstore import blob_store
 from fiscal import services
-from fiscal.models import Direction, FiscalDocument, FiscalEvent
+from fiscal.models import Direction, FiscalDocument, FiscalEvent, blob_location
 from fiscal.synth import cancellation_xml, key_of, nfe_xml
 from tests.fiscal.conftest import BUYER, SELLER
 
@@ -48,7 +48,7 @@ def test_an_issued_note_is_stored_once_with_its_metadata_and_bytes(db, fiscal_cl
     assert doc.issued_month == services.month_of(NOW - timedelta(hours=5))
     assert doc.signature_status == "valid" and doc.protocol_number
     assert services.document_xml(doc) == xml
-    assert blob_store().exists(doc.blob_sha256)
+    assert doc.blob_pack and blob_store().exists(doc.blob_sha256, blob_location(doc))
 
 
 def test_a_supplier_note_is_received(db, fiscal_client):
