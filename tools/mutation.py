@@ -52,7 +52,8 @@ TARGETS: dict[str, list[str]] = {
     "orders/pricing.py": ["tests/orders/test_properties.py", "tests/orders/test_services.py",
                           "tests/orders/test_order_pricing_rules.py"],
     # the accountants' tenancy: who is linked to which company, acceptance, removal
-    "partner/accountants.py": ["tests/portal/test_accountant_links.py", "tests/portal/test_portal_access.py"],
+    "partner/accountants.py": ["tests/portal/test_accountant_links.py", "tests/portal/test_portal_access.py",
+                               "tests/portal/test_accountant_link_rules.py"],
 }
 EQUIVALENT_FILE = ROOT / "tools" / "mutation-equivalent.txt"
 RESULTS_DIR = ROOT / "mutants-results"
