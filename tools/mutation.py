@@ -52,7 +52,8 @@ TARGETS: dict[str, list[str]] = {
     "orders/pricing.py": ["tests/orders/test_properties.py", "tests/orders/test_services.py",
                           "tests/orders/test_order_pricing_rules.py"],
     # the accountants' tenancy: who is linked to which company, acceptance, removal
-    "partner/accountants.py": ["tests/portal/test_accountant_links.py", "tests/portal/test_portal_access.py"],
+    "partner/accountants.py": ["tests/portal/test_accountant_links.py", "tests/portal/test_portal_access.py",
+                               "tests/portal/test_accountant_link_rules.py"],
     # outgoing webhooks: the signature and the address checks (SSRF)
     "webhooks/transport.py": ["tests/webhooks/test_webhooks.py"],
     # the partner credit ledger: rows never edited, the balance their sum
