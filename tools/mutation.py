@@ -57,8 +57,8 @@ TARGETS: dict[str, list[str]] = {
     # outgoing webhooks: the signature and the address checks (SSRF)
     "webhooks/transport.py": ["tests/webhooks/test_webhooks.py"],
     # the partner credit ledger: rows never edited, the balance their sum
-    "billing/ledger.py": ["tests/orders/test_properties.py", "tests/orders/test_billing_credit.py",
-                          "tests/orders/test_services.py"],
+    "billing/ledger.py": ["tests/billing/test_ledger_rules.py", "tests/orders/test_properties.py",
+                          "tests/orders/test_billing_credit.py", "tests/orders/test_services.py"],
 }
 EQUIVALENT_FILE = ROOT / "tools" / "mutation-equivalent.txt"
 RESULTS_DIR = ROOT / "mutants-results"
