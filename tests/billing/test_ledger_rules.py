@@ -118,3 +118,29 @@ def test_paying_from_the_balance_up_to_its_last_centavo(db, two):
     assert (entry.amount_cents, entry.kind, entry.reference, entry.description, entry.created_by_id) == (
         -1_000, CreditKind.ORDER, "order:2", "Pedido #2", staff.id)
     assert ledger.balance(a.id) == 0
+
+
+def test_a_balance_back_to_zero_is_zero(db, two):
+    a, b = two
+    ledger.post(a.id, 700, CreditKind.ADJUSTMENT, "in")
+    ledger.post(a.id, -700, CreditKind.ORDER, "out")
+    assert ledger.balances([a.id, b.id]) == {a.id: 0}  # b has no rows at all
+
+
+def test_paying_without_a_description_leaves_it_empty(db, two):
+    a, _ = two
+    ledger.post(a.id, 100, CreditKind.ADJUSTMENT, "in")
+    assert ledger.pay_from_balance(a.id, 100, "order:9").description == ""
+
+
+def test_unbilled_of_two_partners_each_since_its_own_settlement(db, two):
+    a, b = two
+    ledger.post(a.id, 1_000, CreditKind.ADJUSTMENT, "a-in")
+    ledger.post(a.id, -600, CreditKind.INVOICE_APPLIED, "invoice:a1")  # a carries 4,00
+    ledger.post(b.id, -900, CreditKind.ORDER, "b-out")
+    ledger.post(b.id, 900, CreditKind.INVOICE_CHARGED, "invoice:b1")  # b carries 0
+    ledger.post(a.id, 1, CreditKind.CARD_PAYMENT, "a-cent")  # one centavo of credit, no debit
+    ledger.post(b.id, -250, CreditKind.ORDER, "b-out2")
+    moved = ledger.unbilled([a.id, b.id])
+    assert (moved[a.id].carried, moved[a.id].debits, moved[a.id].credits) == (400, 0, 1)
+    assert (moved[b.id].carried, moved[b.id].debits, moved[b.id].credits) == (0, 250, 0)
