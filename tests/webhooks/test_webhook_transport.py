@@ -384,3 +384,15 @@ def test_an_https_receiver_that_never_handshakes_times_out(receivers):
     assert outcome.status_code is None
     assert outcome.error.startswith("TimeoutError: ")
     assert 900 <= outcome.duration_ms <= elapsed * 1000 and elapsed < 4
+
+
+def test_a_process_wide_opt_out_of_verification_does_not_reach_webhooks(receivers, tmp_path, monkeypatch):
+    # PEP 476's documented opt-out swaps http.client's default context for an unverified one; transport
+    # builds its own verifying context, so an untrusted certificate is still refused
+    monkeypatch.setattr(ssl, "_create_default_https_context", ssl._create_unverified_context)
+    server_context, _cert_file = self_signed(tmp_path, names=("localhost",))
+    receiver = receivers(tls=server_context, answer=answer(200, "OK", b"seguro"))
+    outcome = transport.post(f"https://localhost:{receiver.port}/h", b"{}", {}, timeout=5, allow_private=True)
+    assert outcome.status_code is None
+    assert "CERTIFICATE_VERIFY_FAILED" in outcome.error
+    assert receiver.requests == []
