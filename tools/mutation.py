@@ -55,7 +55,7 @@ TARGETS: dict[str, list[str]] = {
     "partner/accountants.py": ["tests/portal/test_accountant_links.py", "tests/portal/test_portal_access.py",
                                "tests/portal/test_accountant_link_rules.py"],
     # outgoing webhooks: the signature and the address checks (SSRF)
-    "webhooks/transport.py": ["tests/webhooks/test_webhooks.py"],
+    "webhooks/transport.py": ["tests/webhooks/test_webhooks.py", "tests/webhooks/test_webhook_transport.py"],
     # the partner credit ledger: rows never edited, the balance their sum
     "billing/ledger.py": ["tests/billing/test_ledger_rules.py", "tests/orders/test_properties.py",
                           "tests/orders/test_billing_credit.py", "tests/orders/test_services.py"],
