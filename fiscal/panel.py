@@ -11,7 +11,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 
-from flask import current_app
+from flask import Response, current_app, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -174,6 +174,21 @@ def events_of(document: FiscalDocument) -> list[FiscalEvent]:
     return db.session.scalars(select(FiscalEvent).where(
         FiscalEvent.client_id == document.client_id, FiscalEvent.environment == document.environment,
         FiscalEvent.key == document.key).order_by(FiscalEvent.registered_at, FiscalEvent.id)).all()
+
+
+def pdf_response(document: FiscalDocument):
+    """The note's DANFE / DACTE shown inline, or the error page (422) saying why it cannot be drawn: the
+    "Visualizar DANFE" of the Gerenciar screens and of the accountants' portal."""
+    from fiscal.pdf import PDF_LABELS, PdfUnavailable, document_pdf
+
+    try:
+        pdf = document_pdf(document, services.document_xml(document))
+    except PdfUnavailable:
+        message = _("Não foi possível gerar o %(label)s deste documento: o XML não tem o conteúdo da nota (só o "
+                    "protocolo) ou não pôde ser lido. Baixe o XML.", label=PDF_LABELS.get(document.model, "PDF"))
+        return render_template("error.html", code=422, message=message), 422
+    return Response(pdf, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{document.key}.pdf"'})
 
 
 def xml_download(document: FiscalDocument) -> tuple[bytes, str, str]:

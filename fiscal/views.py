@@ -25,7 +25,7 @@ from core.permissions import CLIENTS_MANAGE, require
 from core.security import large_upload, parse_id
 from fiscal import exports, panel, services
 from fiscal.models import Direction, ExportStatus, FiscalExport, FiscalImport
-from fiscal.pdf import PDF_LABELS, PdfUnavailable, document_pdf
+from fiscal.pdf import PDF_LABELS
 from partner.access import get_client_for
 from partner.tabs import ClientAction, Flag, register_client_action, register_flag_provider
 
@@ -229,15 +229,7 @@ def document_xml(client_id, key):
 @require(CLIENTS_MANAGE)
 def document_pdf_view(client_id, key):
     client = get_client_for(current_user, client_id)
-    doc = _document_or_404(client, key)
-    try:
-        pdf = document_pdf(doc, services.document_xml(doc))
-    except PdfUnavailable:
-        message = _("Não foi possível gerar o %(label)s deste documento: o XML não tem o conteúdo da nota (só o "
-                    "protocolo) ou não pôde ser lido. Baixe o XML.", label=PDF_LABELS.get(doc.model, "PDF"))
-        return render_template("error.html", code=422, message=message), 422
-    return Response(pdf, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{doc.key}.pdf"'})
+    return panel.pdf_response(_document_or_404(client, key))
 
 
 @bp.post("/clientes/<client_id>/notas/<key>/enviar")

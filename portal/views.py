@@ -13,7 +13,7 @@ from core.permissions import PORTAL_VIEW, Role, require
 from core.validators import ValidationError, clean_email
 from fiscal import exports, panel
 from fiscal import services as fiscal_services
-from fiscal.pdf import PDF_LABELS, PdfUnavailable, document_pdf
+from fiscal.pdf import PDF_LABELS
 from fiscal.status import DocumentStatus
 from partner import accountants
 from partner.access import get_client_for
@@ -144,14 +144,7 @@ def document_xml(client_id, key):
 @require(PORTAL_VIEW)
 def document_pdf_view(client_id, key):
     client = _client_or_404(client_id)
-    doc = _document_or_404(client, key)
-    try:
-        pdf = document_pdf(doc, fiscal_services.document_xml(doc))
-    except PdfUnavailable:
-        message = _("Não foi possível gerar o %(label)s deste documento: o XML não tem o conteúdo da nota (só o "
-                    "protocolo) ou não pôde ser lido. Baixe o XML.", label=PDF_LABELS.get(doc.model, "PDF"))
-        return render_template("error.html", code=422, message=message), 422
-    return Response(pdf, mimetype="application/pdf", headers={"Content-Disposition": f'inline; filename="{doc.key}.pdf"'})
+    return panel.pdf_response(_document_or_404(client, key))
 
 
 @bp.post("/empresas/<client_id>/notas/<key>/enviar")
