@@ -68,43 +68,41 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def _token_required(find_token, bind):
+    """A decorator: the request's bearer token, looked up by ``find_token`` (hashed tokens), else a 401;
+    its use noted; ``bind(token)`` sets what the view reads on ``g``."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            from core.db import utcnow
+
+            token = find_token(bearer_token() or "")
+            if token is None:
+                return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
+            _note_token_use(token, utcnow())
+            bind(token)
+            g.api_actor_label = f"api:{token.prefix}"
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
 def partner_token_required(view):
     """Authenticate the partner by its API token; ``g.partner`` is set for the view."""
+    from partner.services import api_token_for
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        from core.db import utcnow
-        from partner.services import api_token_for
-
-        token = api_token_for(bearer_token() or "")
-        if token is None:
-            return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
-        _note_token_use(token, utcnow())
-        g.partner = token.partner
-        g.api_actor_label = f"api:{token.prefix}"
-        return view(*args, **kwargs)
-
-    return wrapped
+    return _token_required(api_token_for, lambda token: setattr(g, "partner", token.partner))(view)
 
 
 def accountant_token_required(view):
     """Authenticate an accountant by its API token (``rvc_…``); ``g.accountant_id`` is set for the view.
     What the accountant may read is decided per request from its accepted companies (partner.accountants)."""
+    from partner.services import accountant_token_for
 
-    @wraps(view)
-    def wrapped(*args, **kwargs):
-        from core.db import utcnow
-        from partner.services import accountant_token_for
-
-        token = accountant_token_for(bearer_token() or "")
-        if token is None:
-            return error_response(401, "unauthorized", _("Token de API ausente ou inválido."))
-        _note_token_use(token, utcnow())
-        g.accountant_id = token.user_id
-        g.api_actor_label = f"api:{token.prefix}"
-        return view(*args, **kwargs)
-
-    return wrapped
+    return _token_required(accountant_token_for, lambda token: setattr(g, "accountant_id", token.user_id))(view)
 
 
 #: "Last used" is kept to the minute: at most one write a minute per token.
