@@ -12,27 +12,6 @@ from core.blobstore import (
     LocalBlobStore,
     S3BlobStore,
 )
-from tests.s3_server import s3_server
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with s3_server() as url:
-        yield url
-
-
-@pytest.fixture(params=["local", "s3"])
-def store(request, tmp_path):
-    if request.param == "local":
-        return LocalBlobStore(tmp_path / "blobs")
-    endpoint = request.getfixturevalue("s3_endpoint")
-    import boto3
-
-    bucket = f"pack-{tmp_path.name.lower().replace('_', '-')[:40]}"
-    s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                      aws_secret_access_key="test")
-    s3.create_bucket(Bucket=bucket)
-    return S3BlobStore(bucket, client=s3)
 
 
 def objects(store) -> list[str]:
