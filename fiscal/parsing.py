@@ -14,6 +14,7 @@ around any of them. Elements are found by namespace + local name, so a wrapper n
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import threading
 from dataclasses import dataclass, field
@@ -136,12 +137,19 @@ class ParsedFile:
 # -- access keys -------------------------------------------------------------------------------------
 
 
+_KEY_WEIGHTS = tuple(2 + (42 - i) % 8 for i in range(43))  # position i of the first 43, weights 2..9 from the right
+_KEY_OFFSET = 48 * sum(_KEY_WEIGHTS)
+
+
 def key_check_digit(first43: str) -> int:
     """Mod 11 with weights 2..9 from the right; letters (alphanumeric CNPJ) count as ord(c) - 48."""
-    total, weight = 0, 2
-    for char in reversed(first43):
-        total += (ord(char) - 48) * weight
-        weight = 2 if weight == 9 else weight + 1
+    if len(first43) == 43 and first43.isascii():  # the keys that reach here: one C-level pass over the bytes
+        total = sum(map(operator.mul, _KEY_WEIGHTS, first43.encode())) - _KEY_OFFSET
+    else:
+        total, weight = 0, 2
+        for char in reversed(first43):
+            total += (ord(char) - 48) * weight
+            weight = 2 if weight == 9 else weight + 1
     rest = total % 11
     return 0 if rest < 2 else 11 - rest
 
@@ -206,7 +214,7 @@ def _child(element, *path):
     return element.find(anywhere) if found is None else found
 
 
-_QUALIFIED: dict[tuple[str, tuple[str, ...]], tuple[str, ...]] = {}
+_QUALIFIED: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], dict[str, str]]] = {}
 
 
 def _kids(element, names: tuple[str, ...]) -> dict:
@@ -219,14 +227,17 @@ def _kids(element, names: tuple[str, ...]) -> dict:
         return found
     tag = element.tag
     namespace = tag[1:tag.find("}")] if isinstance(tag, str) and tag[:1] == "{" else ""
-    qualified = _QUALIFIED.get((namespace, names))
-    if qualified is None:
+    known = _QUALIFIED.get((namespace, names))
+    if known is None:
         qualified = tuple(f"{{{namespace}}}{name}" if namespace else name for name in names)
+        known = (qualified, dict(zip(qualified, names, strict=True)))
         if namespace in FISCAL_NAMESPACES or not namespace:
-            _QUALIFIED[(namespace, names)] = qualified
+            _QUALIFIED[(namespace, names)] = known
+    qualified, local_names = known
     for child in element.iterchildren(*qualified):
-        child_tag = child.tag
-        found.setdefault(child_tag[child_tag.find("}") + 1:], child)
+        name = local_names[child.tag]
+        if name not in found:
+            found[name] = child
     if not found:
         wanted = set(names)
         for child in element:
@@ -234,6 +245,11 @@ def _kids(element, names: tuple[str, ...]) -> dict:
             if isinstance(child_tag, str) and child_tag[child_tag.find("}") + 1:] in wanted:
                 found.setdefault(child_tag[child_tag.find("}") + 1:], child)
     return found
+
+
+def _kid(element, name: str):
+    """The first child ``name`` (as ``_kids``), or None."""
+    return _kids(element, (name,)).get(name)
 
 
 _PARTY = ("CNPJ", "CPF", "idEstrangeiro", "xNome")
@@ -409,8 +425,12 @@ def _protocol(info) -> Protocol | None:
 
 def _note(body) -> Note:
     is_cte = _local(body) == "infCte"
-    raw_id = (body.get("Id") or "").strip().upper()
-    key = _checked_key(re.sub(r"^(NFE|CTE|CTEOS)", "", raw_id))
+    key = (body.get("Id") or "").strip().upper()
+    for prefix in ("NFE", "CTE"):  # the Id is the key behind its document's prefix (NFe…, CTe…)
+        if key.startswith(prefix):
+            key = key[len(prefix):]
+            break
+    key = _checked_key(key)
     body_kids = _kids(body, _BODY)
     ide = body_kids.get("ide")
     if ide is None:
@@ -436,14 +456,16 @@ def _note(body) -> Note:
         recipient = _party(body_kids.get("dest"))
         if recipient is not None:
             parties["destinatario"] = recipient
-        total = _text(body_kids.get("total"), "ICMSTot", "vNF")
+        total = _kt(_kids(_kid(body_kids.get("total"), "ICMSTot"), ("vNF",)), "vNF")
         number = _kt(ide_kids, "nNF")
     if not total:
         raise FiscalParseError("invalid_field", N_("O documento não tem valor total."))
     signature = body.getparent()
     digest = None
     if signature is not None:
-        sig = next((e for e in signature if _local(e) == "Signature"), None)
+        sig = next(signature.iterchildren(f"{{{DSIG_NS}}}Signature"), None)
+        if sig is None:  # a signature written without its namespace
+            sig = next((e for e in signature if _local(e) == "Signature"), None)
         if sig is not None:
             found = next(sig.iter(f"{{{DSIG_NS}}}DigestValue", "DigestValue"), None)
             digest = (found.text or "").strip() if found is not None else None
