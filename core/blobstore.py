@@ -75,7 +75,18 @@ class BlobStore(Protocol):
     def delete_file(self, name: str) -> None: ...
 
 
-COMPRESS_LEVEL = 1  # XML: level 1 keeps ~95% of level 6's saving (2.9x vs 3.0x) at 2/3 of the time
+try:  # ISA-L's deflate (python-isal): the same zlib streams, read by the standard zlib, in a third of the time
+    from isal import isal_zlib as _deflate
+except ImportError:  # a platform without its wheel: the standard library's, slower
+    _deflate = zlib
+
+# XML at level 1: ISA-L 2.97x in ~12 µs for a 4 KB note, zlib 2.89x in ~33 µs (zlib 6: 3.05x in ~45 µs)
+COMPRESS_LEVEL = 1
+
+
+def compress(data: bytes) -> bytes:
+    """``data`` as a zlib stream (any zlib inflates it)."""
+    return _deflate.compress(data, COMPRESS_LEVEL)
 
 
 PACK_MAGIC = b"RVP1"
@@ -97,7 +108,7 @@ class BlobWriter:
         uploaded zip's member, wrapped), stored as is instead of compressing again."""
         digest = digest or digest_of(data)
         if digest not in self.pending and digest not in self.locations:
-            self.pending[digest] = stream or zlib.compress(data, COMPRESS_LEVEL)
+            self.pending[digest] = stream or compress(data)
         return digest
 
     def wait(self) -> None:
@@ -217,7 +228,7 @@ class LocalBlobStore:
     def _put(self, digest: str, data: bytes) -> None:
         name = _local_name(digest)
         if not os.path.exists(os.path.join(self.root, name)) and not self._legacy_exists(digest):
-            self._write(name, zlib.compress(data, COMPRESS_LEVEL))
+            self._write(name, compress(data))
 
     def _legacy_exists(self, digest: str) -> bool:
         return os.path.exists(os.path.join(self.root, _content_name(digest)))
@@ -317,7 +328,7 @@ class S3BlobStore:
     def _put(self, digest: str, data: bytes) -> None:
         if not self.exists(digest):
             self.client.put_object(Bucket=self.bucket, Key=_content_name(digest),
-                                   Body=zlib.compress(data, COMPRESS_LEVEL))
+                                   Body=compress(data))
 
     def put_many(self, items: list[bytes]) -> list[str]:
         return _put_many(self, items)
