@@ -2,6 +2,7 @@
 
 import enum
 import logging
+import operator
 import random
 import sqlite3
 import time
@@ -68,19 +69,30 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def bulk_insert(table, rows: list[dict]) -> None:
-    """Insert ``rows`` (dicts of the same columns) in the session's transaction, each value converted by its
-    column's own type as an INSERT would: PostgreSQL takes them in one COPY (half the time of a pipelined
-    executemany: the server parses no statement per row), SQLite in one executemany of the driver (SQLAlchemy's
-    per-row parameter handling cost more than SQLite's insert of the row)."""
+def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> None:
+    """Insert ``rows`` in the session's transaction, each value converted by its column's own type as an INSERT
+    would: PostgreSQL takes them in one COPY (half the time of a pipelined executemany: the server parses no
+    statement per row), SQLite in one executemany of the driver (SQLAlchemy's per-row parameter handling cost
+    more than SQLite's insert of the row). ``rows`` are dicts of the same keys, or sequences of ``columns``."""
     if not rows:
         return
     connection = db.session.connection()
     dialect = connection.dialect
-    columns = list(rows[0])
-    processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-    plain = [[row[name] if process is None or row[name] is None else process(row[name])
-              for name, process in zip(columns, processors, strict=True)] for row in rows]
+    if columns is None:
+        columns = tuple(rows[0])
+        pick = operator.itemgetter(*columns)
+        rows = [pick(row) for row in rows]
+        if len(columns) == 1:
+            rows = [(value,) for value in rows]
+    converters = [(index, process) for index, name in enumerate(columns)
+                  if (process := table.c[name].type._cached_bind_processor(dialect)) is not None]
+    plain = []
+    for row in rows:  # only the columns whose type converts (timestamps, enums, booleans) cost a call
+        values = list(row)
+        for index, process in converters:
+            if values[index] is not None:
+                values[index] = process(values[index])
+        plain.append(values)
     dbapi = connection.connection.dbapi_connection
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     table_name = dialect.identifier_preparer.format_table(table)
