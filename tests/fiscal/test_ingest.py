@@ -213,3 +213,24 @@ def test_a_zip_larger_than_a_form_may_be_is_pushed_whole(client, db, fiscal_key,
     response = push(client, fiscal_key, padded.getvalue(), "application/zip")
     assert response.status_code == 200
     assert {r["result"] for r in response.get_json()["results"]} == {"created"}
+
+
+def test_a_batch_runs_without_the_cyclic_collector_and_gives_it_back(db, fiscal_client, monkeypatch):
+    import gc
+
+    seen = []
+    parse = services.parse_fiscal_xml
+    monkeypatch.setattr(services, "parse_fiscal_xml", lambda data: (seen.append(gc.isenabled()), parse(data))[1])
+    assert gc.isenabled()
+    services.ingest_files(fiscal_client, [("a.xml", note(number=41)), ("b.xml", b"<broken")])
+    assert seen == [False, False] and gc.isenabled()
+    with pytest.raises(RuntimeError), services.gc_paused():  # given back when the batch fails, too
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that had it off keeps it off
+        with services.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
