@@ -164,13 +164,13 @@ _TOTALS_KEY = ("issued_month", "environment", "model", "direction", "status")
 _DAY_KEY = ("issued_day", "environment", "model", "direction", "status")
 
 
-def _rows_of_keys(select_from: str, client_id: int, environments: list[int], keys: list[str]) -> list[tuple]:
-    """``select_from`` (a fixed SELECT … FROM of this module) restricted to a client's rows of ``keys`` in
-    ``environments``, as plain tuples, through the driver (the values are bound, never written into the SQL)."""
+def _rows_of_keys(columns: str, table: str, client_id: int, environments: list[int], keys: list[str]) -> list:
+    """``columns`` of a client's rows of ``table`` (fixed names of this module) for ``keys`` in ``environments``,
+    as plain tuples, through the driver (the values are bound, never written into the SQL)."""
     connection = db.session.connection()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"{select_from} WHERE client_id = {mark} AND environment IN ({', '.join([mark] * len(environments))})"
-           f" AND key IN ({', '.join([mark] * len(keys))})")
+    sql = (f"SELECT {columns} FROM {table} WHERE client_id = {mark} AND environment IN "
+           f"({', '.join([mark] * len(environments))}) AND key IN ({', '.join([mark] * len(keys))})")
     return connection.exec_driver_sql(sql, (client_id, *environments, *keys)).fetchall()
 
 
@@ -209,16 +209,15 @@ class _Batch:
         # loads only the documents that exist, the ones the batch may change.
         key_list, environment_list = sorted(keys), sorted(environments)
         db.session.flush()  # the plain query must see what the session holds
-        found = _rows_of_keys("SELECT environment, key FROM fiscal_documents", client.id, environment_list, key_list)
-        if found:
+        found = _rows_of_keys("id", "fiscal_documents", client.id, environment_list, key_list)
+        if found:  # by primary key: planned as index probes on any table
             for doc in db.session.execute(select(FiscalDocument).where(
-                    FiscalDocument.client_id == client.id, FiscalDocument.environment.in_(environment_list),
-                    FiscalDocument.key.in_(sorted({key for _environment, key in found})))).scalars():
+                    FiscalDocument.id.in_(sorted(row[0] for row in found)))).scalars():
                 self.documents[(doc.environment, doc.key)] = doc
                 if doc.status == DocumentStatus.CANCELLED:
                     self.was_cancelled.add((doc.environment, doc.key))
                 self.before[(doc.environment, doc.key)] = (_totals_key(doc), doc.total_cents)
-        rows = _rows_of_keys("SELECT environment, key, event_type, sequence, cstat FROM fiscal_events", client.id,
+        rows = _rows_of_keys("environment, key, event_type, sequence, cstat", "fiscal_events", client.id,
                              environment_list, key_list)
         for environment, key, event_type, sequence, cstat in rows:
             self.events.setdefault((environment, key), []).append((event_type, cstat))
