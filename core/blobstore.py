@@ -70,6 +70,7 @@ class BlobStore(Protocol):
     def get_raw(self, digest: str, location: BlobLocation | None = None) -> bytes: ...  # the zlib stream
     def exists(self, digest: str, location: BlobLocation | None = None) -> bool: ...
     def read_pack_index(self, pack: str) -> dict[str, BlobLocation]: ...  # what a pack holds, from its index
+    def list_packs(self, before: datetime) -> list[str]: ...  # the packs written before a moment
     def put_file(self, name: str, path: str | Path) -> None: ...  # a named object (exports), as is
     def open_file(self, name: str): ...  # a readable binary file object
     def delete_file(self, name: str) -> None: ...
@@ -287,6 +288,16 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise BlobNotFound(pack)
 
+    def list_packs(self, before: datetime) -> list[str]:
+        cutoff, found = before.timestamp(), []
+        for folder, _subfolders, files in os.walk(os.path.join(self.root, "packs")):
+            for file_name in files:
+                path = os.path.join(folder, file_name)
+                name = os.path.relpath(path, self.root).replace(os.sep, "/")
+                if _PACK_NAME.fullmatch(name) and os.stat(path).st_mtime < cutoff:
+                    found.append(name)
+        return sorted(found)
+
     def put_file(self, name: str, path: str | Path) -> None:
         target = self._path(name)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -400,6 +411,14 @@ class S3BlobStore:
             raise BlobNotFound(pack)
         start, count = _parse_pack_index(self._range(pack, size - _FOOTER.size, _FOOTER.size, pack), size)
         return _index_entries(pack, self._range(pack, start, count * _ENTRY.size, pack) if count else b"")
+
+    def list_packs(self, before: datetime) -> list[str]:
+        found = []
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix="packs/"):
+            for item in page.get("Contents", []):
+                if _PACK_NAME.fullmatch(item["Key"]) and item["LastModified"] < before:
+                    found.append(item["Key"])
+        return sorted(found)
 
     def put_file(self, name: str, path: str | Path) -> None:
         self.client.upload_file(str(path), self.bucket, _check_name(name))

@@ -47,6 +47,7 @@ BEAT_SCHEDULE = {
     "dunning": {"task": "billing.dunning", "schedule": crontab(hour=9, minute=0)},
     "fiscal-monthly-exports": {"task": "fiscal.monthly_exports", "schedule": crontab(hour=6, minute=0)},
     "fiscal-contingency-monitor": {"task": "fiscal.contingency_monitor", "schedule": 600.0},
+    "fiscal-orphan-packs": {"task": "fiscal.remove_orphan_packs", "schedule": crontab(hour=4, minute=30)},
     "webhooks-deliver-due": {"task": "webhooks.deliver_due", "schedule": 30.0},
     "orders-daily": {"task": "orders.daily", "schedule": crontab(hour=7, minute=30)},
 }

@@ -92,3 +92,11 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Totais recalculados: {rows} linha(s).")
         click.echo(f"Totais por dia recalculados: {day_rows} linha(s).")
+
+    @fiscal_group.command("remove-orphan-packs")
+    def remove_orphan_packs_command():
+        """Apaga os pacotes de XML de lotes desfeitos (que nenhum documento cita), gravados há mais de um dia."""
+        from fiscal import services
+
+        removed = services.remove_orphan_packs()
+        click.echo(f"Pacotes órfãos apagados: {len(removed)}.")

@@ -626,6 +626,28 @@ def pending_contingency(client_ids: Iterable[int] | None = None, *, environment:
     return db.session.execute(query.order_by(FiscalDocument.issued_at, FiscalDocument.id)).scalars().all()
 
 
+ORPHAN_PACK_AGE = timedelta(days=1)
+
+
+def remove_orphan_packs(now: datetime | None = None, min_age: timedelta = ORPHAN_PACK_AGE) -> list[str]:
+    """Delete the blob packs no document or event names, written more than ``min_age`` ago; answers their names.
+
+    An ingest batch writes its pack before inserting the rows that name it, so a batch rolled back (a failed
+    request, a crash) leaves its pack behind. Only packs that old can be orphans for good: a row only ever names
+    the pack of its own batch, inserted seconds after it was written, never an older one."""
+    store = blob_store()
+    candidates = store.list_packs((now or utcnow()) - min_age)
+    if not candidates:
+        return []
+    named: set[str] = set()
+    for model in (FiscalDocument, FiscalEvent):  # one pass over each table, once a day
+        named.update(db.session.execute(select(model.blob_pack).where(model.blob_pack != "").distinct()).scalars())
+    orphans = [name for name in candidates if name not in named]
+    for name in orphans:
+        store.delete_file(name)
+    return orphans
+
+
 def document_xml(document: FiscalDocument) -> bytes:
     return blob_store().get(document.blob_sha256, blob_location(document))
 

@@ -76,3 +76,14 @@ def run_import(import_id: int) -> str:
         log.exception("import %s failed", import_id)
         return "failed"
     return job.status.value if job is not None else "missing"
+
+
+@celery.task(name="fiscal.remove_orphan_packs")
+def remove_orphan_packs() -> int:
+    """Daily: delete the XML packs of ingest batches that were rolled back (fiscal.services.remove_orphan_packs)."""
+    from fiscal import services
+
+    removed = services.remove_orphan_packs()
+    if removed:
+        log.info("removed %d orphan blob packs", len(removed))
+    return len(removed)

@@ -177,3 +177,22 @@ def test_the_app_ingests_a_batch_as_one_s3_object_and_exports_it_by_range_reads(
         assert members == {f"{key_of(x)}-procNFe.xml": x for x in notes} and archive.testzip() is None
     finally:
         app.extensions["revenda.blobstore"] = previous
+
+
+def test_packs_are_listed_by_age_and_nothing_else_is(store, tmp_path):
+    from datetime import UTC, datetime, timedelta
+
+    writer = store.writer()
+    writer.add(b"<NFe>um</NFe>")
+    writer.wait()
+    [pack] = {location.pack for location in writer.locations.values()}
+    store.put(b"<NFe>um objeto por digest</NFe>")  # the older layout and named files are not packs
+    export = tmp_path / "export.zip"
+    export.write_bytes(b"PK")
+    store.put_file("exports/2026/11/x.zip", export)
+    now = datetime.now(UTC)
+    assert store.list_packs(now + timedelta(minutes=5)) == [pack]
+    assert store.list_packs(now - timedelta(hours=1)) == []  # written just now: not before an hour ago
+    store.delete_file(pack)
+    assert store.list_packs(now + timedelta(minutes=5)) == []
+    assert not store.exists(next(iter(writer.locations)), writer.locations[next(iter(writer.locations))])

@@ -177,3 +177,39 @@ def test_a_pack_written_for_a_transaction_rolled_back_is_named_by_no_row(db, fis
     db.session.rollback()  # e.g. the request failed after the batch
     assert count(db, FiscalDocument) == 0
     assert len(packs() - before) == 1  # an orphan pack costs disk, never a broken row
+
+
+def _age(name: str, days: float) -> None:
+    path = blob_store().root / name
+    moment = (datetime.now(UTC) - timedelta(days=days)).timestamp()
+    os.utime(path, (moment, moment))
+
+
+def test_orphan_packs_older_than_a_day_are_removed_and_named_ones_kept(db, fiscal_client, app):
+    before = packs()
+    services.ingest_files(fiscal_client, [("a.xml", note(60))])  # a note: its pack is named by its row
+    services.ingest_files(fiscal_client, [("c.xml", cancellation_xml(key_of(note(61)), registered_at=NOW))])
+    db.session.flush()
+    named = packs() - before
+    assert len(named) == 2  # the note's, and the event's (its note never came)
+    store = blob_store()
+    old_orphan = store.writer()
+    old_orphan.add(b"<NFe>rolled back</NFe>")
+    old_orphan.wait()
+    young_orphan = store.writer()
+    young_orphan.add(b"<NFe>rolled back just now</NFe>")
+    young_orphan.wait()
+    [old_name] = {loc.pack for loc in old_orphan.locations.values()}
+    [young_name] = {loc.pack for loc in young_orphan.locations.values()}
+    for name in (*named, old_name):
+        _age(name, 2)
+    _age(young_name, 0.5)  # a batch may still be on its way to its rows: not before a day
+    assert services.remove_orphan_packs() == [old_name]
+    assert packs() >= named | {young_name} and old_name not in packs()
+    [row] = db.session.execute(select(FiscalDocument).where(FiscalDocument.number == 60)).scalars().all()
+    assert services.document_xml(row) == note(60)
+    assert services.remove_orphan_packs() == []  # nothing left to remove
+    _age(young_name, 2)
+    result = app.test_cli_runner().invoke(args=["fiscal", "remove-orphan-packs"])
+    assert result.exit_code == 0 and "Pacotes órfãos apagados: 1." in result.output
+    assert young_name not in packs() and packs() >= named
