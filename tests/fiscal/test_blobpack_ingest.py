@@ -213,3 +213,18 @@ def test_orphan_packs_older_than_a_day_are_removed_and_named_ones_kept(db, fisca
     result = app.test_cli_runner().invoke(args=["fiscal", "remove-orphan-packs"])
     assert result.exit_code == 0 and "Pacotes órfãos apagados: 1." in result.output
     assert young_name not in packs() and packs() >= named
+
+
+def test_the_orphan_pack_job_is_scheduled_daily_and_runs_the_service(db, fiscal_client):
+    from core.tasks import celery
+
+    entry = celery.conf.beat_schedule["fiscal-orphan-packs"]
+    assert entry["task"] == "fiscal.remove_orphan_packs"
+    store = blob_store()
+    orphan = store.writer()
+    orphan.add(b"<NFe>rolled back</NFe>")
+    orphan.wait()
+    [name] = {loc.pack for loc in orphan.locations.values()}
+    _age(name, 3)
+    assert celery.tasks["fiscal.remove_orphan_packs"].run() == 1
+    assert name not in packs()
