@@ -66,6 +66,7 @@ translations: $(RUN_STAMP)
 # background jobs of a non-interactive shell ignore SIGINT, hence the explicit kill.
 run: $(RUN_STAMP) compile-translations
 	@set -e; \
+	export PUBLIC_URL="$${PUBLIC_URL:-http://$(HOST):$(PORT)}"; \
 	echo "==> Migrating the database"; \
 	$(FLASK) db upgrade; \
 	echo "==> Loading demo data"; \
