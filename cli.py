@@ -3,7 +3,7 @@
 import json
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 import billing.cli
 import certificates.cli
@@ -24,7 +24,7 @@ def register_cli(app: Flask) -> None:
         if as_json:
             click.echo(json.dumps(logins, indent=2))
             return
-        click.echo("Revenda demo — logins (http://127.0.0.1:5000/login):")
+        click.echo(f"Revenda demo — logins ({current_app.config['PUBLIC_URL'] or 'http://127.0.0.1:5000'}/login):")
         for role, creds in logins["users"].items():
             click.echo(f"  {role:<11} {creds['email']:<32} {creds['password']}")
         for key, token in logins["partner_api_tokens"].items():

@@ -39,8 +39,9 @@ def demo(app, db, monkeypatch):
     return run
 
 
-def test_demo_is_idempotent_and_prints_every_login(db, demo):
+def test_demo_is_idempotent_and_prints_every_login(app, db, demo):
     text = demo()
+    assert f"logins ({app.config['PUBLIC_URL']}/login)" in text  # where the app is served (make run: HOST:PORT)
     after_first = counts(db)
     assert after_first["Partner"] == 2 and after_first["Client"] >= 7 and after_first["ApiToken"] == 2
     data = json.loads(demo("--json"))  # a second run, printing JSON
