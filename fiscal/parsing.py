@@ -281,10 +281,6 @@ def _first_text(element, *paths) -> str:
     return ""
 
 
-def _iter_local(root, name: str):
-    return root.iter(*_tags(name))
-
-
 def _int(value: str, what: str) -> int:
     try:
         return int(value)
@@ -399,7 +395,7 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
     for protocol in by_key.values():
         _checked_key(protocol.key)
         result.protocols.append(protocol)
-    result.events.extend(_events(root, found["infEvento"], found["infCanc"]))
+    result.events.extend(_events(found["infEvento"], found["infCanc"]))
     if not result.notes and not result.protocols and not result.events:
         if any(_ns(e) in FISCAL_NAMESPACES for e in root.iter(etree.Element)):
             raise FiscalParseError(
@@ -497,13 +493,9 @@ def _cte_parties(body, ide, parties: dict) -> Party | None:
     return parties.get("destinatario") or parties.get("tomador")
 
 
-def _events(root, infos=None, cancellations=None) -> list[Event]:
-    """Registered events (with SEFAZ's answer) and legacy cancellations; a bare request has no cStat.
-    ``infos`` and ``cancellations``: the infEvento and infCanc elements when the caller found them already."""
-    if infos is None:
-        infos = list(_iter_local(root, "infEvento"))
-    if cancellations is None:
-        cancellations = list(_iter_local(root, "infCanc"))
+def _events(infos: list, cancellations: list) -> list[Event]:
+    """Registered events (with SEFAZ's answer) and legacy cancellations, from the file's infEvento and infCanc
+    elements; a bare request has no cStat."""
     events: list[Event] = []
     seen: set[tuple] = set()
     for info in infos:
