@@ -69,6 +69,11 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
+def param_marks(dialect, count: int) -> str:
+    """``count`` positional parameter markers for statements sent through the driver (``?, ?`` or ``%s, %s``)."""
+    return ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * count)
+
+
 def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> None:
     """Insert ``rows`` in the session's transaction, each value converted by its column's own type as an INSERT
     would: PostgreSQL takes them in one COPY (half the time of a pipelined executemany: the server parses no
@@ -101,10 +106,9 @@ def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> No
             for values in plain:
                 copy.write_row(values)
         return
-    marks = ", ".join("?" * len(columns)) if dialect.paramstyle == "qmark" else ", ".join(["%s"] * len(columns))
     cursor = dbapi.cursor()
     try:
-        cursor.executemany(f"INSERT INTO {table_name} ({names}) VALUES ({marks})", plain)
+        cursor.executemany(f"INSERT INTO {table_name} ({names}) VALUES ({param_marks(dialect, len(columns))})", plain)
     finally:
         cursor.close()
 

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from core.blobstore import blob_store, digest_of
-from core.db import bulk_insert, db, utcnow
+from core.db import bulk_insert, db, param_marks, utcnow
 from fiscal import archives
 from fiscal.models import Direction, FiscalDayTotal, FiscalDocument, FiscalEvent, FiscalMonthTotal, blob_location
 from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
@@ -191,9 +191,9 @@ def _rows_of_keys(columns: str, table: str, client_id: int, environments: list[i
     """``columns`` of a client's rows of ``table`` (fixed names of this module) for ``keys`` in ``environments``,
     as plain tuples, through the driver (the values are bound, never written into the SQL)."""
     connection = db.session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"SELECT {columns} FROM {table} WHERE client_id = {mark} AND environment IN "
-           f"({', '.join([mark] * len(environments))}) AND key IN ({', '.join([mark] * len(keys))})")
+    dialect = connection.dialect
+    sql = (f"SELECT {columns} FROM {table} WHERE client_id = {param_marks(dialect, 1)} AND environment IN "
+           f"({param_marks(dialect, len(environments))}) AND key IN ({param_marks(dialect, len(keys))})")
     return connection.exec_driver_sql(sql, (client_id, *environments, *keys)).fetchall()
 
 
