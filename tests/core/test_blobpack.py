@@ -112,25 +112,15 @@ def test_a_torn_pack_never_reads_as_good_bytes(store):
         store.read_pack_index(pack)
 
 
-def test_a_pack_write_that_fails_leaves_no_pack_and_no_temporary_file(tmp_path, monkeypatch):
-    import os
+def test_a_pack_write_that_fails_leaves_no_pack_and_no_temporary_file(tmp_path):
+    from tests.faults import disk_full_after_first_write
 
     store = LocalBlobStore(tmp_path / "blobs")
-    real_write, calls = os.write, []
-
-    def disk_full_after_some_bytes(handle, data):
-        calls.append(1)
-        if len(calls) > 1:
-            raise OSError(28, "No space left on device")
-        return real_write(handle, bytes(data[:100]))
-
-    monkeypatch.setattr(os, "write", disk_full_after_some_bytes)
     writer = store.writer()
     for data in items(5):
         writer.add(data)
-    with pytest.raises(OSError):
+    with disk_full_after_first_write(100), pytest.raises(OSError):
         writer.wait()
-    monkeypatch.setattr(os, "write", real_write)
     assert objects(store) == [] and writer.locations == {}
 
 

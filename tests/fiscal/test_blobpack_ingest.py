@@ -15,6 +15,7 @@ from core.blobstore import LocalBlobStore, blob_store
 from fiscal import exports, services
 from fiscal.models import FiscalDocument, FiscalEvent, blob_location
 from fiscal.synth import cancellation_xml, key_of, nfe_xml
+from tests.faults import disk_full_after_first_write
 from tests.fiscal.conftest import BUYER, SELLER
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -141,21 +142,11 @@ def test_rows_stored_before_packs_still_read_and_export(db, fiscal_client):
         assert archive.read(member) == xml and archive.testzip() is None
 
 
-def test_a_batch_cut_short_leaves_no_row_pointing_at_missing_bytes(db, fiscal_client, monkeypatch):
+def test_a_batch_cut_short_leaves_no_row_pointing_at_missing_bytes(db, fiscal_client):
     notes = [note(n) for n in range(30, 40)]
     before = packs()
-    real_write, calls = os.write, []
-
-    def disk_full(handle, data):
-        calls.append(1)
-        if len(calls) > 1:
-            raise OSError(28, "No space left on device")
-        return real_write(handle, bytes(data[:512]))
-
-    monkeypatch.setattr(os, "write", disk_full)
-    with pytest.raises(OSError):
+    with disk_full_after_first_write(512), pytest.raises(OSError):
         services.ingest_files(fiscal_client, [(f"{i}.xml", x) for i, x in enumerate(notes)])
-    monkeypatch.setattr(os, "write", real_write)
     db.session.rollback()
     assert count(db, FiscalDocument) == 0 and packs() == before  # no row, no half pack
     store = blob_store()
