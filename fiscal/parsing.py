@@ -249,6 +249,13 @@ def _kids(element, names: tuple[str, ...]) -> dict:
 
 def _kid(element, name: str):
     """The first child ``name`` (as ``_kids``), or None."""
+    if element is None:
+        return None
+    tag = element.tag
+    if isinstance(tag, str) and tag[:1] == "{":
+        found = next(element.iterchildren(f"{tag[:tag.find('}') + 1]}{name}"), None)
+        if found is not None:
+            return found
     return _kids(element, (name,)).get(name)
 
 
@@ -289,6 +296,10 @@ def _int(value: str, what: str) -> int:
 
 
 def _cents(value: str, what: str) -> int:
+    whole, dot, fraction = value.partition(".")  # the common "1234.56": integers only, as Decimal would round it
+    if (0 < len(whole) <= 13 and len(fraction) <= 2 and (fraction or not dot) and whole.isascii()
+            and whole.isdigit() and (not fraction or (fraction.isascii() and fraction.isdigit()))):
+        return int(whole) * 100 + (int(fraction) * (10 if len(fraction) == 1 else 1) if fraction else 0)
     try:
         amount = Decimal(value)
     except (InvalidOperation, TypeError):
@@ -332,7 +343,7 @@ def _parse_tree(data: bytes):
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head != b"<":
         raise FiscalParseError("not_xml", N_("O arquivo não é um XML."))
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data:
+    if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data):  # one scan
         raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
     parser = getattr(_local_parsers, "parser", None)
     if parser is None:  # one parser per thread, reused (lxml parsers are not shared between threads)
@@ -452,7 +463,8 @@ def _note(body) -> Note:
         recipient = _party(body_kids.get("dest"))
         if recipient is not None:
             parties["destinatario"] = recipient
-        total = _kt(_kids(_kid(body_kids.get("total"), "ICMSTot"), ("vNF",)), "vNF")
+        vnf = _kid(_kid(body_kids.get("total"), "ICMSTot"), "vNF")
+        total = (vnf.text or "").strip() if vnf is not None else ""
         number = _kt(ide_kids, "nNF")
     if not total:
         raise FiscalParseError("invalid_field", N_("O documento não tem valor total."))
