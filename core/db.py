@@ -58,8 +58,7 @@ class UTCDateTime(TypeDecorator):
                 raise ValueError("naive datetime given to a UTC column")
             if value.tzinfo is not UTC:
                 value = value.astimezone(UTC)
-            return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
-                    f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}.{value.microsecond:06d}")
+            return value.isoformat(" ", "microseconds")[:26]  # the four-digit year onwards, without "+00:00"
 
         return process
 
@@ -72,6 +71,9 @@ class UTCDateTime(TypeDecorator):
 def param_marks(dialect, count: int) -> str:
     """``count`` positional parameter markers for statements sent through the driver (``?, ?`` or ``%s, %s``)."""
     return ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * count)
+
+
+_UNSEEN = object()
 
 
 def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> None:
@@ -89,14 +91,22 @@ def bulk_insert(table, rows: list, columns: tuple[str, ...] | None = None) -> No
         rows = [pick(row) for row in rows]
         if len(columns) == 1:
             rows = [(value,) for value in rows]
-    converters = [(index, process) for index, name in enumerate(columns)
+    converters = [(index, process, {}) for index, name in enumerate(columns)  # {}: value -> converted, this call
                   if (process := table.c[name].type._cached_bind_processor(dialect)) is not None]
     plain = []
     for row in rows:  # only the columns whose type converts (timestamps, enums, booleans) cost a call
         values = list(row)
-        for index, process in converters:
-            if values[index] is not None:
-                values[index] = process(values[index])
+        for index, process, memo in converters:  # a batch repeats most values (enums, flags, its moment)
+            value = values[index]
+            if value is not None:
+                try:
+                    converted = memo.get(value, _UNSEEN)
+                except TypeError:  # an unhashable value (a JSON column's dict): converted each time
+                    converted = process(value)
+                else:
+                    if converted is _UNSEEN:
+                        converted = memo[value] = process(value)
+                values[index] = converted
         plain.append(values)
     dbapi = connection.connection.dbapi_connection
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)

@@ -72,3 +72,44 @@ def test_bulk_insert_reads_back_as_the_orm(db):
     later = db.session.execute(select(FiscalDocument.number).where(
         FiscalDocument.client_id == client.id, FiscalDocument.issued_at > datetime(2026, 12, 1, tzinfo=UTC))).all()
     assert [n for (n,) in later] == [3]  # 21:30 in Brasília on 30 Nov is 00:30 UTC on 1 Dec
+
+
+def test_bulk_insert_converts_each_rows_own_values(db):
+    """Converted values are remembered within a call: rows that repeat a value, or give the same instant in
+    another zone, store what they would alone; alternating enums keep their own row's value."""
+    client = ClientFactory()
+    db.session.flush()
+    same_instant = MOMENTS[2].astimezone(UTC)  # equal to MOMENTS[2], another zone
+    moments = [MOMENTS[0], MOMENTS[2], same_instant, MOMENTS[0], MOMENTS[1]]
+    rows = []
+    for n, moment in enumerate(moments, start=1):
+        row = _row(client.id, n, moment)
+        row["direction"] = Direction.ISSUED if n % 2 else Direction.RECEIVED
+        row["status"] = DocumentStatus.AUTHORIZED if n % 3 else DocumentStatus.DENIED
+        row["has_body"] = n % 2 == 0
+        row["received_at"] = MOMENTS[3]
+        rows.append(row)
+    bulk_insert(FiscalDocument.__table__, rows)
+    stored = db.session.execute(text(
+        "SELECT number, direction, status, has_body, issued_at, received_at FROM fiscal_documents "
+        "WHERE client_id = :c ORDER BY number"), {"c": client.id}).all()
+    assert [(n, d, s, bool(b)) for n, d, s, b, *_ in stored] == [
+        (1, "issued", "authorized", False), (2, "received", "authorized", True), (3, "issued", "denied", False),
+        (4, "received", "authorized", True), (5, "issued", "authorized", False)]
+    found = db.session.execute(select(FiscalDocument).where(FiscalDocument.client_id == client.id)
+                               .order_by(FiscalDocument.number)).scalars().all()
+    assert [d.issued_at for d in found] == moments
+    assert {d.received_at for d in found} == {MOMENTS[3]}
+    assert stored[1][4] == stored[2][4] != stored[0][4] == stored[3][4]
+
+
+def test_bulk_insert_unhashable_values(db):
+    """A JSON column's dicts cannot be remembered: each row's own is converted."""
+    from sqlalchemy import JSON, Column, Integer, MetaData, Table
+
+    table = Table("bulk_insert_json_probe", MetaData(), Column("id", Integer, primary_key=True),
+                  Column("data", JSON))
+    table.create(db.session.connection())
+    bulk_insert(table, [{"id": 1, "data": {"a": [1]}}, {"id": 2, "data": {"a": [2]}}, {"id": 3, "data": None}])
+    assert db.session.execute(select(table.c.id, table.c.data).order_by(table.c.id)).all() == [
+        (1, {"a": [1]}), (2, {"a": [2]}), (3, None)]
