@@ -214,6 +214,7 @@ class _Batch:
                 keys.add(item.key)
                 environments.add(item.environment)
         self.client = client
+        self.now = utcnow()  # the batch's moment: every row it creates was received then
         self.documents: dict[tuple[int, str], FiscalDocument | _NewDocument] = {}
         self.before: dict[tuple[int, str], tuple[tuple, int]] = {}  # what the totals counted before the batch
         self.events: dict[tuple[int, str], list[tuple[str, int | None]]] = {}
@@ -521,7 +522,7 @@ def _store_note(batch: _Batch, note: Note, digest: str, size: int, name: str):
             return FileResult(file=name, result="duplicate", key=note.key, model=document.model), identity
         result = "updated"
     else:
-        now = utcnow()
+        now = batch.now
         document = _NewDocument(client_id=client.id, key=note.key, environment=note.environment, received_at=now,
                                 updated_at=now, acknowledged_at=None, acknowledged_by_id=None)
         batch.documents[identity] = document
@@ -557,7 +558,7 @@ def _store_protocol(batch: _Batch, protocol: Protocol, digest: str, size: int, n
             batch.uses_blob(document)
         batch.touched.add(identity)
         return FileResult(file=name, result="updated", key=key, model=document.model), identity
-    now = utcnow()
+    now = batch.now
     issued = protocol.received_at or now
     document = _NewDocument(
         client_id=batch.client.id, key=key, environment=protocol.environment, model=int(key[20:22]),
@@ -587,7 +588,7 @@ def _store_event(batch: _Batch, event: Event, digest: str) -> bool:
         client_id=batch.client.id, key=event.key, event_type=event.type, sequence=event.sequence, cstat=event.cstat,
         environment=event.environment, registered_at=event.registered_at,
         registered_month=month_of(event.registered_at), protocol_number=event.protocol_number,
-        blob_sha256=digest, received_at=utcnow(),
+        blob_sha256=digest, received_at=batch.now,
     )
     batch.new_events.append(row)
     batch.uses_blob(row)
