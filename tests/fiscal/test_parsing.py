@@ -300,3 +300,32 @@ def test_note_items_are_read_from_the_stored_bytes():
                                                                   (3, "Produto 3", "UN")]
     assert sum(i.total_cents for i in items) == 1001
     assert note_items(b"<broken") == [] and note_items(b"") == []
+
+
+@pytest.mark.parametrize(("written", "cents"), [
+    ("1234.56", 123456), ("0.00", 0), ("7", 700), ("7.5", 750), ("0.05", 5), ("00012.30", 1230),
+    ("9999999999999.99", 999999999999999), ("10000000000000", 10**15),  # the largest amounts allowed
+    ("12.345", 1234), ("12.355", 1236), ("12.3450", 1234),  # more than two decimals: rounded half to even
+    ("1.", 100), (".5", 50), ("1_000.00", 100000), ("1E+2", 10000),  # what Decimal reads, read the same
+])
+def test_totals_to_cents(written, cents):
+    data = sample().replace(b"<vNF>1234.56</vNF>", f"<vNF>{written}</vNF>".encode())
+    assert parse_fiscal_xml(data).notes[0].total_cents == cents
+
+
+@pytest.mark.parametrize("written", ["-1.00", "10000000000000.01", "1.2.3", "1,00", "NaN", "Infinity"])
+def test_totals_refused(written):
+    data = sample().replace(b"<vNF>1234.56</vNF>", f"<vNF>{written}</vNF>".encode())
+    with pytest.raises(FiscalParseError, match="valor total"):
+        parse_fiscal_xml(data)
+
+
+@pytest.mark.parametrize("before", [b"<!-- comentario -->", b"<![CDATA[x]]>", b""])
+def test_doctype_refused_whatever_comes_first(before):
+    data = sample()
+    head, rest = data.split(b"?>", 1) if data.startswith(b"<?xml") else (b"", data)
+    for doctype in (b"<!DOCTYPE nfeProc>", b'<!ENTITY x "y">', b"<!doctype nfeProc>"):
+        crafted = (head + b"?>" if head else b"") + doctype + rest.replace(b"<infAdic>", b"<infAdic>" + before, 1)
+        with pytest.raises(FiscalParseError) as refused:
+            parse_fiscal_xml(crafted)
+        assert refused.value.code == "doctype"
