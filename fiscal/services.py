@@ -200,8 +200,10 @@ def _rows_of_keys(columns: str, table: str, client_id: int, environments: list[i
 def _totals_key(document) -> tuple:
     """(month, day, environment, model, direction, status): where the document counts in the month and the
     day totals (the month as stored, the day worked out from ``issued_at`` the same way)."""
+    direction, status = document.direction, document.status
     return (document.issued_month, day_of(document.issued_at), document.environment, document.model,
-            Direction(document.direction).value, DocumentStatus(document.status).value)
+            direction.value if type(direction) is Direction else Direction(direction).value,
+            status.value if type(status) is DocumentStatus else DocumentStatus(status).value)
 
 
 class _Batch:
