@@ -30,10 +30,9 @@ import tempfile
 import threading
 import uuid
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from flask import current_app
 
@@ -53,8 +52,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-@dataclass(frozen=True)
-class BlobLocation:
+class BlobLocation(NamedTuple):  # (one per blob written or read from a pack index: a NamedTuple is cheap)
     """Where a blob's zlib stream sits inside a pack: bytes [offset, offset + length) of object ``pack``."""
 
     pack: str

@@ -20,6 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -63,14 +64,12 @@ class FiscalParseError(ValueError):
         self.message = message
 
 
-@dataclass(frozen=True)
-class Party:
+class Party(NamedTuple):  # (a NamedTuple: made for every party of every note, at half a frozen dataclass's cost)
     doc: str  # CNPJ (possibly alphanumeric, 2026 format), CPF or foreign id, as text
     name: str
 
 
-@dataclass(frozen=True)
-class Protocol:
+class Protocol(NamedTuple):
     key: str
     cstat: int
     number: str
@@ -80,8 +79,7 @@ class Protocol:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     key: str
     type: str  # tpEvento, e.g. "110111"
     sequence: int
