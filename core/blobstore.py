@@ -188,6 +188,21 @@ def _local_name(digest: str) -> str:
     return f"sha256/{_content_name(digest)[7:9]}/{digest}.z"
 
 
+def _sync_folder(folder: str) -> None:
+    """fsync a folder, so that a file renamed into it survives a power cut (POSIX; a no-op where folders
+    cannot be opened, as on Windows)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
 class LocalBlobStore:
     """Blobs in ``sha256/<2 hex>/<digest>.z``; blobs of the earlier ``sha256/<2>/<2>/`` layout are still read."""
 
@@ -211,9 +226,11 @@ class LocalBlobStore:
                 view = memoryview(data)
                 while view:
                     view = view[os.write(handle, view):]
+                os.fsync(handle)  # on the disk before a row names it: a power cut must not leave a row without XML
             finally:
                 os.close(handle)
             os.replace(tmp, path)  # atomic: a reader never sees half a blob (or half a pack)
+            _sync_folder(folder)  # and the new name with it
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

@@ -187,3 +187,30 @@ def test_packs_are_listed_by_age_and_nothing_else_is(store, tmp_path):
     store.delete_file(pack)
     assert store.list_packs(later) == []
     assert not store.exists(next(iter(writer.locations)), writer.locations[next(iter(writer.locations))])
+
+
+def test_a_local_pack_and_its_name_reach_the_disk_before_it_is_named(tmp_path, monkeypatch):
+    """The pack's bytes are fsynced before the rename that publishes it, and the folder after it: the rows that
+    name the pack commit later, so a power cut cannot leave a row pointing at a pack the disk never got."""
+    import os
+
+    store = LocalBlobStore(tmp_path / "blobs")
+    steps = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(handle):
+        steps.append(("fsync", os.readlink(f"/proc/self/fd/{handle}")))
+        return real_fsync(handle)
+
+    def replace(source, target):
+        steps.append(("replace", str(target)))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    writer, digests = write_pack(store, items(5))
+    pack = str(store.root / writer.location(digests[0]).pack)
+    assert [kind for kind, _ in steps] == ["fsync", "replace", "fsync"]
+    assert steps[0][1].startswith(pack + ".") and steps[0][1].endswith(".tmp")  # the temporary file, whole
+    assert steps[1][1] == pack
+    assert steps[2][1] == os.path.dirname(pack)
