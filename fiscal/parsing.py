@@ -333,6 +333,24 @@ def _party(element) -> Party | None:
 # -- the parse ---------------------------------------------------------------------------------------
 
 
+def _markup_in_prolog(data: bytes) -> bool:
+    """Whether a ``<!`` (a DOCTYPE, a comment) comes before the root element: where a DOCTYPE, and the entities it
+    declares, can be. After the root a DOCTYPE is a syntax error the parser refuses; after the parse
+    ``docinfo.doctype`` is checked anyway. Looking only there spares a scan of the whole file."""
+    at = data.find(b"<")
+    while at >= 0:
+        kind = data[at + 1:at + 2]
+        if kind == b"!":
+            return True
+        if kind != b"?":
+            return False  # the root element
+        end = data.find(b"?>", at + 2)
+        if end < 0:
+            return False  # an XML declaration never closed: the parser says so
+        at = data.find(b"<", end + 2)
+    return False
+
+
 def _parse_tree(data: bytes):
     if len(data) > MAX_BYTES:
         raise FiscalParseError("too_large", N_("O arquivo passa de 1 MB, o limite por documento fiscal."))
@@ -341,7 +359,7 @@ def _parse_tree(data: bytes):
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
     if head != b"<":
         raise FiscalParseError("not_xml", N_("O arquivo não é um XML."))
-    if b"<!" in data and (b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data):  # one scan
+    if _markup_in_prolog(data) and (b"<!DOCTYPE" in data or b"<!ENTITY" in data or b"<!doctype" in data):
         raise FiscalParseError("doctype", N_("O XML contém DOCTYPE ou entidades, que um documento fiscal nunca tem."))
     parser = getattr(_local_parsers, "parser", None)
     if parser is None:  # one parser per thread, reused (lxml parsers are not shared between threads)

@@ -329,3 +329,21 @@ def test_doctype_refused_whatever_comes_first(before):
         with pytest.raises(FiscalParseError) as refused:
             parse_fiscal_xml(crafted)
         assert refused.value.code == "doctype"
+
+
+@pytest.mark.parametrize("xml", [
+    b'<!DOCTYPE a [<!ENTITY x "y">]><a>&x;</a>',
+    b'\xef\xbb\xbf\n<?xml version="1.0"?>\n<?other pi?><!DOCTYPE a><a/>',
+    b'<?xml version="1.0"?><!-- antes --><!DOCTYPE a [<!ENTITY x "y">]><a/>',
+    b'<?xml version="1.0"?><!doctype a><a/>',
+])
+def test_doctype_in_the_prolog_refused_before_parsing(xml):
+    with pytest.raises(FiscalParseError) as refused:
+        parse_fiscal_xml(xml)
+    assert refused.value.code == "doctype"
+
+
+def test_doctype_after_the_root_is_malformed():
+    with pytest.raises(FiscalParseError) as refused:
+        parse_fiscal_xml(sample().replace(b"<infAdic>", b'<!DOCTYPE a [<!ENTITY x "y">]><infAdic>', 1))
+    assert refused.value.code == "malformed"
