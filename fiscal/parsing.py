@@ -263,12 +263,11 @@ _BODY = ("ide", "emit", "dest", "total")
 _IDE = ("mod", "serie", "nNF", "nCT", "dhEmi", "dEmi", "tpEmis", "tpAmb")
 
 
-def _kt(kids: dict, name: str, default: str = "") -> str:
-    """The stripped text of a child from ``_kids`` (``default`` when absent or empty, as ``_text``)."""
-    found = kids.get(name)
-    if found is None or found.text is None:
-        return default
-    return found.text.strip()
+def _texts(element, names: tuple[str, ...]) -> dict[str, str]:
+    """The stripped text of the first child of each of ``names`` (found as ``_kids`` finds them); a child without
+    text is left out, so ``.get(name, default)`` answers the default for it as for a missing one (a child
+    holding only spaces answers "")."""
+    return {name: child.text.strip() for name, child in _kids(element, names).items() if child.text is not None}
 
 
 def _text(element, *path, default: str = "") -> str:
@@ -325,9 +324,10 @@ def _datetime(value: str) -> datetime | None:
 def _party(element) -> Party | None:
     if element is None:
         return None
-    kids = _kids(element, _PARTY)
-    doc = _kt(kids, "CNPJ") or _kt(kids, "CPF") or _kt(kids, "idEstrangeiro")
-    return Party(doc=doc.upper(), name=_kt(kids, "xNome"))
+    texts = _texts(element, _PARTY)
+    get = texts.get
+    doc = get("CNPJ") or get("CPF") or get("idEstrangeiro") or ""
+    return Party(doc=doc.upper(), name=get("xNome", ""))
 
 
 # -- the parse ---------------------------------------------------------------------------------------
@@ -433,16 +433,16 @@ def parse_fiscal_xml(data: bytes) -> ParsedFile:
 
 
 def _protocol(info) -> Protocol | None:
-    kids = _kids(info, _PROTOCOL)
-    key = _kt(kids, "chNFe") or _kt(kids, "chCTe")
+    texts = _texts(info, _PROTOCOL)
+    get = texts.get
+    key = get("chNFe") or get("chCTe")
     if not key:
         return None
-    cstat = _kt(kids, "cStat")
+    cstat = get("cStat", "")
     return Protocol(
-        key=key.upper(), cstat=_int(cstat, "cStat do protocolo"), number=_kt(kids, "nProt"),
-        received_at=_datetime(_kt(kids, "dhRecbto")), digest=_kt(kids, "digVal"),
-        environment=_int(_kt(kids, "tpAmb", default="1"), "tpAmb do protocolo"),
-        reason=_kt(kids, "xMotivo"),
+        key=key.upper(), cstat=_int(cstat, "cStat do protocolo"), number=get("nProt", ""),
+        received_at=_datetime(get("dhRecbto", "")), digest=get("digVal", ""),
+        environment=_int(get("tpAmb", "1"), "tpAmb do protocolo"), reason=get("xMotivo", ""),
     )
 
 
@@ -458,13 +458,14 @@ def _note(body) -> Note:
     ide = body_kids.get("ide")
     if ide is None:
         raise FiscalParseError("invalid_field", N_("O documento não tem o grupo ide (identificação)."))
-    ide_kids = _kids(ide, _IDE)
-    model = _int(_kt(ide_kids, "mod"), "modelo (mod)")
+    ide_texts = _texts(ide, _IDE)
+    ide_get = ide_texts.get
+    model = _int(ide_get("mod", ""), "modelo (mod)")
     if model not in SUPPORTED_MODELS:
         raise FiscalParseError("unsupported", f"O modelo {model} não é suportado: envie NF-e, NFC-e ou CT-e.")
     if str(model) != key[20:22]:
         raise FiscalParseError("key_mismatch", f"O modelo {model} difere do modelo da chave ({key[20:22]}).")
-    issued_at = _datetime(_kt(ide_kids, "dhEmi") or _kt(ide_kids, "dEmi"))
+    issued_at = _datetime(ide_get("dhEmi", "") or ide_get("dEmi", ""))
     if issued_at is None:
         raise FiscalParseError("invalid_field", N_("O documento não tem data de emissão válida (dhEmi)."))
     emitter = _party(body_kids.get("emit"))
@@ -474,14 +475,14 @@ def _note(body) -> Note:
     if is_cte:
         recipient = _cte_parties(body, ide, parties)
         total = _text(body, "vPrest", "vTPrest")
-        number = _kt(ide_kids, "nCT")
+        number = ide_get("nCT", "")
     else:
         recipient = _party(body_kids.get("dest"))
         if recipient is not None:
             parties["destinatario"] = recipient
         vnf = _kid(_kid(body_kids.get("total"), "ICMSTot"), "vNF")
         total = (vnf.text or "").strip() if vnf is not None else ""
-        number = _kt(ide_kids, "nNF")
+        number = ide_get("nNF", "")
     if not total:
         raise FiscalParseError("invalid_field", N_("O documento não tem valor total."))
     signature = body.getparent()
@@ -494,9 +495,9 @@ def _note(body) -> Note:
             found = next(sig.iter(f"{{{DSIG_NS}}}DigestValue", "DigestValue"), None)
             digest = (found.text or "").strip() if found is not None else None
     return Note(
-        key=key, model=model, series=_int(_kt(ide_kids, "serie"), "série"), number=_int(number, "número"),
-        issued_at=issued_at, tp_emis=_int(_kt(ide_kids, "tpEmis", default="1"), "tpEmis"),
-        environment=_int(_kt(ide_kids, "tpAmb", default="1"), "tpAmb"), emitter=emitter, recipient=recipient,
+        key=key, model=model, series=_int(ide_get("serie", ""), "série"), number=_int(number, "número"),
+        issued_at=issued_at, tp_emis=_int(ide_get("tpEmis", "1"), "tpEmis"),
+        environment=_int(ide_get("tpAmb", "1"), "tpAmb"), emitter=emitter, recipient=recipient,
         total_cents=_cents(total, "valor total"), version=body.get("versao", ""), parties=parties,
         signature_digest=digest,
     )
