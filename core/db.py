@@ -172,8 +172,9 @@ BUSY_TIMEOUT_MS = 15000
 def _sqlite_pragmas(dbapi_connection, connection_record):
     """Real transactions on SQLite: foreign keys, WAL, and SAVEPOINT-friendly BEGIN. In WAL, synchronous=NORMAL
     (SQLite's advice for WAL): a commit appends to the log without waiting for the disk, which is synced at
-    each checkpoint; the database cannot be corrupted, and only a power cut or a crash of the machine (not of the app) can take
-    back the last commits. FULL cost an fsync per commit: ~4 ms for each 500-note batch of an ingest."""
+    each checkpoint; the database cannot be corrupted, and only a power cut or a crash of the machine (not
+    of the app) can take back the last commits. FULL cost an fsync per commit: ~4 ms for each 500-note batch
+    of an ingest."""
     if not isinstance(dbapi_connection, sqlite3.Connection):
         return
     dbapi_connection.isolation_level = None
