@@ -247,13 +247,6 @@ def _kids(element, names: tuple[str, ...]) -> dict:
 
 def _kid(element, name: str):
     """The first child ``name`` (as ``_kids``), or None."""
-    if element is None:
-        return None
-    tag = element.tag
-    if isinstance(tag, str) and tag[:1] == "{":
-        found = next(element.iterchildren(f"{tag[:tag.find('}') + 1]}{name}"), None)
-        if found is not None:
-            return found
     return _kids(element, (name,)).get(name)
 
 
