@@ -36,6 +36,8 @@ from typing import NamedTuple, Protocol
 
 from flask import current_app
 
+from core.files import fsync_folder
+
 
 class BlobNotFound(KeyError):
     pass
@@ -188,21 +190,6 @@ def _local_name(digest: str) -> str:
     return f"sha256/{_content_name(digest)[7:9]}/{digest}.z"
 
 
-def _sync_folder(folder: str) -> None:
-    """fsync a folder, so that a file renamed into it survives a power cut (POSIX; a no-op where folders
-    cannot be opened, as on Windows)."""
-    try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
-
-
 class LocalBlobStore:
     """Blobs in ``sha256/<2 hex>/<digest>.z``; blobs of the earlier ``sha256/<2>/<2>/`` layout are still read."""
 
@@ -230,7 +217,7 @@ class LocalBlobStore:
             finally:
                 os.close(handle)
             os.replace(tmp, path)  # atomic: a reader never sees half a blob (or half a pack)
-            _sync_folder(folder)  # and the new name with it
+            fsync_folder(folder)  # and the new name with it
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)

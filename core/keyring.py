@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import current_app
 
 from core.crypto import KeyConfigError, KeyRing, generate_master_key
+from core.files import fsync_folder
 
 __all__ = ["KEY_FILE_NAME", "add_local_key", "get_keyring", "keyring_for", "load_or_create_local_keyring"]
 
@@ -87,6 +88,9 @@ def _create_key_file(path: Path) -> None:
         return  # another process created it first: use theirs
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(_HEADER + f"local1:{generate_master_key()}\n")
+        handle.flush()
+        os.fsync(handle.fileno())  # on the disk before any secret is encrypted with it
+    fsync_folder(path.parent)
     log.warning(
         "no MASTER_KEYS configured: generated a new master key (id local1) in %s; back this file up, "
         "the certificates and integration keys stored with it cannot be read without it",
@@ -100,7 +104,10 @@ def _write_key_file(path: Path, entries: list[str]) -> None:
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(_HEADER + "".join(f"{entry}\n" for entry in entries))
+        handle.flush()
+        os.fsync(handle.fileno())  # whole on the disk before it replaces the old file
     os.replace(temporary, path)
+    fsync_folder(path.parent)
 
 
 _HEADER = "# Revenda master keys (id:base64key), the last one is active. Keep secret; back up.\n"
