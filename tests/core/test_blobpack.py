@@ -194,20 +194,10 @@ def test_a_local_pack_and_its_name_reach_the_disk_before_it_is_named(tmp_path, m
     name the pack commit later, so a power cut cannot leave a row pointing at a pack the disk never got."""
     import os
 
+    from tests.faults import record_syncs_and_renames
+
     store = LocalBlobStore(tmp_path / "blobs")
-    steps = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(handle):
-        steps.append(("fsync", os.readlink(f"/proc/self/fd/{handle}")))
-        return real_fsync(handle)
-
-    def replace(source, target):
-        steps.append(("replace", str(target)))
-        return real_replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
+    steps = record_syncs_and_renames(monkeypatch)
     writer, digests = write_pack(store, items(5))
     pack = str(store.root / writer.location(digests[0]).pack)
     assert [kind for kind, _ in steps] == ["fsync", "replace", "fsync"]

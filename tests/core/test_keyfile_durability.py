@@ -2,31 +2,13 @@
 it is fsynced and so is its folder; rotated, the new file is fsynced before it replaces the old one, and the
 folder after."""
 
-import os
-
 from core.keyring import add_local_key, load_or_create_local_keyring
-
-
-def _spy(monkeypatch) -> list:
-    steps = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(handle):
-        steps.append(("fsync", os.readlink(f"/proc/self/fd/{handle}")))
-        return real_fsync(handle)
-
-    def replace(source, target):
-        steps.append(("replace", str(target)))
-        return real_replace(source, target)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
-    return steps
+from tests.faults import record_syncs_and_renames
 
 
 def test_a_new_key_file_and_its_folder_are_synced(tmp_path, monkeypatch):
     path = tmp_path / "instance" / "master.key"
-    steps = _spy(monkeypatch)
+    steps = record_syncs_and_renames(monkeypatch)
     load_or_create_local_keyring(path)
     assert steps == [("fsync", str(path)), ("fsync", str(path.parent))]
 
@@ -34,7 +16,7 @@ def test_a_new_key_file_and_its_folder_are_synced(tmp_path, monkeypatch):
 def test_a_rotated_key_file_is_synced_before_it_replaces_the_old(tmp_path, monkeypatch):
     path = tmp_path / "master.key"
     load_or_create_local_keyring(path)
-    steps = _spy(monkeypatch)
+    steps = record_syncs_and_renames(monkeypatch)
     assert add_local_key(path) == "local2"
     assert steps == [("fsync", str(path) + ".tmp"), ("replace", str(path)), ("fsync", str(tmp_path))]
     entries = [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
