@@ -8,8 +8,9 @@ from the note's protocol and the events stored for its key, whichever arrived fi
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import literal_column
 
 from core.blobstore import BlobLocation
 from core.db import UTCDateTime, db, str_enum, utcnow
@@ -21,6 +22,13 @@ class Direction(enum.StrEnum):
     RECEIVED = "received"  # the client is another party ("XMLs de fornecedores")
 
 
+#: The partial index's condition, as its SQL. Queries name it with the literal, ``FiscalDocument.status ==
+#: CONTINGENCY_LITERAL``: a plan made for a bound parameter (PostgreSQL's generic plan of a statement psycopg
+#: prepared after five runs) cannot use a partial index, whatever value the parameter takes.
+CONTINGENCY_SQL = f"status = '{DocumentStatus.CONTINGENCY.value}'"
+CONTINGENCY_LITERAL = literal_column(f"'{DocumentStatus.CONTINGENCY.value}'")
+
+
 class FiscalDocument(db.Model):
     __tablename__ = "fiscal_documents"
     __table_args__ = (
@@ -28,12 +36,16 @@ class FiscalDocument(db.Model):
         # the month views and totals: one client, one environment, one direction, one month
         Index("ix_fiscal_documents_month", "client_id", "environment", "direction", "issued_month", "model",
               "status"),
-        Index("ix_fiscal_documents_list", "client_id", "environment", "issued_at", "id"),
-        Index("ix_fiscal_documents_pending", "status", "issued_at"),
-        # the accountants' portal: its totals under "Filtros Avançados" (a GROUP BY over the filtered notes; the
-        # other filters are answered by fiscal_day_totals) read the period's rows from the index alone
-        Index("ix_fiscal_documents_portal", "client_id", "environment", "issued_at", "model", "status", "direction",
-              "total_cents"),
+        # the lists in issue order (client, environment, issued_at, id: its first four columns) and the accountants'
+        # portal: its totals under "Filtros Avançados" (a GROUP BY over the filtered notes; the other filters are
+        # answered by fiscal_day_totals) read the period's rows from this index alone. One index for both: each
+        # index is written for every note ingested (about 1.7 µs a row on PostgreSQL)
+        Index("ix_fiscal_documents_period", "client_id", "environment", "issued_at", "id", "model", "status",
+              "direction", "total_cents"),
+        # the contingency monitor: only the notes awaiting authorization, a handful among millions, are in it
+        # (queries name the status as a literal: CONTINGENCY_LITERAL)
+        Index("ix_fiscal_documents_contingency", "environment", "client_id", "issued_at",
+              sqlite_where=text(CONTINGENCY_SQL), postgresql_where=text(CONTINGENCY_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

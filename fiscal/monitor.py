@@ -13,8 +13,7 @@ from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import UTCDateTime, db, utcnow
-from fiscal.models import FiscalDocument, FiscalSettings
-from fiscal.status import DocumentStatus
+from fiscal.models import CONTINGENCY_LITERAL, FiscalDocument, FiscalSettings
 
 #: IBGE state codes (the access key's first two digits) -> UF.
 UF_BY_CODE = {"11": "RO", "12": "AC", "13": "AM", "14": "RR", "15": "PA", "16": "AP", "17": "TO", "21": "MA",
@@ -71,7 +70,7 @@ def pending_notes(client_ids=None, *, partner_id: int | None = None, now: dateti
     by_state = deadline_hours_by_state(config)
     query = (select(FiscalDocument, FiscalSettings.contingency_deadline_hours)
              .outerjoin(FiscalSettings, FiscalSettings.client_id == FiscalDocument.client_id)
-             .where(FiscalDocument.status == DocumentStatus.CONTINGENCY, FiscalDocument.environment == 1))
+             .where(FiscalDocument.status == CONTINGENCY_LITERAL, FiscalDocument.environment == 1))
     if client_ids is not None:
         query = query.where(FiscalDocument.client_id.in_(list(client_ids)))
     if partner_id is not None:

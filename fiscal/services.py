@@ -18,7 +18,15 @@ from sqlalchemy import func, select
 from core.blobstore import blob_store, digest_of
 from core.db import bulk_insert, db, param_marks, utcnow
 from fiscal import archives
-from fiscal.models import Direction, FiscalDayTotal, FiscalDocument, FiscalEvent, FiscalMonthTotal, blob_location
+from fiscal.models import (
+    CONTINGENCY_LITERAL,
+    Direction,
+    FiscalDayTotal,
+    FiscalDocument,
+    FiscalEvent,
+    FiscalMonthTotal,
+    blob_location,
+)
 from fiscal.parsing import Event, FiscalParseError, Note, Protocol, direction_for, parse_fiscal_xml
 from fiscal.signals import documents_changed
 from fiscal.status import SUPPORTED_TOTAL_STATUSES, DocumentStatus, derive_status
@@ -628,7 +636,7 @@ def period_totals(client_id: int, month: int, *, environment: int = 1, model: in
 
 def pending_contingency(client_ids: Iterable[int] | None = None, *, environment: int = 1):
     """Contingency notes not yet authorized, oldest first (the monitor and the client software's list)."""
-    query = select(FiscalDocument).where(FiscalDocument.status == DocumentStatus.CONTINGENCY,
+    query = select(FiscalDocument).where(FiscalDocument.status == CONTINGENCY_LITERAL,
                                          FiscalDocument.environment == environment)
     if client_ids is not None:
         query = query.where(FiscalDocument.client_id.in_(list(client_ids)))
@@ -711,7 +719,7 @@ def daily_totals(client_ids: list[int], start: datetime, end: datetime, *, envir
                  direction: Direction | None = None, where: Iterable = ()) -> list[tuple[str, int, str, int, int]]:
     """The same rows as ``day_totals``, grouped over the documents issued in [start, end) that also meet
     ``where``: for filters the day totals cannot answer (the portal's "Filtros Avançados"). One grouped query
-    on a covering index (ix_fiscal_documents_portal) when ``where`` is empty; its cost grows with the rows."""
+    on a covering index (ix_fiscal_documents_period) when ``where`` is empty; its cost grows with the rows."""
     hour = _utc_hour(FiscalDocument.issued_at)
     query = (
         select(hour, FiscalDocument.model, FiscalDocument.status, func.count(),
