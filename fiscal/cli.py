@@ -54,6 +54,7 @@ def import_path(client, path: Path, *, echo=click.echo, batch: int = 500) -> Cou
             flush()
             echo(f"  {sum(totals.values())} arquivo(s)…")
     flush()
+    services.wait_for_statistics()  # a bulk load's last ANALYZE, if one is running, ends before the command does
     return totals
 
 

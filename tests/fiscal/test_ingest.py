@@ -250,15 +250,55 @@ def test_postgresql_statistics_are_refreshed_as_a_first_import_grows(db, fiscal_
             "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'fiscal_documents'")).scalar()
 
     monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 3)
-    monkeypatch.setattr(services, "_analyzed", {"rows": 0, "reltuples": 0.0})
+    monkeypatch.setattr(services, "_analyzed", {"rows": 0, "reltuples": 0.0, "thread": None})
     before = analyze_count()
     services.ingest_files(fiscal_client, [(f"{n}.xml", note(number=n)) for n in (1, 2)])
+    services.wait_for_statistics(30)
     assert analyze_count() == before  # 2 rows: not yet
     services.ingest_files(fiscal_client, [("3.xml", note(number=3)), ("1.xml", note(number=1))])  # a duplicate
+    assert services._analyzed["thread"] is not None  # started beside the ingest, not waited for
+    services.wait_for_statistics(30)
+    assert not services._analyzed["thread"].is_alive()
     assert analyze_count() == before + 1
     assert services._analyzed["rows"] == 0
     services.ingest_files(fiscal_client, [("4.xml", note(number=4))])
+    services.wait_for_statistics(30)
     assert analyze_count() == before + 1
+
+
+def test_one_analyze_at_a_time_and_a_failed_one_only_warns(db, fiscal_client, monkeypatch, caplog):
+    """While an ANALYZE runs, a batch that reaches the threshold starts none (its rows stay counted); one that
+    fails leaves a warning, releases its turn, and the ingest it runs beside is untouched."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only (TEST_DATABASE_URL): SQLite is never analyzed by the ingest")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 1)
+    monkeypatch.setattr(services, "_analyzed", {"rows": 0, "reltuples": 0.0, "thread": None})
+    assert services._analyzing.acquire(blocking=False)  # as if one were running
+    try:
+        services.ingest_files(fiscal_client, [("1.xml", note(number=1))])
+        assert services._analyzed["thread"] is None and services._analyzed["rows"] == 1
+    finally:
+        services._analyzing.release()
+
+    class Broken:
+        def connect(self):
+            raise RuntimeError("the database went away")
+
+    started = []
+    real_thread = services.threading.Thread
+
+    def thread_on_broken_engine(*, target, args, **kwargs):
+        started.append(args)
+        return real_thread(target=target, args=(Broken(),), **kwargs)
+
+    monkeypatch.setattr(services.threading, "Thread", thread_on_broken_engine)
+    with caplog.at_level("WARNING", logger="fiscal.services"):
+        results = services.ingest_files(fiscal_client, [("2.xml", note(number=2))])
+        services.wait_for_statistics(30)
+    assert [r.result for r in results] == ["created"] and len(started) == 1
+    assert "ANALYZE of the fiscal tables failed" in caplog.text
+    assert services._analyzing.acquire(blocking=False)  # its turn was given back
+    services._analyzing.release()
 
 
 def test_the_batch_key_lookup_finds_exactly_the_keys_asked_in_the_environments_asked(db, fiscal_client):
