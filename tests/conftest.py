@@ -173,6 +173,9 @@ def db(app):
         try:
             yield _db
         finally:
+            from fiscal.services import wait_for_statistics
+
+            wait_for_statistics()  # an ANALYZE an ingest started beside it (PostgreSQL) outlives no test
             _db.session.remove()
             _db.session = original
             if transaction.is_active:
