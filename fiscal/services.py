@@ -376,16 +376,22 @@ def _upsert_deltas(table, key_names: tuple[str, ...], client_id: int, deltas: di
             for key, (count, cents) in sorted(deltas.items()) if count or cents]
     if not rows:
         return
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as upsert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
-    statement = upsert(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[c.name for c in table.primary_key.columns],
-        set_={"count": table.c.count + statement.excluded.count,
-              "total_cents": table.c.total_cents + statement.excluded.total_cents})
-    db.session.execute(statement, rows)
+    connection = db.session.connection()
+    statement = _UPSERTS.get((table.name, connection.dialect.name))
+    if statement is None:
+        if connection.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as upsert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as upsert
+        statement = upsert(table)
+        statement = _UPSERTS[(table.name, connection.dialect.name)] = statement.on_conflict_do_update(
+            index_elements=[c.name for c in table.primary_key.columns],
+            set_={"count": table.c.count + statement.excluded.count,
+                  "total_cents": table.c.total_cents + statement.excluded.total_cents})
+    connection.execute(statement, rows)  # Core: a plain statement, no ORM bookkeeping around it
+
+
+_UPSERTS: dict[tuple[str, str], object] = {}  # (table, dialect) -> its upsert of deltas, built once
 
 
 def rebuild_totals(client_id: int | None = None) -> int:
