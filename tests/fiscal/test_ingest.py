@@ -280,18 +280,17 @@ def test_one_analyze_at_a_time_and_a_failed_one_only_warns(db, fiscal_client, mo
     finally:
         services._analyzing.release()
 
-    class Broken:
+    class Broken:  # an engine whose database went away
         def connect(self):
             raise RuntimeError("the database went away")
 
-    started = []
-    real_thread = services.threading.Thread
+    started, real_analyze = [], services._analyze
 
-    def thread_on_broken_engine(*, target, args, **kwargs):
-        started.append(args)
-        return real_thread(target=target, args=(Broken(),), **kwargs)
+    def analyze_on_a_broken_engine(engine):
+        started.append(engine)
+        real_analyze(Broken())
 
-    monkeypatch.setattr(services.threading, "Thread", thread_on_broken_engine)
+    monkeypatch.setattr(services, "_analyze", analyze_on_a_broken_engine)
     with caplog.at_level("WARNING", logger="fiscal.services"):
         results = services.ingest_files(fiscal_client, [("2.xml", note(number=2))])
         services.wait_for_statistics(30)

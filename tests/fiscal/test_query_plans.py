@@ -68,6 +68,8 @@ def a_realistic_table(db, client, authorized: int = 1500, contingency: int = 3) 
 def test_the_contingency_lists_use_the_partial_index(db, fiscal_client):
     client_id = fiscal_client.id
     a_realistic_table(db, fiscal_client)
+    assert [d.number for d in services.pending_contingency([client_id])] == [3, 2, 1]  # oldest first
+    assert [p.document.number for p in monitor.pending_notes([client_id])] == [3, 2, 1]
     for call in (lambda: services.pending_contingency([client_id]),
                  lambda: services.pending_contingency(),
                  lambda: monitor.pending_notes([client_id])):
