@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from core import audit
@@ -184,13 +184,16 @@ def _body(event_id: str, event_type: str, created_at: datetime, data: dict) -> s
 def matching_endpoints(event_type: str, *, partner_id: int | None, client_id: int | None,
                        accountant_ids=()) -> list[WebhookEndpoint]:
     """Active endpoints that chose ``event_type``: the partner's, and those of the accountants who
-    accepted the company (``accountant_ids``: for one company or for all of theirs)."""
+    accepted the company (``accountant_ids``: their ids, or a query of them; for one company or for all of theirs)."""
     owners = []
     if partner_id is not None:
         owners.append(WebhookEndpoint.partner_id == partner_id)
-    accountant_ids = list(accountant_ids)
-    if accountant_ids and client_id is not None and event_type in ACCOUNTANT_EVENTS:
-        owners.append(WebhookEndpoint.user_id.in_(accountant_ids)
+    if isinstance(accountant_ids, Select):  # a query of them (webhooks.payloads.accountants_of), asked inside this one
+        accountants = accountant_ids
+    else:
+        accountants = list(accountant_ids) or None
+    if accountants is not None and client_id is not None and event_type in ACCOUNTANT_EVENTS:
+        owners.append(WebhookEndpoint.user_id.in_(accountants)
                       & ((WebhookEndpoint.client_id.is_(None)) | (WebhookEndpoint.client_id == client_id)))
     if not owners:
         return []
