@@ -203,3 +203,33 @@ def test_a_client_can_move_its_export_day(db, month_of_notes):
     fifth = THIS_MONTH_START.replace(day=5, tzinfo=None)
     assert monthly_exports.run(today=fifth.isoformat()) == 0
     assert monthly_exports.run(today=fifth.replace(day=12).isoformat()) == 1
+
+
+def test_a_spooled_central_directory_writes_the_same_zip_also_past_zip64_counts(tmp_path):
+    """The export's central directory goes to a file as members are added (memory flat as the export grows):
+    the zip reads back whole — names, contents, CRCs, dates, flags — and past 65,535 members, where the
+    directory needs its ZIP64 records."""
+    import zipfile
+
+    from core.blobstore import compress
+    from fiscal.exports import _MemberWriter, spool_directory
+
+    count = 65_600
+    path = tmp_path / "spooled.zip"
+    with open(tmp_path / "directory", "w+b") as directory, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        spool_directory(archive, directory)
+        member = _MemberWriter(archive)
+        member.blob("Notas/Autorizadas/ação-0.xml", compress("<nota>0 ação</nota>".encode()))  # UTF-8 name flag
+        for n in range(1, count - 1):
+            archive.writestr(f"Notas/{n}.xml", f"<nota>{n}</nota>")
+        with archive.open("indice.csv", "w") as target:
+            target.write(b"chave;valor\n")
+        assert len(archive.filelist) == count and not archive.NameToInfo  # nothing kept in memory
+    with zipfile.ZipFile(path) as archive:
+        infos = archive.infolist()
+        assert len(infos) == count and archive.testzip() is None
+        assert infos[0].filename == "Notas/Autorizadas/ação-0.xml" and infos[0].flag_bits & 0x800
+        assert archive.read(infos[0]) == "<nota>0 ação</nota>".encode()
+        assert archive.read("Notas/65598.xml") == b"<nota>65598</nota>"
+        assert archive.read("indice.csv") == b"chave;valor\n"
+        assert all(info.date_time[0] >= 1980 for info in infos[:10])
