@@ -9,13 +9,14 @@ import pfxgen
 import pytest
 import time_machine
 from certhelpers import bearer, store_certificate  # noqa: I001 - tests/certificates/certhelpers.py
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from certificates import services
 from certificates.models import IntegrationKey
 from core.audit import AuditEvent
 from core.db import db as _db
 from partner.models import ContractStatus
+from tests.sql import statements_sent
 
 ME = "/api/v1/integration/me"
 CERT = "/api/v1/integration/certificate"
@@ -189,18 +190,11 @@ def test_openapi_documents_the_integration_api(client):
 def test_authentication_is_one_indexed_query(integration_key, db):
     _row, key = integration_key
     db.session.expire_all()
-    statements = []
     engine = db.session.get_bind()
-
-    def listener(conn, cursor, statement, *args):
-        if not statement.startswith(("SAVEPOINT", "RELEASE")):  # the test fixture's transaction handling
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(engine) as sent:
         found = services.authenticate_integration_key(key)
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
+    # the test fixture's transaction handling left out
+    statements = [s for s in sent if not s.startswith(("SAVEPOINT", "RELEASE"))]
     assert found is not None and found[1].id == _row.id
     assert len(statements) == 1
     assert "integration_keys.key_hash = " in statements[0] and "JOIN clients" in statements[0]

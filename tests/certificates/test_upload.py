@@ -26,13 +26,14 @@ from certhelpers import (
     upload,
 )
 from cryptography.hazmat.primitives import hashes
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from certificates import pfx, services
 from certificates.models import Certificate
 from core.audit import AuditEvent
 from core.db import db as _db
 from tests.factories import ClientFactory
+from tests.sql import statements_sent
 
 ACCEPTED = {
     # file: (client CNPJ, text shown after the upload)
@@ -424,14 +425,8 @@ def test_the_certificate_column_costs_no_query_per_row(login_as, manager, partne
     db.session.commit()
 
     def queries():
-        statements = []
-        engine = db.session.get_bind()
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(engine, "before_cursor_execute", listener)
-        try:
+        with statements_sent(db.session.get_bind()) as statements:
             assert http.get("/painel").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", listener)
         return len(statements)
 
     one = queries()
@@ -448,14 +443,8 @@ def test_flag_provider_runs_one_query(partner, plan, db):
     for row in rows:
         store_certificate(row, not_before=datetime(2026, 1, 1, tzinfo=UTC), not_after=datetime(2026, 2, 1, tzinfo=UTC))
     db.session.flush()
-    statements = []
-    engine = db.session.get_bind()
-    listener = lambda *args: statements.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(db.session.get_bind()) as statements:
         flags = services.certificate_flags([r.id for r in rows], now=datetime(2026, 3, 1, tzinfo=UTC))
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     assert len(statements) == 1
     assert {client_id: [f.label for f in items] for client_id, items in flags.items()} == {
         r.id: ["Certificado vencido"] for r in rows

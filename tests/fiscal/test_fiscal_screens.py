@@ -16,6 +16,7 @@ from fiscal.synth import cancellation_xml, key_of, nfe_xml
 from fiscal.tasks import run_import
 from tests.conftest import login_id
 from tests.fiscal.conftest import BUYER, SELLER
+from tests.sql import statements_sent
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LAST_MONTH = (NOW.replace(day=1, hour=12, minute=0, second=0) - timedelta(days=1)).replace(day=10)
@@ -320,21 +321,14 @@ def test_posts_need_the_csrf_token(db, notes, fiscal_client, csrf_client, manage
 
 
 def test_the_dashboard_badge_is_one_query_per_page(db, notes, fiscal_client, partner, plan):
-    from sqlalchemy import event
-
     from partner.tabs import flags_for
     from tests.factories import ClientFactory
 
     others = [ClientFactory(partner=partner, plan=plan) for _ in range(5)]
     db.session.flush()
     ids = [fiscal_client.id] + [c.id for c in others]
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(db.engine) as statements:
         panel.contingency_counts(ids)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", listener)
     assert len(statements) == 1
     flags = flags_for(ids)
     assert [f.label for f in flags[fiscal_client.id] if "contingência" in f.label] == ["1 em contingência"]

@@ -3,12 +3,11 @@ ties on the same second broken by id; a forged cursor is the first page; the fir
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event
-
 from core.db import db as database
 from fiscal import panel, services
 from fiscal.synth import key_of, nfe_xml
 from tests.fiscal.conftest import BUYER, SELLER
+from tests.sql import statements_sent
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 LAST_MONTH = (NOW.replace(day=1, hour=12, minute=0, second=0) - timedelta(days=1)).replace(day=10)
@@ -38,13 +37,8 @@ def test_pages_cover_every_note_once_in_order(db, fiscal_client, login_as, manag
     assert moments == sorted(moments, reverse=True)
     assert panel.page_of(query, "1.2; DROP", per_page=5)["items"][0].key == seen[0]  # forged: the first page
 
-    statements = []
-    listener = lambda *args, **kwargs: statements.append(args[2])  # noqa: E731
-    event.listen(database.engine, "before_cursor_execute", listener)
-    try:
+    with statements_sent(database.engine) as statements:
         panel.page_of(query, None)
-    finally:
-        event.remove(database.engine, "before_cursor_execute", listener)
     assert len(statements) == 1 and "count(" not in statements[0].lower()
 
     html = login_as(manager).get(f"/clientes/{fiscal_client.id}/xmls-emitidos?mes={panel.month_label_iso(MONTH)}")

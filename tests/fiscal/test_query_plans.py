@@ -5,30 +5,13 @@ named by a bound parameter instead of its literal, a column order changed) would
 Each function runs as the app runs it; its SQL is taken as sent and explained with the same parameters (on
 PostgreSQL with sequential scans discouraged: a test's tiny table is cheaper to read whole, a real one is not)."""
 
-from contextlib import contextmanager
 from datetime import timedelta
-
-from sqlalchemy import event
 
 from core.db import utcnow
 from fiscal import monitor, services
 from fiscal.synth import nfe_xml
 from tests.fiscal.conftest import BUYER, SELLER
-
-
-@contextmanager
-def statements_sent(db):
-    sent = []
-
-    def record(_conn, _cursor, statement, parameters, _context, _executemany):
-        sent.append((statement, parameters))
-
-    engine = db.session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from tests.sql import statements_sent
 
 
 def plan_of(db, statement: str, parameters) -> str:
@@ -42,9 +25,9 @@ def plan_of(db, statement: str, parameters) -> str:
 
 
 def only_plan(db, call) -> str:
-    with statements_sent(db) as sent:
+    with statements_sent(db.session.get_bind()) as sent:
         call()
-    selects = [(statement, parameters) for statement, parameters in sent
+    selects = [(statement, parameters) for statement, parameters in zip(sent, sent.parameters, strict=True)
                if statement.lstrip().upper().startswith("SELECT") and "FROM fiscal_documents" in statement]
     assert len(selects) == 1, selects
     return plan_of(db, *selects[0])

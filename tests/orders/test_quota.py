@@ -4,7 +4,7 @@ dashboard's usage column costs no query per client."""
 
 from datetime import timedelta
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from contracts.models import AcceptanceChannel
 from contracts.services import accept_terms
@@ -15,6 +15,7 @@ from orders import quota, schedule, services
 from orders.models import GB
 from tests.factories import ClientFactory
 from tests.orders.helpers import order_data, stored_notes
+from tests.sql import statements_sent
 
 
 def _active_order(partner, client, service):
@@ -79,19 +80,11 @@ def test_seventy_percent_mail_carries_the_forecast(db, partner, client_row, serv
 
 def test_usage_column_costs_no_query_per_client(db, client, login_as, manager, partner, service):
     def page_queries():
-        statements = []
-
-        def count(*args):
-            if "SAVEPOINT" not in args[2]:  # the test's transaction, not the page
-                statements.append(args[2])
-
         http = login_as(manager)
-        event.listen(_db.engine, "before_cursor_execute", count)
-        try:
+        with statements_sent(_db.engine) as sent:
             response = http.get("/painel")
-        finally:
-            event.remove(_db.engine, "before_cursor_execute", count)
         assert response.status_code == 200
+        statements = [s for s in sent if "SAVEPOINT" not in s]  # the test's transaction, not the page
         return statements, response.get_data(as_text=True)
 
     # both measures with more clients than a page, as bench/bench_dashboard.py does

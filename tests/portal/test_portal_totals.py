@@ -8,7 +8,7 @@ import re
 import zipfile
 from datetime import timedelta
 
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
 from core.db import db as database
@@ -16,6 +16,7 @@ from fiscal import exports
 from fiscal.models import FiscalDayTotal, FiscalExport
 from portal import services
 from tests.portal.conftest import _note, month_start
+from tests.sql import statements_sent
 
 
 def html(response) -> str:
@@ -32,17 +33,9 @@ def keys_in(page: str) -> set[str]:
 
 def statements(fn) -> int:
     """How many SQL statements ``fn`` runs."""
-    seen = []
-
-    def count(*_args, **_kwargs):
-        seen.append(1)
-
-    event.listen(database.engine, "before_cursor_execute", count)
-    try:
+    with statements_sent(database.engine) as sent:
         fn()
-    finally:
-        event.remove(database.engine, "before_cursor_execute", count)
-    return len(seen)
+    return len(sent)
 
 
 def test_the_totals_block_reads_the_day_totals_unless_advanced_filters_are_on(world, login_as, accountant, db):
