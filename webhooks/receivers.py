@@ -22,7 +22,7 @@ def _client_created(client, **_):
 def _client_status_changed(client, *, before, after, reason=None, **_):
     data = {**payloads.client(client), "before": before, "after": after, "reason": reason}
     emit("client.status_changed", data, partner_id=client.partner_id, client_id=client.id,
-         accountant_ids=payloads.accountants_of(client.id))
+         accountants=payloads.accountants_of(client.id))
 
 
 @invoices_issued.connect
@@ -48,7 +48,7 @@ def _invoice_paid(invoice, **_):
 def _certificate_expiring(cert, *, client, days_left, **_):
     data = {**payloads.client(client), "not_after": cert.not_after.isoformat(), "days_left": days_left}
     emit("certificate.expiring", data, partner_id=client.partner_id, client_id=client.id,
-         accountant_ids=payloads.accountants_of(client.id))
+         accountants=payloads.accountants_of(client.id))
 
 
 @documents_changed.connect
@@ -58,7 +58,7 @@ def _documents_changed(client, *, received, cancelled, **_):
         if not documents:
             continue
         endpoints = matching_endpoints(event_type, partner_id=client.partner_id, client_id=client.id,
-                                       accountant_ids=accountants)  # once per batch, not per note
+                                       accountants=accountants)  # once per batch, not per note
         for document in documents if endpoints else ():
             emit_to(endpoints, event_type, payloads.document(client, document))
 
@@ -69,4 +69,4 @@ def _export_ready(export, **_):
 
     client = db.session.get(Client, export.client_id)
     emit("export.ready", payloads.export(client, export), partner_id=client.partner_id, client_id=client.id,
-         accountant_ids=payloads.accountants_of(client.id))
+         accountants=payloads.accountants_of(client.id))

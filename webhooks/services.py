@@ -182,16 +182,13 @@ def _body(event_id: str, event_type: str, created_at: datetime, data: dict) -> s
 
 
 def matching_endpoints(event_type: str, *, partner_id: int | None, client_id: int | None,
-                       accountant_ids=()) -> list[WebhookEndpoint]:
+                       accountants: Select | None = None) -> list[WebhookEndpoint]:
     """Active endpoints that chose ``event_type``: the partner's, and those of the accountants who
-    accepted the company (``accountant_ids``: their ids, or a query of them; for one company or for all of theirs)."""
+    accepted the company (``accountants``: the query of their ids, webhooks.payloads.accountants_of, asked inside
+    this one; their endpoints for that company or for all of theirs)."""
     owners = []
     if partner_id is not None:
         owners.append(WebhookEndpoint.partner_id == partner_id)
-    if isinstance(accountant_ids, Select):  # a query of them (webhooks.payloads.accountants_of), asked inside this one
-        accountants = accountant_ids
-    else:
-        accountants = list(accountant_ids) or None
     if accountants is not None and client_id is not None and event_type in ACCOUNTANT_EVENTS:
         owners.append(WebhookEndpoint.user_id.in_(accountants)
                       & ((WebhookEndpoint.client_id.is_(None)) | (WebhookEndpoint.client_id == client_id)))
@@ -202,10 +199,9 @@ def matching_endpoints(event_type: str, *, partner_id: int | None, client_id: in
 
 
 def emit(event_type: str, data: dict, *, partner_id: int | None, client_id: int | None = None,
-         accountant_ids=()) -> list[WebhookDelivery]:
+         accountants: Select | None = None) -> list[WebhookDelivery]:
     """Queue ``event_type`` for every matching endpoint (sent once the current transaction commits)."""
-    endpoints = matching_endpoints(event_type, partner_id=partner_id, client_id=client_id,
-                                   accountant_ids=accountant_ids)
+    endpoints = matching_endpoints(event_type, partner_id=partner_id, client_id=client_id, accountants=accountants)
     return emit_to(endpoints, event_type, data)
 
 
